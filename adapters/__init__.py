@@ -1,0 +1,1 @@
+"""Adapters to the outside world (SQL lives in sql/): files, logs, tokens, hashing."""

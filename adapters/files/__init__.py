@@ -1,0 +1,5 @@
+"""The exchange folders behind one port: `file://`, `sftp://` and `blob://` adapters."""
+
+from adapters.files.port import FileInfo, FileNotFound, FileStore, FileStoreError, clean_path
+
+__all__ = ["FileInfo", "FileNotFound", "FileStore", "FileStoreError", "clean_path"]

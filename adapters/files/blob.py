@@ -1,0 +1,111 @@
+"""`blob://container[/prefix]` adapter: an SFTP-enabled storage account read through the Blob API.
+
+Block blob uploads are atomic (the blob appears when its block list is committed), so a
+reader never sees half a file. A move is a server-side copy then a delete; a retried
+move whose source is gone but whose target exists counts as done.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterable
+from typing import BinaryIO
+from urllib.parse import urlsplit
+
+from adapters.files.port import FileInfo, FileNotFound, FileStoreError, chunks, clean_path, is_temp
+
+_COPY_WAIT_SECONDS = 60
+
+
+class BlobFileStore:
+    def __init__(self, url: str, connection_string: str, timeout: float = 30.0) -> None:
+        from azure.storage.blob import ContainerClient
+
+        parts = urlsplit(url)
+        if parts.scheme != "blob" or not parts.netloc:
+            raise FileStoreError("SFTP_URL must look like blob://container or blob://container/prefix")
+        self.url = url
+        self.prefix = parts.path.strip("/")
+        self.container = ContainerClient.from_connection_string(
+            connection_string, parts.netloc, connection_timeout=timeout, read_timeout=timeout
+        )
+
+    def _name(self, path: str) -> str:
+        rel = clean_path(path)
+        return f"{self.prefix}/{rel}" if self.prefix else rel
+
+    def ensure_container(self) -> None:
+        from azure.core.exceptions import ResourceExistsError
+
+        try:
+            self.container.create_container()
+        except ResourceExistsError:
+            pass
+
+    def list(self, folder: str) -> list[FileInfo]:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        base = clean_path(folder)
+        start = self._name(base) + "/"
+        found = []
+        try:
+            for blob in self.container.list_blobs(name_starts_with=start):
+                name = blob.name[len(start) :]
+                if not name or "/" in name or is_temp(name):
+                    continue
+                found.append(FileInfo(path=f"{base}/{name}", name=name, size=blob.size, modified=blob.last_modified))
+        except ResourceNotFoundError:
+            return []
+        return sorted(found, key=lambda f: (f.modified, f.name))
+
+    def open_read(self, path: str) -> BinaryIO:
+        return io.BytesIO(self.read_bytes(path))
+
+    def read_bytes(self, path: str) -> bytes:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return self.container.download_blob(self._name(path)).readall()
+        except ResourceNotFoundError:
+            raise FileNotFound(f"no such file: {path}") from None
+
+    def write_atomic(self, path: str, data: bytes | Iterable[bytes]) -> None:
+        payload = data if isinstance(data, bytes) else b"".join(chunks(data))
+        self.container.upload_blob(self._name(path), payload, overwrite=True)
+
+    def move(self, source: str, target: str) -> None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        src = self.container.get_blob_client(self._name(source))
+        dst = self.container.get_blob_client(self._name(target))
+        if not src.exists():
+            if dst.exists():
+                return
+            raise FileNotFound(f"no such file: {source}")
+        dst.start_copy_from_url(src.url)
+        deadline = time.monotonic() + _COPY_WAIT_SECONDS
+        while dst.get_blob_properties().copy.status == "pending":
+            if time.monotonic() > deadline:
+                raise FileStoreError(f"copy {source} -> {target} did not finish in {_COPY_WAIT_SECONDS}s")
+            time.sleep(0.2)
+        if dst.get_blob_properties().copy.status != "success":
+            raise FileStoreError(f"copy {source} -> {target} failed")
+        try:
+            src.delete_blob()
+        except ResourceNotFoundError:
+            pass
+
+    def mkdir(self, path: str) -> None:
+        clean_path(path)  # a flat namespace has no folders; names carry them
+
+    def exists(self, path: str) -> bool:
+        return self.container.get_blob_client(self._name(path)).exists()
+
+    def delete(self, path: str) -> None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            self.container.delete_blob(self._name(path))
+        except ResourceNotFoundError:
+            raise FileNotFound(f"no such file: {path}") from None

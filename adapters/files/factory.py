@@ -1,0 +1,36 @@
+"""Build the file store that `SFTP_URL` names."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from adapters.files.blob import BlobFileStore
+from adapters.files.local import LocalFileStore
+from adapters.files.port import FileStore
+from adapters.files.sftp import SftpFileStore, SftpOptions
+from settings import Settings
+
+
+def open_file_store(settings: Settings) -> FileStore:
+    url = settings.sftp_url
+    scheme = urlsplit(url).scheme
+    if scheme == "file":
+        return LocalFileStore(unquote(urlsplit(url).path))
+    if scheme == "blob":
+        return BlobFileStore(url, settings.blob_connection(), timeout=settings.sftp_timeout_seconds)
+    return SftpFileStore(
+        url,
+        SftpOptions(
+            known_hosts=settings.sftp_known_hosts,
+            fingerprint=settings.sftp_host_fingerprint,
+            password=settings.sftp_password.get_secret_value() if settings.sftp_password else None,
+            private_key_path=settings.sftp_private_key_path,
+            private_key_passphrase=(
+                settings.sftp_private_key_passphrase.get_secret_value()
+                if settings.sftp_private_key_passphrase
+                else None
+            ),
+            timeout=settings.sftp_timeout_seconds,
+            retries=settings.sftp_retries,
+        ),
+    )

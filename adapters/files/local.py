@@ -1,0 +1,87 @@
+"""`file://` adapter: the embedded default, a folder on the local disk."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from adapters.files.port import FileInfo, FileNotFound, FileStoreError, chunks, clean_path, is_temp, temp_name
+
+
+class LocalFileStore:
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.url = f"file://{self.root}"
+
+    def _abs(self, path: str) -> Path:
+        return self.root / clean_path(path)
+
+    def list(self, folder: str) -> list[FileInfo]:
+        base = self._abs(folder)
+        if not base.is_dir():
+            return []
+        found = []
+        with os.scandir(base) as entries:
+            for entry in entries:
+                if entry.is_file(follow_symlinks=False) and not is_temp(entry.name):
+                    stat = entry.stat(follow_symlinks=False)
+                    found.append(
+                        FileInfo(
+                            path=f"{clean_path(folder)}/{entry.name}",
+                            name=entry.name,
+                            size=stat.st_size,
+                            modified=datetime.fromtimestamp(stat.st_mtime, UTC),
+                        )
+                    )
+        return sorted(found, key=lambda f: (f.modified, f.name))
+
+    def open_read(self, path: str) -> BinaryIO:
+        try:
+            return open(self._abs(path), "rb")
+        except FileNotFoundError:
+            raise FileNotFound(f"no such file: {path}") from None
+
+    def read_bytes(self, path: str) -> bytes:
+        with self.open_read(path) as handle:
+            return handle.read()
+
+    def write_atomic(self, path: str, data: bytes | Iterable[bytes]) -> None:
+        target = self._abs(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = self._abs(temp_name(clean_path(path), uuid.uuid4().hex))
+        try:
+            with open(temp, "wb") as handle:
+                for chunk in chunks(data):
+                    handle.write(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, target)
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def move(self, source: str, target: str) -> None:
+        src, dst = self._abs(source), self._abs(target)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(src, dst)
+        except FileNotFoundError:
+            if not dst.exists():
+                raise FileNotFound(f"no such file: {source}") from None
+
+    def mkdir(self, path: str) -> None:
+        self._abs(path).mkdir(parents=True, exist_ok=True)
+
+    def exists(self, path: str) -> bool:
+        return self._abs(path).exists()
+
+    def delete(self, path: str) -> None:
+        try:
+            self._abs(path).unlink()
+        except FileNotFoundError:
+            raise FileNotFound(f"no such file: {path}") from None
+        except IsADirectoryError:
+            raise FileStoreError(f"{path} is a folder") from None

@@ -1,0 +1,126 @@
+"""ApiLogs and ProcessLogs in Azure Table Storage, never at the business call's expense.
+
+Keys: PartitionKey is `<function or process>_<YYYYMMDD>` (UTC day), so a day's logs of
+one process are one partition; RowKey starts with the inverted time in microseconds, so
+a partition reads newest first. A write has a short timeout and no retries; after a
+failure the sink stops trying for `retry_after` seconds (a Table outage costs one
+timeout, not one per call) and every entry goes to the standard logger meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+API_LOGS = "ApiLogs"
+PROCESS_LOGS = "ProcessLogs"
+_MAX_MICROS = 10**17 - 1
+_MAX_STRING = 30000  # Table Storage allows 64 KiB per string property (UTF-16)
+
+fallback_logger = logging.getLogger("app.logs")
+
+
+def partition_key(name: str, when: datetime) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return f"{safe}_{when.astimezone(UTC):%Y%m%d}"
+
+
+def row_key(when: datetime) -> str:
+    micros = int(when.timestamp() * 1_000_000)
+    return f"{_MAX_MICROS - micros:017d}_{uuid.uuid4().hex[:12]}"
+
+
+def make_entity(name: str, when: datetime, fields: dict[str, Any]) -> dict[str, Any]:
+    entity: dict[str, Any] = {"PartitionKey": partition_key(name, when), "RowKey": row_key(when)}
+    entity["LoggedAt"] = when.isoformat()
+    for key, value in fields.items():
+        if value is None:
+            continue
+        if isinstance(value, dict | list):
+            value = json.dumps(value, ensure_ascii=False, default=str)
+        if isinstance(value, str) and len(value) > _MAX_STRING:
+            value = value[:_MAX_STRING] + "...[truncated]"
+        entity[key] = value
+    return entity
+
+
+class LogSink(Protocol):
+    def write(self, table: str, entity: dict[str, Any]) -> None: ...
+
+
+class StdLogSink:
+    """The standard logger; also where entries go while Table Storage is down."""
+
+    def write(self, table: str, entity: dict[str, Any]) -> None:
+        fallback_logger.info("%s %s", table, json.dumps(entity, ensure_ascii=False, default=str))
+
+
+class MemoryLogSink:
+    """Keeps entries in a list; for unit tests of code that logs."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, dict[str, Any]]] = []
+
+    def write(self, table: str, entity: dict[str, Any]) -> None:
+        self.entries.append((table, entity))
+
+    def of(self, table: str) -> list[dict[str, Any]]:
+        return [e for t, e in self.entries if t == table]
+
+
+class TableLogSink:
+    def __init__(self, connection_string: str, timeout: float = 2.0, retry_after: float = 30.0) -> None:
+        self._connection_string = connection_string
+        self._timeout = timeout
+        self._retry_after = retry_after
+        self._service = None
+        self._created: set[str] = set()
+        self._down_until = 0.0
+        self._lock = threading.Lock()
+        self._fallback = StdLogSink()
+
+    def _client(self, table: str):  # type: ignore[no-untyped-def]
+        from azure.data.tables import TableServiceClient
+
+        if self._service is None:
+            self._service = TableServiceClient.from_connection_string(
+                self._connection_string,
+                connection_timeout=self._timeout,
+                read_timeout=self._timeout,
+                retry_total=0,
+            )
+        if table not in self._created:
+            self._service.create_table_if_not_exists(table)
+            self._created.add(table)
+        return self._service.get_table_client(table)
+
+    def write(self, table: str, entity: dict[str, Any]) -> None:
+        if time.monotonic() < self._down_until:
+            self._fallback.write(table, entity)
+            return
+        try:
+            with self._lock:
+                client = self._client(table)
+            client.create_entity(entity)
+        except Exception as exc:  # noqa: BLE001 - any failure of the log store must not reach the caller
+            self._down_until = time.monotonic() + self._retry_after
+            fallback_logger.warning("Table Storage unavailable (%s); logging to stdout for %ss", exc, self._retry_after)
+            self._fallback.write(table, entity)
+
+
+def read_partition(connection_string: str, table: str, partition: str) -> list[dict[str, Any]]:
+    """A partition's entities, newest first (operators and tests)."""
+    from azure.data.tables import TableClient
+
+    client = TableClient.from_connection_string(connection_string, table_name=table)
+    escaped = partition.replace("'", "''")
+    return [dict(e) for e in client.query_entities(f"PartitionKey eq '{escaped}'")]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,71 @@
+"""Signed JWT access tokens (HS256) for the API clients."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+
+from domain.auth import Principal, format_scopes, parse_scopes
+from domain.errors import DomainError
+
+ALGORITHM = "HS256"
+LEEWAY_SECONDS = 5
+
+
+class TokenError(Exception):
+    """The token is missing, malformed, forged or expired; `reason` is safe to show."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+    scope: str
+
+
+class TokenService:
+    def __init__(self, signing_key: str, issuer: str, ttl_seconds: int) -> None:
+        self._key = signing_key
+        self.issuer = issuer
+        self.ttl_seconds = ttl_seconds
+
+    def issue(self, client_id: str, scopes: frozenset, now: datetime) -> IssuedToken:
+        scope = format_scopes(scopes)
+        claims = {
+            "iss": self.issuer,
+            "sub": client_id,
+            "scope": scope,
+            "iat": int(now.timestamp()),
+            "exp": int((now + timedelta(seconds=self.ttl_seconds)).timestamp()),
+            "jti": uuid.uuid4().hex,
+        }
+        return IssuedToken(jwt.encode(claims, self._key, algorithm=ALGORITHM), self.ttl_seconds, scope)
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                issuer=self.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "iat", "sub", "iss", "scope", "jti"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise TokenError("token expired") from None
+        except jwt.InvalidSignatureError:
+            raise TokenError("token signature is not valid") from None
+        except jwt.PyJWTError as exc:
+            raise TokenError(f"token is not valid: {exc}") from None
+        try:
+            scopes = parse_scopes(str(claims["scope"]))
+        except DomainError:
+            raise TokenError("token carries an unknown scope") from None
+        return Principal(client_id=str(claims["sub"]), scopes=scopes, token_id=str(claims["jti"]))

@@ -1,0 +1,1 @@
+"""HTTP and timer entry points, one blueprint per integration; thin by design."""

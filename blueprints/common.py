@@ -1,0 +1,249 @@
+"""What every entry point shares: auth guard, JSON in and out, ApiLogs and ProcessLogs.
+
+`@endpoint(scope)` wraps an HTTP handler `(req, call) -> HttpResponse`. `scope` is a
+Scope, ANY_SCOPE (any valid token) or None (public). It checks the
+Bearer token before the handler runs (401/403 never reach a use case), turns ApiError
+and unexpected exceptions into JSON answers (no stack trace leaves the process), tags
+the answer with a correlation id and writes one masked ApiLogs entity per call.
+`@timer_process(name)` does the same for a timer run with ProcessLogs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+import azure.functions as func
+
+import bootstrap
+from adapters.table_log import API_LOGS, PROCESS_LOGS, make_entity
+from domain.auth import Principal, Scope
+from domain.masking import mask_body, mask_form
+from settings import SettingsError
+from usecases.clients import AuthFailure, authorize
+
+log = logging.getLogger("app")
+CORRELATION_HEADER = "X-Correlation-Id"
+
+
+class ApiError(Exception):
+    """An answer other than success, raised anywhere in a handler."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
+@dataclass
+class Call:
+    """What a handler knows about its call besides the request."""
+
+    function: str
+    correlation_id: str
+    started: datetime
+    principal: Principal | None = None
+    log_fields: dict[str, Any] = field(default_factory=dict)
+
+
+ErrorBody = Callable[[ApiError, Call], dict[str, Any]]
+ANY_SCOPE = "any"
+# function name -> the scope its token needs ("any" for any valid token); tests walk it.
+PROTECTED: dict[str, str] = {}
+
+
+def default_error_body(error: ApiError, call: Call) -> dict[str, Any]:
+    return {"error": error.code, "message": error.message, "correlationId": call.correlation_id, **error.extra}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body, ensure_ascii=False, default=_json_default),
+        status_code=status,
+        headers=headers,
+        mimetype="application/json",
+        charset="utf-8",
+    )
+
+
+def read_json(req: func.HttpRequest) -> dict[str, Any]:
+    """The body as a JSON object, or ApiError 400 saying where it is broken."""
+    raw = req.get_body()
+    if not raw:
+        raise ApiError(400, "invalid_request", "request body is empty; a JSON object is expected")
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_float=Decimal)
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_request", "request body is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise ApiError(
+            400, "invalid_request", f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_request", "request body must be a JSON object")
+    return data
+
+
+def endpoint(
+    scope: Scope | str | None = None, *, error_body: ErrorBody = default_error_body, log_call: bool = True
+) -> Callable[[Callable[[func.HttpRequest, Call], func.HttpResponse]], Callable[[func.HttpRequest], func.HttpResponse]]:
+    def decorate(
+        handler: Callable[[func.HttpRequest, Call], func.HttpResponse],
+    ) -> Callable[[func.HttpRequest], func.HttpResponse]:
+        if scope is not None:
+            PROTECTED[handler.__name__] = str(scope)
+
+        def function(req: func.HttpRequest) -> func.HttpResponse:
+            started = time.perf_counter()
+            call = Call(
+                function=handler.__name__,
+                correlation_id=_correlation_id(req),
+                started=bootstrap.utc_now(),
+            )
+            response = _answer(handler, req, call, scope, error_body)
+            response.headers[CORRELATION_HEADER] = call.correlation_id
+            if log_call:
+                _log_api_call(req, response, call, (time.perf_counter() - started) * 1000)
+            return response
+
+        # The Functions worker reads the name, the signature and the resolved annotations.
+        function.__annotations__ = {"req": func.HttpRequest, "return": func.HttpResponse}
+        function.__name__ = handler.__name__
+        function.__qualname__ = handler.__qualname__
+        function.__doc__ = handler.__doc__
+        return function
+
+    return decorate
+
+
+def _answer(
+    handler: Callable[[func.HttpRequest, Call], func.HttpResponse],
+    req: func.HttpRequest,
+    call: Call,
+    scope: Scope | str | None,
+    error_body: ErrorBody,
+) -> func.HttpResponse:
+    try:
+        if scope is not None:
+            needed = None if scope == ANY_SCOPE else Scope(scope)
+            call.principal = authorize(
+                bootstrap.unit_of_work, bootstrap.token_service(), req.headers.get("Authorization"), needed
+            )
+        return handler(req, call)
+    except AuthFailure as exc:
+        headers = {}
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = f'Bearer error="{exc.code}"'
+        error = ApiError(exc.status, exc.code, exc.message)
+        return json_response(error_body(error, call), exc.status, headers)
+    except ApiError as exc:
+        return json_response(error_body(exc, call), exc.status)
+    except SettingsError as exc:
+        log.error("configuration error in %s: %s", call.function, exc)
+        error = ApiError(500, "configuration_error", "the service is misconfigured; see the logs")
+        return json_response(error_body(error, call), 500)
+    except Exception:
+        log.exception("unhandled error in %s (correlation id %s)", call.function, call.correlation_id)
+        error = ApiError(500, "internal_error", "internal error; quote the correlation id to support")
+        return json_response(error_body(error, call), 500)
+
+
+def _correlation_id(req: func.HttpRequest) -> str:
+    given = req.headers.get(CORRELATION_HEADER) or ""
+    if 8 <= len(given) <= 64 and all(c.isalnum() or c in "-_." for c in given):
+        return given
+    return uuid.uuid4().hex
+
+
+def _log_api_call(req: func.HttpRequest, response: func.HttpResponse, call: Call, duration_ms: float) -> None:
+    try:
+        url = urlsplit(req.url)
+        entity = make_entity(
+            call.function,
+            call.started,
+            {
+                "Function": call.function,
+                "Method": req.method,
+                "Route": url.path,
+                "Query": mask_form(url.query) if url.query else None,
+                "Status": response.status_code,
+                "DurationMs": round(duration_ms, 1),
+                "ClientId": call.principal.client_id if call.principal else None,
+                "CorrelationId": call.correlation_id,
+                "Request": mask_body(req.get_body()),
+                "Response": mask_body(response.get_body()),
+                **call.log_fields,
+            },
+        )
+        bootstrap.log_sink().write(API_LOGS, entity)
+    except Exception:
+        log.exception("could not log the call to %s", call.function)
+
+
+def log_process(process: str, started: datetime, duration_ms: float, **fields: Any) -> None:
+    """One ProcessLogs entity (a timer run, or one file of a run)."""
+    try:
+        entity = make_entity(process, started, {"Process": process, "DurationMs": round(duration_ms, 1), **fields})
+        bootstrap.log_sink().write(PROCESS_LOGS, entity)
+    except Exception:
+        log.exception("could not log the run of %s", process)
+
+
+def timer_process(
+    process: str,
+) -> Callable[[Callable[[func.TimerRequest], dict[str, Any] | None]], Callable[[func.TimerRequest], None]]:
+    """Wrap a timer function: one ProcessLogs entity per run with its outcome and duration.
+
+    The wrapped function may return a dict of counts to add to the entity. An exception is
+    logged and re-raised, so the host records the run as failed too.
+    """
+
+    def decorate(run: Callable[[func.TimerRequest], dict[str, Any] | None]) -> Callable[[func.TimerRequest], None]:
+        def function(timer: func.TimerRequest) -> None:
+            started, t0 = bootstrap.utc_now(), time.perf_counter()
+            try:
+                counts = run(timer) or {}
+            except Exception as exc:
+                log_process(
+                    process,
+                    started,
+                    (time.perf_counter() - t0) * 1000,
+                    Outcome="failed",
+                    Error=f"{type(exc).__name__}: {exc}"[:2000],
+                    PastDue=timer.past_due,
+                )
+                raise
+            log_process(
+                process,
+                started,
+                (time.perf_counter() - t0) * 1000,
+                Outcome="succeeded",
+                PastDue=timer.past_due,
+                **counts,
+            )
+
+        function.__annotations__ = {"timer": func.TimerRequest, "return": None}
+        function.__name__ = run.__name__
+        function.__qualname__ = run.__qualname__
+        function.__doc__ = run.__doc__
+        return function
+
+    return decorate

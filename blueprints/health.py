@@ -1,0 +1,21 @@
+"""Liveness and readiness: answers 200 when the database answers."""
+
+import azure.functions as func
+import sqlalchemy as sa
+
+import bootstrap
+from blueprints.common import Call, endpoint, json_response
+
+bp = func.Blueprint()
+
+
+@bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint(log_call=False)
+def health(req: func.HttpRequest, call: Call) -> func.HttpResponse:
+    """Not logged to ApiLogs: load balancers call it every few seconds."""
+    try:
+        with bootstrap.engine().connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any database failure means not ready
+        return json_response({"status": "unavailable", "database": type(exc).__name__}, 503)
+    return json_response({"status": "ok", "database": "ok", "time": call.started.isoformat()})

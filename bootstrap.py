@@ -1,0 +1,68 @@
+"""Lazy wiring from settings: each adapter is built on first use, once per process.
+
+Nothing is created at import time, so a bad setting fails the call that needs it (with
+the setting's name) instead of hiding every function from the Functions host.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+
+from adapters.files.port import FileStore
+from adapters.table_log import LogSink, TableLogSink
+from adapters.tokens import TokenService
+from settings import get_settings, reset_settings
+from sql.uow import UnitOfWork
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@functools.cache
+def engine() -> Engine:
+    from sql.engine import create_engine
+
+    return create_engine(get_settings().sql_url)
+
+
+def unit_of_work() -> UnitOfWork:
+    return UnitOfWork(engine())
+
+
+@functools.cache
+def file_store() -> FileStore:
+    from adapters.files.factory import open_file_store
+
+    return open_file_store(get_settings())
+
+
+@functools.cache
+def log_sink() -> LogSink:
+    settings = get_settings()
+    return TableLogSink(
+        settings.log_connection(),
+        timeout=settings.log_timeout_seconds,
+        retry_after=settings.log_retry_after_seconds,
+    )
+
+
+@functools.cache
+def token_service() -> TokenService:
+    settings = get_settings()
+    return TokenService(settings.signing_key(), settings.jwt_issuer, settings.jwt_ttl_seconds)
+
+
+def reset() -> None:
+    """Drop every cached adapter and setting (tests change the environment between cases)."""
+    if engine.cache_info().currsize:
+        engine().dispose()
+    for cached in (engine, file_store, log_sink, token_service):
+        cached.cache_clear()
+    reset_settings()

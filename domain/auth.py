@@ -1,0 +1,74 @@
+"""API clients, scopes and the rules of the token service (no crypto, no I/O here)."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+from domain.errors import DomainError
+
+
+class Scope(enum.StrEnum):
+    YAPAGO = "yapago"
+    LENDING = "lending"
+    MERCHANT = "merchant"
+    COLLECTIONS = "collections"
+
+
+_CLIENT_ID = re.compile(r"[A-Za-z0-9._-]{3,64}")
+MIN_SECRET_LENGTH = 12
+
+
+def parse_scopes(text: str) -> frozenset[Scope]:
+    """`yapago,lending` or `yapago lending` -> the scopes; an unknown name is an error."""
+    names = [n for n in re.split(r"[,\s]+", text.strip()) if n]
+    if not names:
+        raise DomainError("at least one scope is required", field="scopes")
+    scopes = set()
+    for name in names:
+        try:
+            scopes.add(Scope(name.lower()))
+        except ValueError:
+            known = ", ".join(s.value for s in Scope)
+            raise DomainError(f"unknown scope {name!r} (known: {known})", field="scopes") from None
+    return frozenset(scopes)
+
+
+def format_scopes(scopes: frozenset[Scope]) -> str:
+    return " ".join(sorted(s.value for s in scopes))
+
+
+def validate_client_id(client_id: str) -> str:
+    if not _CLIENT_ID.fullmatch(client_id):
+        raise DomainError("client id must be 3-64 letters, digits, '.', '_' or '-'", field="client_id")
+    return client_id
+
+
+def validate_secret(secret: str) -> str:
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise DomainError(f"client secret must have at least {MIN_SECRET_LENGTH} characters", field="secret")
+    return secret
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, as proven by a verified token."""
+
+    client_id: str
+    scopes: frozenset[Scope]
+    token_id: str
+
+    def has(self, scope: Scope) -> bool:
+        return scope in self.scopes
+
+
+def granted_scopes(client_scopes: frozenset[Scope], requested: str | None) -> frozenset[Scope]:
+    """A token carries the client's scopes, or the subset it asked for; never more."""
+    if not requested:
+        return client_scopes
+    asked = parse_scopes(requested)
+    if not asked <= client_scopes:
+        extra = format_scopes(asked - client_scopes)
+        raise DomainError(f"scope not granted to this client: {extra}", field="scope")
+    return asked

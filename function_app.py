@@ -1,0 +1,10 @@
+"""The Functions app: registers the blueprints and nothing else (see README)."""
+
+import azure.functions as func
+
+from blueprints import auth, health
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+for blueprint in (health.bp, auth.bp):
+    app.register_functions(blueprint)

@@ -1,0 +1,126 @@
+"""An ASGI application that serves the function app's HTTP-triggered functions."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import azure.functions as func
+
+from local_host.invoke import invoke
+from local_host.registry import functions_of
+from local_host.routing import Route, RouteTable
+
+log = logging.getLogger("local_host")
+MAX_BODY = 100 * 1024 * 1024  # the Functions host's default request limit
+
+
+def route_prefix(host_json: Path) -> str:
+    """`extensions.http.routePrefix` from host.json; `api` when absent, as the host does."""
+    try:
+        config = json.loads(host_json.read_text())
+    except (OSError, ValueError):
+        return "api"
+    prefix = config.get("extensions", {}).get("http", {}).get("routePrefix", "api")
+    return str(prefix).strip("/")
+
+
+def http_routes(app: func.FunctionApp) -> list[Route]:
+    routes = []
+    for function in functions_of(app):
+        trigger = function.get_trigger()
+        if trigger.get_binding_name() != "httpTrigger":
+            continue
+        methods = frozenset(str(getattr(m, "value", m)).upper() for m in trigger.methods) if trigger.methods else None
+        template = trigger.route or function.get_function_name()
+        routes.append(Route(template, methods, function.get_function_name(), target=function))
+    return routes
+
+
+class FunctionsAsgi:
+    def __init__(self, app: func.FunctionApp, prefix: str = "api") -> None:
+        self.table = RouteTable(http_routes(app))
+        self.prefix = "/" + prefix if prefix else ""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        status, headers, body = await self._handle(scope, receive)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _handle(self, scope: dict[str, Any], receive: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if len(body) > MAX_BODY:
+                return 413, [(b"content-type", b"text/plain")], b"request body too large"
+            if not message.get("more_body"):
+                break
+        path = scope["path"]
+        if self.prefix and not (path == self.prefix or path.lower().startswith(self.prefix.lower() + "/")):
+            return 404, [], b""
+        route, params, allowed = self.table.resolve(scope["method"], path[len(self.prefix) :] or "/")
+        if route is None:
+            if allowed:
+                return 405, [(b"allow", ", ".join(allowed).encode())], b""
+            return 404, [], b""
+        request = self._request(scope, body, params)
+        try:
+            result = await invoke(route.target, request, "This function was programmatically called via the host APIs.")
+        except Exception:  # noqa: BLE001 - the host answers 500 for an unhandled exception
+            return 500, [], b""
+        return _response(result)
+
+    @staticmethod
+    def _request(scope: dict[str, Any], body: bytes, params: dict[str, str]) -> func.HttpRequest:
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope["headers"]:
+            name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        query = scope.get("query_string", b"").decode("latin-1")
+        host = headers.get("host") or "{}:{}".format(*(scope.get("server") or ("localhost", 80)))
+        url = f"{scope.get('scheme', 'http')}://{host}{scope.get('raw_path', scope['path'].encode()).decode('latin-1')}"
+        if query:
+            url += "?" + query
+        query_params: dict[str, str] = {}
+        for key, value in parse_qsl(query, keep_blank_values=True):
+            query_params.setdefault(key, value)
+        return func.HttpRequest(
+            method=scope["method"], url=url, headers=headers, params=query_params, route_params=params, body=body
+        )
+
+
+def _response(result: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    if result is None:
+        return 204, [], b""
+    if isinstance(result, func.HttpResponse):
+        headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in result.headers.items()]
+        if not any(k == b"content-type" for k, _ in headers) and result.mimetype:
+            content_type = result.mimetype + (f"; charset={result.charset}" if result.charset else "")
+            headers.append((b"content-type", content_type.encode("latin-1")))
+        return result.status_code, headers, result.get_body() or b""
+    if isinstance(result, bytes | str):
+        data = result.encode("utf-8") if isinstance(result, str) else result
+        return 200, [(b"content-type", b"text/plain; charset=utf-8")], data
+    return 200, [(b"content-type", b"application/json")], json.dumps(result, default=str).encode()
+
+
+def create_app(module: str = "function_app") -> FunctionsAsgi:
+    """uvicorn factory: each worker process imports the function app itself."""
+    imported = importlib.import_module(module)
+    prefix = route_prefix(Path(imported.__file__ or ".").resolve().parent / "host.json")
+    return FunctionsAsgi(imported.app, prefix)

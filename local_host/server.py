@@ -1,0 +1,60 @@
+"""`manage.py serve`: uvicorn worker processes for HTTP, the timer scheduler in the parent."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+
+import uvicorn
+
+from local_host.registry import functions_of
+from local_host.timers import TimerScheduler, host_zone, timer_jobs
+
+log = logging.getLogger("local_host")
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Applied in every worker process too (uvicorn spawns them), so function logs show up.
+LOG_CONFIG = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": LOG_FORMAT}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {
+        "uvicorn": {"level": "INFO"},
+        "uvicorn.access": {"level": "INFO"},
+        "azure": {"level": "WARNING"},
+        "paramiko": {"level": "WARNING"},
+    },
+}
+
+
+def serve(host: str, port: int, workers: int, timers: bool, module: str = "function_app") -> None:
+    app = importlib.import_module(module).app
+    functions = functions_of(app)
+    log.info("Functions in %s:", module)
+    for function in functions:
+        trigger = function.get_trigger()
+        detail = getattr(trigger, "route", None) or getattr(trigger, "schedule", "")
+        log.info("  %s: %s %s", function.get_function_name(), trigger.get_binding_name(), detail)
+    scheduler = None
+    if timers:
+        jobs = timer_jobs(app)  # a bad schedule fails here, before the port is bound
+        if jobs:
+            scheduler = TimerScheduler(jobs, host_zone(os.environ))
+            scheduler.start()
+    try:
+        uvicorn.run(
+            "local_host.asgi:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=LOG_CONFIG,
+            access_log=True,
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        if scheduler is not None:
+            scheduler.stop()

@@ -1,0 +1,229 @@
+#!/usr/bin/env python
+"""Operator commands and the local host. `python manage.py --help` lists them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import secrets
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+LOCAL_SETTINGS = ROOT / "local.settings.json"
+EXAMPLE_SETTINGS = ROOT / "local.settings.example.json"
+
+
+def load_local_settings(path: Path = LOCAL_SETTINGS) -> None:
+    """Put `Values` of local.settings.json into the environment, as `func start` does.
+
+    A variable already set in the environment wins.
+    """
+    if not path.exists():
+        return
+    try:
+        values = json.loads(path.read_text()).get("Values", {})
+    except ValueError as exc:
+        raise SystemExit(f"error: {path.name} is not valid JSON: {exc}") from None
+    for key, value in values.items():
+        if not key.startswith("_") and key not in os.environ and value is not None:
+            os.environ[key] = str(value)
+
+
+def cmd_init_settings(args: argparse.Namespace) -> int:
+    """Create local.settings.json from the example, with a fresh random JWT signing key."""
+    if LOCAL_SETTINGS.exists() and not args.force:
+        print(f"{LOCAL_SETTINGS.name} exists; keeping it (use --force to replace)")
+        return 0
+    config = json.loads(EXAMPLE_SETTINGS.read_text())
+    config["Values"]["JWT_SIGNING_KEY"] = secrets.token_urlsafe(48)
+    config["Values"] = {k: v for k, v in config["Values"].items() if not k.startswith("_")}
+    LOCAL_SETTINGS.write_text(json.dumps(config, indent=2) + "\n")
+    print(f"wrote {LOCAL_SETTINGS.name} with a new JWT_SIGNING_KEY")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from settings import get_settings
+    from sql.migrate import upgrade
+
+    url = args.url or get_settings().sql_url
+    upgrade(url, args.revision)
+    print(f"database at revision {args.revision}")
+    return 0
+
+
+def cmd_azure_sql(args: argparse.Namespace) -> int:
+    from sql.migrate import AZURE_SQL, azure_sql
+
+    text = azure_sql()
+    if args.check:
+        if not AZURE_SQL.exists() or AZURE_SQL.read_text() != text:
+            print(f"{AZURE_SQL.relative_to(ROOT)} is stale: run `python manage.py azure-sql`", file=sys.stderr)
+            return 1
+        print(f"{AZURE_SQL.relative_to(ROOT)} is up to date")
+        return 0
+    AZURE_SQL.parent.mkdir(parents=True, exist_ok=True)
+    AZURE_SQL.write_text(text)
+    print(f"wrote {AZURE_SQL.relative_to(ROOT)}")
+    return 0
+
+
+def cmd_create_client(args: argparse.Namespace) -> int:
+    import bootstrap
+    from usecases.clients import register_client
+
+    saved = register_client(bootstrap.unit_of_work, args.id, args.secret, args.scopes, bootstrap.utc_now())
+    scopes = ",".join(sorted(s.value for s in saved.scopes))
+    print(f"client {saved.client_id} {'created' if saved.created else 'updated'} with scopes {scopes}")
+    return 0
+
+
+def cmd_set_client_active(args: argparse.Namespace, active: bool) -> int:
+    import bootstrap
+    from usecases.clients import set_client_active
+
+    if not set_client_active(bootstrap.unit_of_work, args.id, active, bootstrap.utc_now()):
+        print(f"error: no client {args.id}", file=sys.stderr)
+        return 2
+    print(f"client {args.id} {'enabled' if active else 'disabled'}")
+    return 0
+
+
+def cmd_create_company(args: argparse.Namespace) -> int:
+    import bootstrap
+    from usecases.companies import create_company
+
+    company, created = create_company(
+        bootstrap.unit_of_work, args.code, args.name, args.service or [], args.account or [], bootstrap.utc_now()
+    )
+    services = ", ".join(f"{s.code}:{s.validation_mode.value}:{s.currency.value}" for s in company.services)
+    print(f"company {company.folder} {company.name} {'created' if created else 'updated'}; services {services or '-'}")
+    return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    import bootstrap
+    from usecases.companies import DEMO_CLIENT_SECRET, seed_demo
+
+    company, client = seed_demo(
+        bootstrap.unit_of_work, bootstrap.utc_now(), os.environ.get("DEMO_CLIENT_SECRET") or DEMO_CLIENT_SECRET
+    )
+    bootstrap.file_store().mkdir(f"{company.folder}/Deudas/Pending")
+    print(f"demo company {company.folder} ({company.name}) with services {', '.join(s.code for s in company.services)}")
+    print(f"demo client {client.client_id} with scopes {','.join(sorted(s.value for s in client.scopes))}")
+    return 0
+
+
+def cmd_functions(args: argparse.Namespace) -> int:
+    import function_app
+    from local_host.registry import functions_of
+
+    for function in functions_of(function_app.app):
+        trigger = function.get_trigger()
+        if trigger.get_binding_name() == "httpTrigger":
+            methods = ",".join(str(getattr(m, "value", m)) for m in trigger.methods or []) or "ANY"
+            print(f"{function.get_function_name():32} http   {methods:10} /api/{trigger.route}")
+        else:
+            print(f"{function.get_function_name():32} {trigger.get_binding_name():6} {trigger.schedule}")
+    return 0
+
+
+def cmd_run_timer(args: argparse.Namespace) -> int:
+    import bootstrap
+    import function_app
+    from local_host.timers import fire, timer_jobs
+
+    for job in timer_jobs(function_app.app):
+        if job.name == args.name:
+            fire(job, "Manual run from manage.py", bootstrap.utc_now())
+            return 0
+    print(f"error: no timer function {args.name}", file=sys.stderr)
+    return 2
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from local_host.server import serve
+
+    serve(args.host, args.port, args.workers, not args.no_timers)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="manage.py", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve the HTTP functions and fire the timers (local host)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7071)
+    p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--no-timers", action="store_true", help="do not fire timer functions")
+    p.set_defaults(run=cmd_serve)
+
+    p = sub.add_parser("init-settings", help="create local.settings.json with a random JWT key")
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(run=cmd_init_settings)
+
+    p = sub.add_parser("migrate", help="apply the Alembic migrations to SQL_URL")
+    p.add_argument("--url", help="SQLAlchemy URL (default: SQL_URL)")
+    p.add_argument("--revision", default="head")
+    p.set_defaults(run=cmd_migrate)
+
+    p = sub.add_parser("azure-sql", help="regenerate sql/azure/migrations.sql (T-SQL) from the migrations")
+    p.add_argument("--check", action="store_true", help="fail if the checked-in file is stale")
+    p.set_defaults(run=cmd_azure_sql)
+
+    p = sub.add_parser("create-client", help="register an API client (or rotate its secret and scopes)")
+    p.add_argument("--id", required=True)
+    p.add_argument("--secret", required=True)
+    p.add_argument("--scopes", required=True, help="comma-separated: yapago,lending,merchant,collections")
+    p.set_defaults(run=cmd_create_client)
+
+    p = sub.add_parser("disable-client", help="refuse a client's credentials and tokens from now on")
+    p.add_argument("--id", required=True)
+    p.set_defaults(run=lambda a: cmd_set_client_active(a, False))
+
+    p = sub.add_parser("enable-client", help="accept a disabled client again")
+    p.add_argument("--id", required=True)
+    p.set_defaults(run=lambda a: cmd_set_client_active(a, True))
+
+    p = sub.add_parser("create-company", help="create or update a company with its services and accounts")
+    p.add_argument("--code", required=True, help="company code, e.g. 730")
+    p.add_argument("--name", required=True)
+    p.add_argument("--service", action="append", help="CODE:MODE[:CURRENCY], e.g. 001:completa or 002:parcial:USD")
+    p.add_argument("--account", action="append", help="SERVICE:BANK:ACCOUNT, e.g. 001:1020:191-1234567-0-12")
+    p.set_defaults(run=cmd_create_company)
+
+    p = sub.add_parser("seed-demo", help="load demo company 730 and the demo client (idempotent)")
+    p.set_defaults(run=cmd_seed_demo)
+
+    p = sub.add_parser("functions", help="list the registered functions")
+    p.set_defaults(run=cmd_functions)
+
+    p = sub.add_parser("run-timer", help="run one timer function now, once")
+    p.add_argument("name")
+    p.set_defaults(run=cmd_run_timer)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("azure").setLevel(logging.WARNING)
+    logging.getLogger("paramiko").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    load_local_settings()
+    args = parser().parse_args(argv)
+    from domain.errors import DomainError
+    from settings import SettingsError
+
+    try:
+        return args.run(args)
+    except (DomainError, SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Every setting the app reads, typed, with the embedded defaults used by `make run`.
+
+Read lazily through `get_settings()`: an exception while `function_app` is imported would
+hide every function from the Functions host, so nothing here runs at import time.
+The names are the app-setting names (environment variables) and are documented in
+`local.settings.example.json`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ROOT = Path(__file__).resolve().parent
+DATA_DIR = ROOT / ".data"
+
+AZURITE_CONNECTION = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+    "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+    "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;"
+    "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+)
+MIN_SIGNING_KEY_LENGTH = 32
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed; the message names it."""
+
+
+def storage_connection(value: str) -> str:
+    """Expand the `UseDevelopmentStorage=true` shorthand, which the Azure SDKs do not all accept."""
+    if value.strip().rstrip(";").lower() == "usedevelopmentstorage=true":
+        return AZURITE_CONNECTION
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", env_ignore_empty=True)
+
+    sql_url: str = Field(default=f"sqlite:///{DATA_DIR / 'app.db'}", alias="SQL_URL")
+
+    sftp_url: str = Field(default=f"file://{DATA_DIR / 'sftp'}", alias="SFTP_URL")
+    sftp_known_hosts: Path | None = Field(default=None, alias="SFTP_KNOWN_HOSTS")
+    sftp_host_fingerprint: str | None = Field(default=None, alias="SFTP_HOST_FINGERPRINT")
+    sftp_password: SecretStr | None = Field(default=None, alias="SFTP_PASSWORD")
+    sftp_private_key_path: Path | None = Field(default=None, alias="SFTP_PRIVATE_KEY_PATH")
+    sftp_private_key_passphrase: SecretStr | None = Field(default=None, alias="SFTP_PRIVATE_KEY_PASSPHRASE")
+    sftp_timeout_seconds: float = Field(default=15.0, gt=0, le=300, alias="SFTP_TIMEOUT_SECONDS")
+    sftp_retries: int = Field(default=3, ge=0, le=10, alias="SFTP_RETRIES")
+    sftp_blob_connection: str | None = Field(default=None, alias="SFTP_BLOB_CONNECTION")
+
+    azure_web_jobs_storage: str = Field(default="UseDevelopmentStorage=true", alias="AzureWebJobsStorage")
+    log_storage_connection: str = Field(default="UseDevelopmentStorage=true", alias="LOG_STORAGE_CONNECTION")
+    log_timeout_seconds: float = Field(default=2.0, gt=0, le=30, alias="LOG_TIMEOUT_SECONDS")
+    log_retry_after_seconds: float = Field(default=30.0, ge=0, le=3600, alias="LOG_RETRY_AFTER_SECONDS")
+
+    jwt_signing_key: SecretStr | None = Field(default=None, alias="JWT_SIGNING_KEY")
+    jwt_issuer: str = Field(default="asbanc-functions", min_length=1, alias="JWT_ISSUER")
+    jwt_ttl_seconds: int = Field(default=3600, ge=60, le=86400, alias="JWT_TTL_SECONDS")
+
+    @field_validator("sql_url")
+    @classmethod
+    def _sql_url(cls, value: str) -> str:
+        try:
+            make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a SQLAlchemy URL ({exc})") from None
+        return value
+
+    @field_validator("sftp_url")
+    @classmethod
+    def _sftp_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"sftp", "file", "blob"}:
+            raise ValueError("must start with sftp://, file:// or blob://")
+        if parts.scheme == "sftp" and not parts.hostname:
+            raise ValueError("sftp:// URL needs a host: sftp://user@host:port/root")
+        if parts.scheme == "blob" and not parts.netloc:
+            raise ValueError("blob:// URL needs a container: blob://container")
+        if parts.scheme == "file" and not parts.path:
+            raise ValueError("file:// URL needs a path: file:///absolute/path")
+        return value
+
+    @field_validator("sftp_host_fingerprint")
+    @classmethod
+    def _fingerprint(cls, value: str | None) -> str | None:
+        if value and not re.fullmatch(r"SHA256:[A-Za-z0-9+/]{43}=?", value):
+            raise ValueError("expected the form printed by `ssh-keygen -lf`: SHA256:<43 base64 characters>")
+        return value or None
+
+    @field_validator("jwt_signing_key")
+    @classmethod
+    def _signing_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < MIN_SIGNING_KEY_LENGTH:
+            raise ValueError(f"must be at least {MIN_SIGNING_KEY_LENGTH} characters")
+        return value
+
+    def signing_key(self) -> str:
+        """The JWT key; required only by the code that signs or checks tokens."""
+        if self.jwt_signing_key is None:
+            raise SettingsError(
+                f"JWT_SIGNING_KEY is not set: give it a random value of at least {MIN_SIGNING_KEY_LENGTH} characters"
+            )
+        return self.jwt_signing_key.get_secret_value()
+
+    def blob_connection(self) -> str:
+        return storage_connection(self.sftp_blob_connection or self.azure_web_jobs_storage)
+
+    def log_connection(self) -> str:
+        return storage_connection(self.log_storage_connection)
+
+
+def load_settings() -> Settings:
+    """Read the environment now; a bad value raises SettingsError naming the setting."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]) or "settings"
+            problems.append(f"{name}: {error['msg']}")
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the CLI change the environment)."""
+    get_settings.cache_clear()

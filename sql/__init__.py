@@ -1,0 +1,1 @@
+"""SQL adapter: schema, migrations, repositories and the engine factory."""

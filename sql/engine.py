@@ -1,0 +1,46 @@
+"""Engine factory: one place that knows each backend's connection quirks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+
+def create_engine(url: str) -> Engine:
+    """An engine tuned for its backend.
+
+    SQLite (the embedded default) is shared by several worker processes, so it runs in
+    WAL mode with a busy timeout, enforces foreign keys, and lets SQLAlchemy issue BEGIN
+    itself (pysqlite's own transaction handling breaks SAVEPOINT). A caller that needs
+    the write lock up front (balance control) asks for `execution_options(sqlite_immediate=True)`.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30}, pool_pre_ping=False)
+        _tune_sqlite(engine)
+        return engine
+    if parsed.get_backend_name() == "mssql":
+        return sa.create_engine(url, pool_pre_ping=True, fast_executemany=True)
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,44 @@
+"""Alembic environment: the URL comes from the Config (set by sql.migrate), never from alembic.ini."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from sql.engine import create_engine
+from sql.tables import metadata
+
+config = context.config
+
+
+def run_offline() -> None:
+    """Emit SQL text (used to generate sql/azure/ for Azure SQL)."""
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=metadata,
+        literal_binds=True,
+        transaction_per_migration=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        context.configure(connection=connection, target_metadata=metadata, transaction_per_migration=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    with engine.connect() as conn:
+        context.configure(connection=conn, target_metadata=metadata, transaction_per_migration=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        conn.commit()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()

@@ -1,0 +1,114 @@
+"""Reading and writing the foundation's rows (companies, services, accounts, API clients)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from domain.auth import Scope, format_scopes, parse_scopes
+from domain.companies import CollectionAccount, Company, Currency, Service, ValidationMode
+from sql.tables import api_clients, collection_accounts, companies, services
+
+
+@dataclass(frozen=True)
+class StoredClient:
+    client_id: str
+    secret_hash: str
+    scopes: frozenset[Scope]
+    active: bool
+
+
+class ClientRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, client_id: str) -> StoredClient | None:
+        row = self.conn.execute(sa.select(api_clients).where(api_clients.c.client_id == client_id)).first()
+        if row is None:
+            return None
+        return StoredClient(row.client_id, row.secret_hash, parse_scopes(row.scopes), bool(row.active))
+
+    def upsert(self, client_id: str, secret_hash: str, scopes: frozenset[Scope], now: datetime) -> bool:
+        """Create the client or replace its secret and scopes; True when it was created."""
+        values = {"secret_hash": secret_hash, "scopes": format_scopes(scopes), "active": True, "updated_at": now}
+        updated = self.conn.execute(
+            sa.update(api_clients).where(api_clients.c.client_id == client_id).values(**values)
+        ).rowcount
+        if updated:
+            return False
+        self.conn.execute(sa.insert(api_clients).values(client_id=client_id, created_at=now, **values))
+        return True
+
+    def set_active(self, client_id: str, active: bool, now: datetime) -> bool:
+        return bool(
+            self.conn.execute(
+                sa.update(api_clients).where(api_clients.c.client_id == client_id).values(active=active, updated_at=now)
+            ).rowcount
+        )
+
+
+class CompanyRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, code: int) -> Company | None:
+        row = self.conn.execute(sa.select(companies).where(companies.c.code == code)).first()
+        if row is None:
+            return None
+        service_rows = self.conn.execute(
+            sa.select(services).where(services.c.company_code == code).order_by(services.c.code)
+        ).all()
+        account_rows = self.conn.execute(
+            sa.select(collection_accounts)
+            .where(collection_accounts.c.company_code == code)
+            .order_by(collection_accounts.c.service_code, collection_accounts.c.bank_code)
+        ).all()
+        return Company(
+            code=row.code,
+            name=row.name,
+            services=tuple(
+                Service(r.code, Currency(r.currency), ValidationMode(r.validation_mode)) for r in service_rows
+            ),
+            accounts=tuple(CollectionAccount(r.service_code, r.bank_code, r.account_number) for r in account_rows),
+        )
+
+    def list_codes(self) -> list[int]:
+        return list(self.conn.execute(sa.select(companies.c.code).order_by(companies.c.code)).scalars())
+
+    def save(self, company: Company, now: datetime) -> bool:
+        """Insert or update the company; services and accounts given are upserted, others kept.
+
+        Services are never deleted here: debts and payments refer to them.
+        True when the company was created.
+        """
+        created = not self.conn.execute(
+            sa.update(companies).where(companies.c.code == company.code).values(name=company.name)
+        ).rowcount
+        if created:
+            self.conn.execute(sa.insert(companies).values(code=company.code, name=company.name, created_at=now))
+        for service in company.services:
+            key = (services.c.company_code == company.code) & (services.c.code == service.code)
+            values = {"currency": service.currency.value, "validation_mode": service.validation_mode.value}
+            if not self.conn.execute(sa.update(services).where(key).values(**values)).rowcount:
+                self.conn.execute(sa.insert(services).values(company_code=company.code, code=service.code, **values))
+        for account in company.accounts:
+            key = (
+                (collection_accounts.c.company_code == company.code)
+                & (collection_accounts.c.service_code == account.service_code)
+                & (collection_accounts.c.bank_code == account.bank_code)
+            )
+            if not self.conn.execute(
+                sa.update(collection_accounts).where(key).values(account_number=account.account_number)
+            ).rowcount:
+                self.conn.execute(
+                    sa.insert(collection_accounts).values(
+                        company_code=company.code,
+                        service_code=account.service_code,
+                        bank_code=account.bank_code,
+                        account_number=account.account_number,
+                    )
+                )
+        return created

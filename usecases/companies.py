@@ -1,0 +1,43 @@
+"""Operator data: companies, their services and collection accounts, and the demo set."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.companies import Company, build_company
+from usecases.clients import ClientSaved, UowFactory, register_client
+
+DEMO_COMPANY_CODE = 730
+DEMO_COMPANY_NAME = "EMPRESA DEMO SAC"
+DEMO_SERVICES = ["001:completa:PEN", "002:completa:USD", "003:parcial:PEN", "004:parcial:USD"]
+DEMO_BANK = "1020"
+DEMO_ACCOUNTS = [
+    f"{code}:{DEMO_BANK}:191-0730{code}-0-{idx:02d}" for idx, code in enumerate(("001", "002", "003", "004"), 1)
+]
+DEMO_CLIENT_ID = "demo-client"
+DEMO_CLIENT_SECRET = "demo-secret-0730-change-me"
+ALL_SCOPES = "yapago,lending,merchant,collections"
+
+
+def save_company(uow: UowFactory, company: Company, now: datetime) -> bool:
+    with uow() as tx:
+        created = tx.companies.save(company, now)
+        tx.commit()
+    return created
+
+
+def create_company(
+    uow: UowFactory, code: str, name: str, services: list[str], accounts: list[str], now: datetime
+) -> tuple[Company, bool]:
+    company = build_company(code, name, services, accounts)
+    return company, save_company(uow, company, now)
+
+
+def seed_demo(uow: UowFactory, now: datetime, client_secret: str = DEMO_CLIENT_SECRET) -> tuple[Company, ClientSaved]:
+    """Company 730 with services 001-004 and bank 1020 accounts, and a client with every scope.
+
+    Safe to run any number of times: the same rows result.
+    """
+    company, _ = create_company(uow, str(DEMO_COMPANY_CODE), DEMO_COMPANY_NAME, DEMO_SERVICES, DEMO_ACCOUNTS, now)
+    client = register_client(uow, DEMO_CLIENT_ID, client_secret, ALL_SCOPES, now)
+    return company, client
