@@ -147,7 +147,7 @@ def cmd_run_timer(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from local_host.server import serve
 
-    serve(args.host, args.port, args.workers, not args.no_timers)
+    serve(args.host, args.port, args.workers, not args.no_timers, args.app)
     return 0
 
 
@@ -160,6 +160,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7071)
     p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--no-timers", action="store_true", help="do not fire timer functions")
+    p.add_argument("--app", default="function_app", help="module holding `app` (default function_app)")
     p.set_defaults(run=cmd_serve)
 
     p = sub.add_parser("init-settings", help="create local.settings.json with a random JWT key")

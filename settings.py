@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 ROOT = Path(__file__).resolve().parent
 DATA_DIR = ROOT / ".data"
@@ -70,9 +70,11 @@ class Settings(BaseSettings):
     @classmethod
     def _sql_url(cls, value: str) -> str:
         try:
-            make_url(value)
+            make_url(value).get_dialect()
         except ArgumentError as exc:
             raise ValueError(f"not a SQLAlchemy URL ({exc})") from None
+        except NoSuchModuleError:
+            raise ValueError("unknown database kind; use sqlite://, postgresql+psycopg:// or mssql+pyodbc://") from None
         return value
 
     @field_validator("sftp_url")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -119,8 +120,11 @@ def _response(result: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     return 200, [(b"content-type", b"application/json")], json.dumps(result, default=str).encode()
 
 
-def create_app(module: str = "function_app") -> FunctionsAsgi:
+APP_MODULE_VARIABLE = "LOCAL_HOST_APP"
+
+
+def create_app(module: str | None = None) -> FunctionsAsgi:
     """uvicorn factory: each worker process imports the function app itself."""
-    imported = importlib.import_module(module)
+    imported = importlib.import_module(module or os.environ.get(APP_MODULE_VARIABLE, "function_app"))
     prefix = route_prefix(Path(imported.__file__ or ".").resolve().parent / "host.json")
     return FunctionsAsgi(imported.app, prefix)

@@ -8,6 +8,7 @@ import os
 
 import uvicorn
 
+from local_host.asgi import APP_MODULE_VARIABLE
 from local_host.registry import functions_of
 from local_host.timers import TimerScheduler, host_zone, timer_jobs
 
@@ -31,6 +32,7 @@ LOG_CONFIG = {
 
 
 def serve(host: str, port: int, workers: int, timers: bool, module: str = "function_app") -> None:
+    os.environ[APP_MODULE_VARIABLE] = module  # read by the worker processes' app factory
     app = importlib.import_module(module).app
     functions = functions_of(app)
     log.info("Functions in %s:", module)

@@ -25,6 +25,10 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+def downgrade(url: str, revision: str) -> None:
+    command.downgrade(alembic_config(url), revision)
+
+
 def upgrade_connection(connection: Connection, revision: str = "head") -> None:
     config = alembic_config(str(connection.engine.url))
     config.attributes["connection"] = connection

@@ -1,0 +1,195 @@
+"""Real parts for the tests: Azurite, OpenSSH sshd, PostgreSQL and SQLite, started per session."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+import bootstrap
+from settings import AZURITE_CONNECTION
+
+ROOT = Path(__file__).resolve().parents[1]
+SIGNING_KEY = "test-signing-key-" + "x" * 40
+AZURITE_KEY = AZURITE_CONNECTION.split("AccountKey=")[1].split(";")[0]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before port {port} opened")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"port {port} did not open in {timeout}s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def azurite_connection(blob: int, queue: int, table: int) -> str:
+    return (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+        f"AccountKey={AZURITE_KEY};"
+        f"BlobEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;"
+        f"QueueEndpoint=http://127.0.0.1:{queue}/devstoreaccount1;"
+        f"TableEndpoint=http://127.0.0.1:{table}/devstoreaccount1;"
+    )
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[str]:
+    """Azurite in memory on free ports; yields its connection string."""
+    binary = ROOT / "node_modules" / ".bin" / "azurite"
+    if not binary.exists():
+        pytest.fail("node_modules/.bin/azurite is missing: run `npm install` (make test does)")
+    blob, queue, table = free_port(), free_port(), free_port()
+    proc = subprocess.Popen(
+        [str(binary), "--inMemoryPersistence", "--silent", "--skipApiVersionCheck", "--loose",
+         "--blobHost", "127.0.0.1", "--blobPort", str(blob), "--queueHost", "127.0.0.1", "--queuePort", str(queue),
+         "--tableHost", "127.0.0.1", "--tablePort", str(table)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for port in (blob, table):
+            wait_port(port, 30, proc)
+        yield azurite_connection(blob, queue, table)
+    finally:
+        stop(proc)
+
+
+@dataclass(frozen=True)
+class Sshd:
+    url: str
+    port: int
+    root: Path
+    known_hosts: Path
+    fingerprint: str
+    user_key: Path
+    directory: Path
+
+
+def _keygen(path: Path) -> None:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
+    """A real OpenSSH sshd on a loopback port, key login only, with its own host key."""
+    binary = shutil.which("sshd") or "/usr/sbin/sshd"
+    if not Path(binary).exists():
+        pytest.fail("sshd is missing: install openssh-server (.ci/run does)")
+    work = tmp_path_factory.mktemp("sshd")
+    host_key, user_key = work / "host_ed25519", work / "user_ed25519"
+    _keygen(host_key)
+    _keygen(user_key)
+    authorized = work / "authorized_keys"
+    authorized.write_text((work / "user_ed25519.pub").read_text())
+    authorized.chmod(0o600)
+    root = work / "exchange"
+    root.mkdir()
+    port = free_port()
+    config = work / "sshd_config"
+    config.write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {host_key}\nPidFile {work / 'sshd.pid'}\n"
+        f"AuthorizedKeysFile {authorized}\nStrictModes no\nPasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\n"
+        "UsePAM no\nSubsystem sftp internal-sftp\nLogLevel ERROR\n"
+    )
+    Path("/run/sshd").mkdir(exist_ok=True)
+    proc = subprocess.Popen([binary, "-D", "-e", "-f", str(config)], stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, 20, proc)
+        public = (work / "host_ed25519.pub").read_text().split()
+        known_hosts = work / "known_hosts"
+        known_hosts.write_text(f"[127.0.0.1]:{port} {public[0]} {public[1]}\n")
+        printed = subprocess.run(
+            ["ssh-keygen", "-l", "-E", "sha256", "-f", str(work / "host_ed25519.pub")],
+            check=True, capture_output=True, text=True,
+        ).stdout  # fmt: skip
+        fingerprint = printed.split()[1]
+        url = f"sftp://{getpass.getuser()}@127.0.0.1:{port}{root}"
+        yield Sshd(url, port, root, known_hosts, fingerprint, user_key, work)
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this session, dropped at the end."""
+    base = os.environ.get("TEST_PG_URL")
+    if not base:
+        if os.environ.get("CI"):
+            pytest.fail("TEST_PG_URL must be set in CI")
+        pytest.skip("TEST_PG_URL is not set")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each backend (PostgreSQL: a fresh schema-less database per test)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    base = request.getfixturevalue("pg_url")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture
+def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, azurite: str) -> Iterator[Path]:
+    """Settings for calling the function app in-process: SQLite, file:// exchange, Azurite logs."""
+    from sql.migrate import upgrade
+
+    db = f"sqlite:///{tmp_path / 'app.db'}"
+    monkeypatch.setenv("SQL_URL", db)
+    monkeypatch.setenv("SFTP_URL", f"file://{tmp_path / 'exchange'}")
+    monkeypatch.setenv("LOG_STORAGE_CONNECTION", azurite)
+    monkeypatch.setenv("AzureWebJobsStorage", azurite)
+    monkeypatch.setenv("JWT_SIGNING_KEY", SIGNING_KEY)
+    bootstrap.reset()
+    upgrade(db)
+    yield tmp_path
+    bootstrap.reset()

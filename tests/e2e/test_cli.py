@@ -1,0 +1,69 @@
+"""Operator commands as an operator types them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from tests.conftest import ROOT
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_operator_commands(tmp_path: Path) -> None:
+    db = tmp_path / "ops.db"
+    env = {
+        **os.environ,
+        "SQL_URL": f"sqlite:///{db}",
+        "SFTP_URL": f"file://{tmp_path / 'x'}",
+        "JWT_SIGNING_KEY": "k" * 40,
+    }
+    assert run(env, "migrate").returncode == 0
+
+    created = run(env, "create-company", "--code", "00731", "--name", "Agua SA", "--service", "001:completa",
+                  "--service", "002:parcial:USD", "--account", "001:1020:191-55")  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert "company 00731 Agua SA created; services 001:completa:PEN, 002:parcial:USD" in created.stdout
+
+    bad = run(env, "create-company", "--code", "731", "--name", "X", "--service", "007:completa")
+    assert bad.returncode == 2 and "service code '007'" in bad.stderr
+
+    client = run(
+        env, "create-client", "--id", "bank-1020", "--secret", "s3cret-value-123", "--scopes", "yapago,lending"
+    )
+    assert client.returncode == 0 and "created with scopes lending,yapago" in client.stdout
+    bad_scope = run(env, "create-client", "--id", "bank-1020", "--secret", "s3cret-value-123", "--scopes", "admin")
+    assert bad_scope.returncode == 2 and "unknown scope 'admin'" in bad_scope.stderr
+
+    for _ in range(2):
+        seeded = run(env, "seed-demo")
+        assert seeded.returncode == 0, seeded.stderr
+    assert (tmp_path / "x" / "00730" / "Deudas" / "Pending").is_dir()
+
+    assert run(env, "disable-client", "--id", "bank-1020").returncode == 0
+    assert run(env, "disable-client", "--id", "ghost").returncode == 2
+
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM companies")).scalar() == 2
+        assert conn.execute(sa.text("SELECT count(*) FROM services WHERE company_code = 730")).scalar() == 4
+        rows = dict(conn.execute(sa.text("SELECT client_id, active FROM api_clients")).all())
+    assert rows == {"bank-1020": 0, "demo-client": 1}
+    assert "s3cret-value-123" not in db.read_bytes().decode("latin-1")
+
+    listing = run(env, "functions")
+    assert "auth_token" in listing.stdout and "/api/auth/token" in listing.stdout
+
+
+def test_bad_setting_is_named(tmp_path: Path) -> None:
+    env = {**os.environ, "SQL_URL": "nonsense://", "JWT_SIGNING_KEY": "k" * 40}
+    result = run(env, "migrate")
+    assert result.returncode == 2 and "SQL_URL" in result.stderr

@@ -1,0 +1,94 @@
+"""ApiLogs / ProcessLogs in real Azurite, and what happens when Table Storage is away."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from adapters.table_log import API_LOGS, PROCESS_LOGS, TableLogSink, make_entity, read_partition
+from tests.conftest import free_port
+
+
+def test_entities_land_in_a_daily_partition_newest_first(azurite: str) -> None:
+    sink = TableLogSink(azurite, timeout=5)
+    base = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
+    for minute in (1, 3, 2):
+        when = base + timedelta(minutes=minute)
+        sink.write(PROCESS_LOGS, make_entity("debt_loader", when, {"Process": "debt_loader", "Minute": minute}))
+    sink.write(PROCESS_LOGS, make_entity("debt_loader", base + timedelta(days=1), {"Minute": 99}))
+    rows = read_partition(azurite, PROCESS_LOGS, "debt_loader_20261122")
+    assert [r["Minute"] for r in rows] == [3, 2, 1]
+    assert rows[0]["LoggedAt"] == "2026-11-22T15:03:00+00:00"
+    assert [r["Minute"] for r in read_partition(azurite, PROCESS_LOGS, "debt_loader_20261123")] == [99]
+
+
+def test_large_and_structured_values(azurite: str) -> None:
+    sink = TableLogSink(azurite, timeout=5)
+    when = datetime(2026, 11, 20, tzinfo=UTC)
+    sink.write(API_LOGS, make_entity("big", when, {"Request": "x" * 70000, "Counts": {"PEN": "10.00"}, "Skip": None}))
+    (row,) = read_partition(azurite, API_LOGS, "big_20261120")
+    assert row["Request"].endswith("...[truncated]") and len(row["Request"]) < 31000
+    assert row["Counts"] == '{"PEN": "10.00"}'
+    assert "Skip" not in row
+
+
+def test_refused_connection_falls_back_to_the_logger(caplog: pytest.LogCaptureFixture) -> None:
+    port = free_port()  # nothing listens
+    conn = f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
+    sink = TableLogSink(conn, timeout=1, retry_after=60)
+    caplog.set_level(logging.INFO, logger="app.logs")
+    started = time.monotonic()
+    sink.write(API_LOGS, make_entity("fn", datetime.now(UTC), {"Status": 200}))
+    sink.write(API_LOGS, make_entity("fn", datetime.now(UTC), {"Status": 201}))
+    assert time.monotonic() - started < 2
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("Table Storage unavailable" in m for m in messages)
+    assert sum(m.startswith("ApiLogs ") for m in messages) == 2
+
+
+@pytest.fixture
+def black_hole() -> Iterator[int]:
+    """A port that accepts connections and never answers (a hung Table endpoint)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_hung_table_endpoint_costs_one_short_timeout(black_hole: int, caplog: pytest.LogCaptureFixture) -> None:
+    conn = f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:{black_hole}/devstoreaccount1;"
+    sink = TableLogSink(conn, timeout=0.5, retry_after=60)
+    caplog.set_level(logging.INFO, logger="app.logs")
+    started = time.monotonic()
+    sink.write(API_LOGS, make_entity("fn", datetime.now(UTC), {"n": 1}))
+    first = time.monotonic() - started
+    for n in range(20):
+        sink.write(API_LOGS, make_entity("fn", datetime.now(UTC), {"n": n}))
+    total = time.monotonic() - started
+    assert first < 2.0, f"first write took {first:.2f}s"
+    assert total < 2.5, "after a failure the sink must not wait again"
+    assert sum(r.getMessage().startswith("ApiLogs ") for r in caplog.records) == 21

@@ -1,0 +1,48 @@
+"""Every function the app registers, as the Functions host will index it: a lost one fails here."""
+
+from __future__ import annotations
+
+import typing
+
+import azure.functions as func
+
+import function_app
+from local_host.registry import functions_of
+
+# name -> (trigger, route or schedule, methods, auth level)
+EXPECTED = {
+    "health": ("httpTrigger", "health", ["GET"], "anonymous"),
+    "auth_token": ("httpTrigger", "auth/token", ["POST"], "anonymous"),
+    "yapago_autenticar": ("httpTrigger", "yapago/autenticar", ["POST"], "anonymous"),
+    "auth_me": ("httpTrigger", "auth/me", ["GET"], "anonymous"),
+}
+
+
+def _describe(function: typing.Any) -> tuple[str, str, list[str] | None, str | None]:
+    trigger = function.get_trigger()
+    kind = trigger.get_binding_name()
+    if kind == "httpTrigger":
+        methods = sorted(str(getattr(m, "value", m)) for m in trigger.methods or [])
+        level = getattr(trigger.auth_level, "value", trigger.auth_level)
+        return kind, trigger.route, methods, level
+    return kind, trigger.schedule, None, None
+
+
+def test_every_function_is_registered_as_expected() -> None:
+    found = {f.get_function_name(): _describe(f) for f in functions_of(function_app.app)}
+    assert found == EXPECTED
+
+
+def test_bindings_resolve_to_real_types() -> None:
+    """The Python worker resolves annotations with get_type_hints; strings would fail indexing."""
+    for function in functions_of(function_app.app):
+        hints = typing.get_type_hints(function.get_user_function())
+        trigger = function.get_trigger()
+        expected = func.HttpRequest if trigger.get_binding_name() == "httpTrigger" else func.TimerRequest
+        assert hints[trigger.name] is expected, function.get_function_name()
+
+
+def test_function_json_is_generated() -> None:
+    """The host reads each function's bindings as JSON; building it must not fail."""
+    for function in functions_of(function_app.app):
+        assert '"bindings"' in function.get_function_json()
