@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -27,6 +29,11 @@ def create_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "mssql":
         return sa.create_engine(url, pool_pre_ping=True, fast_executemany=True)
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+# Bulk inserts bypass SQLAlchemy's types; store dates the way its SQLite Date type reads them
+# (the sqlite3 default adapters are deprecated since Python 3.12).
+sqlite3.register_adapter(date, date.isoformat)
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -35,6 +35,14 @@ def upgrade_connection(connection: Connection, revision: str = "head") -> None:
     command.upgrade(config, revision)
 
 
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
+
+
 def current_revision(connection: Connection) -> str | None:
     from alembic.runtime.migration import MigrationContext
 

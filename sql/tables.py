@@ -64,3 +64,74 @@ api_clients = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# -- debt repository (ASBANC) -------------------------------------------------------------------
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
+
+debt_files = sa.Table(
+    "debt_files",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("company_code", sa.Integer, sa.ForeignKey("companies.code"), nullable=False),
+    sa.Column("file_name", sa.String(255), nullable=False),
+    sa.Column("content_sha256", sa.String(64), nullable=False),
+    sa.Column("update_type", sa.String(1)),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("lines", sa.Integer, nullable=False),
+    sa.Column("applied", sa.Integer, nullable=False),
+    sa.Column("rejected", sa.Integer, nullable=False),
+    sa.Column("header_records", sa.Integer),
+    sa.Column("header_total_pen", sa.BigInteger),
+    sa.Column("header_total_usd", sa.BigInteger),
+    sa.Column("read_total_pen", sa.BigInteger, nullable=False),
+    sa.Column("read_total_usd", sa.BigInteger, nullable=False),
+    sa.Column("applied_total_pen", sa.BigInteger, nullable=False),
+    sa.Column("applied_total_usd", sa.BigInteger, nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("company_code", "file_name"),
+    sa.CheckConstraint("status IN ('PROCESADO', 'RECHAZADO')", name="status"),
+)
+
+debt_file_errors = sa.Table(
+    "debt_file_errors",
+    metadata,
+    sa.Column("file_id", BigId, sa.ForeignKey("debt_files.id"), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("line_no", sa.Integer, nullable=False),
+    sa.Column("field", sa.String(40), nullable=False),
+    sa.Column("reason", sa.String(255), nullable=False),
+    sa.Column("raw_line", sa.String(1024), nullable=False),  # latin-1 text of the original bytes
+)
+
+debts = sa.Table(
+    "debts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("company_code", sa.Integer, nullable=False),
+    sa.Column("client_code", sa.String(14), nullable=False),
+    sa.Column("client_name", sa.String(30), nullable=False),
+    sa.Column("service_code", sa.String(3), nullable=False),
+    sa.Column("document", sa.String(16), nullable=False),
+    sa.Column("description", sa.String(20), nullable=False),
+    sa.Column("due_date", sa.Date, nullable=False),
+    sa.Column("issue_date", sa.Date, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("late_fee_cents", sa.BigInteger, nullable=False),
+    sa.Column("admin_fee_cents", sa.BigInteger, nullable=False),
+    sa.Column("minimum_cents", sa.BigInteger, nullable=False),
+    sa.Column("period", sa.SmallInteger, nullable=False),
+    sa.Column("year", sa.SmallInteger, nullable=False),
+    sa.Column("installment", sa.SmallInteger, nullable=False),
+    sa.Column("currency", sa.String(1), nullable=False),
+    sa.Column("dni", sa.String(8)),
+    sa.Column("ruc", sa.String(11)),
+    sa.Column("alt_id", sa.String(14)),
+    sa.Column("file_id", sa.BigInteger, nullable=False),
+    sa.Column("line_no", sa.Integer, nullable=False),
+    sa.UniqueConstraint("company_code", "client_code", "service_code", "document"),
+    sa.ForeignKeyConstraint(
+        ["company_code", "service_code"], ["services.company_code", "services.code"], name="fk_debts_service"
+    ),
+)

@@ -68,3 +68,85 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0001 -> 0002
+
+CREATE TABLE debt_files (
+    id BIGINT NOT NULL IDENTITY, 
+    company_code INTEGER NOT NULL, 
+    file_name VARCHAR(255) NOT NULL, 
+    content_sha256 VARCHAR(64) NOT NULL, 
+    update_type VARCHAR(1) NULL, 
+    status VARCHAR(10) NOT NULL, 
+    lines INTEGER NOT NULL, 
+    applied INTEGER NOT NULL, 
+    rejected INTEGER NOT NULL, 
+    header_records INTEGER NULL, 
+    header_total_pen BIGINT NULL, 
+    header_total_usd BIGINT NULL, 
+    read_total_pen BIGINT NOT NULL, 
+    read_total_usd BIGINT NOT NULL, 
+    applied_total_pen BIGINT NOT NULL, 
+    applied_total_usd BIGINT NOT NULL, 
+    started_at DATETIMEOFFSET NOT NULL, 
+    finished_at DATETIMEOFFSET NOT NULL, 
+    CONSTRAINT pk_debt_files PRIMARY KEY (id), 
+    CONSTRAINT fk_debt_files_company_code_companies FOREIGN KEY(company_code) REFERENCES companies (code), 
+    CONSTRAINT uq_debt_files_company_code_file_name UNIQUE (company_code, file_name), 
+    CONSTRAINT ck_debt_files_status CHECK (status IN ('PROCESADO', 'RECHAZADO'))
+);
+
+GO
+
+CREATE TABLE debt_file_errors (
+    file_id BIGINT NOT NULL, 
+    seq INTEGER NOT NULL, 
+    line_no INTEGER NOT NULL, 
+    field VARCHAR(40) NOT NULL, 
+    reason VARCHAR(255) NOT NULL, 
+    raw_line VARCHAR(1024) NOT NULL, 
+    CONSTRAINT pk_debt_file_errors PRIMARY KEY (file_id, seq), 
+    CONSTRAINT fk_debt_file_errors_file_id_debt_files FOREIGN KEY(file_id) REFERENCES debt_files (id)
+);
+
+GO
+
+CREATE TABLE debts (
+    id BIGINT NOT NULL IDENTITY, 
+    company_code INTEGER NOT NULL, 
+    client_code VARCHAR(14) NOT NULL, 
+    client_name VARCHAR(30) NOT NULL, 
+    service_code VARCHAR(3) NOT NULL, 
+    document VARCHAR(16) NOT NULL, 
+    description VARCHAR(20) NOT NULL, 
+    due_date DATETIME NOT NULL, 
+    issue_date DATETIME NOT NULL, 
+    amount_cents BIGINT NOT NULL, 
+    late_fee_cents BIGINT NOT NULL, 
+    admin_fee_cents BIGINT NOT NULL, 
+    minimum_cents BIGINT NOT NULL, 
+    period SMALLINT NOT NULL, 
+    year SMALLINT NOT NULL, 
+    installment SMALLINT NOT NULL, 
+    currency VARCHAR(1) NOT NULL, 
+    dni VARCHAR(8) NULL, 
+    ruc VARCHAR(11) NULL, 
+    alt_id VARCHAR(14) NULL, 
+    file_id BIGINT NOT NULL, 
+    line_no INTEGER NOT NULL, 
+    CONSTRAINT pk_debts PRIMARY KEY (id), 
+    CONSTRAINT uq_debts_company_code_client_code_service_code_document UNIQUE (company_code, client_code, service_code, document), 
+    CONSTRAINT fk_debts_service FOREIGN KEY(company_code, service_code) REFERENCES services (company_code, code)
+);
+
+GO
+
+UPDATE alembic_version SET version_num='0002' WHERE alembic_version.version_num = '0001';
+
+GO
+
+COMMIT;
+
+GO
+

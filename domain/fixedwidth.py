@@ -1,0 +1,365 @@
+"""Declarative fixed-width records: one table of fields per layout, read by parser and writer.
+
+A `Layout` is checked when it is built (at import): fields must start at 1, follow each
+other with no gap or overlap, and end at the declared width. From the table it derives a
+single compiled regular expression for the whole line (the fast path, one C call per
+line) and per-field checks that name the field, the value and the reason for every
+problem (the slow path, only for lines the fast path refused). The parser never raises
+on input: it returns the typed values or the list of `FieldError`s. The writer refuses a
+value that does not fit; it never truncates.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, time
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+PRINTABLE = " -~"  # printable ASCII: no accents, no Ñ, no control characters
+ALNUM = "A-Za-z0-9"
+
+
+class Kind(enum.StrEnum):
+    AN = "AN"  # text, left-aligned, padded with spaces
+    N = "N"  # digits, right-aligned, padded with zeros; value is an int
+    AMOUNT = "AMOUNT"  # digits with implied decimals; value is an int in minor units
+    DATE = "DATE"  # DDMMYYYY; value is a date
+    TIME = "TIME"  # HHMMSS; value is a time
+
+
+@dataclass(frozen=True)
+class FieldError:
+    line: int
+    field: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}, {self.field} {self.value!r}: {self.reason}"
+
+
+class FormatError(ValueError):
+    """The writer was given a value that does not fit its field."""
+
+    def __init__(self, field: str, value: Any, reason: str) -> None:
+        super().__init__(f"{field} {value!r}: {reason}")
+        self.field = field
+        self.value = value
+        self.reason = reason
+
+
+class LayoutError(Exception):
+    """A layout table is inconsistent (a programming error, raised at import)."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field as the bank's manual prints it (1-based start, length)."""
+
+    name: str
+    start: int
+    length: int
+    kind: Kind = Kind.AN
+    charset: str = PRINTABLE  # regex class body of the allowed characters (AN)
+    required: bool = True  # False: all blanks is allowed (value None, or "" for AN)
+    decimals: int = 0  # AMOUNT
+    choices: tuple[str, ...] = ()  # allowed values (AN, N)
+    pattern: str | None = None  # regex the stripped value must match (AN)
+    const: str | None = None  # fixed content
+    note: str = ""
+
+    @property
+    def end(self) -> int:
+        return self.start + self.length - 1
+
+    @property
+    def spaces_inside(self) -> bool:
+        return " " in self.charset or self.charset == PRINTABLE
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str
+    width: int
+    fields: tuple[Field, ...]
+    _regex: re.Pattern[bytes] = field(init=False, repr=False, compare=False)
+    _converters: tuple[Callable[[bytes], Any], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        position = 1
+        names = set()
+        for f in self.fields:
+            if f.name in names:
+                raise LayoutError(f"{self.name}: field {f.name} is declared twice")
+            names.add(f.name)
+            if f.length <= 0:
+                raise LayoutError(f"{self.name}: field {f.name} has length {f.length}")
+            if f.start > position:
+                raise LayoutError(f"{self.name}: gap before {f.name} (positions {position}-{f.start - 1})")
+            if f.start < position:
+                raise LayoutError(f"{self.name}: {f.name} at {f.start} overlaps the field before (ends {position - 1})")
+            if f.const is not None and len(f.const) != f.length:
+                raise LayoutError(f"{self.name}: constant of {f.name} is not {f.length} long")
+            position = f.end + 1
+        if position - 1 != self.width:
+            raise LayoutError(f"{self.name}: fields end at {position - 1}, the record is {self.width} wide")
+        object.__setattr__(self, "_regex", re.compile(b"".join(_fast_pattern(f) for f in self.fields), re.DOTALL))
+        object.__setattr__(self, "_converters", tuple(_fast_converter(f) for f in self.fields))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    # -- parsing -------------------------------------------------------------------------------
+
+    def parse(self, line: bytes, line_no: int = 0) -> tuple[dict[str, Any] | None, list[FieldError]]:
+        """Values by field name, or None and every problem found in the line."""
+        values = self.parse_fast(line)
+        if values is not None:
+            return values, []
+        return None, self.diagnose(line, line_no)
+
+    def parse_fast(self, line: bytes) -> dict[str, Any] | None:
+        match = self._regex.fullmatch(line)
+        if match is None:
+            return None
+        values = {}
+        for f, convert, raw in zip(self.fields, self._converters, match.groups(), strict=True):
+            value = convert(raw)
+            if value is _BAD:
+                return None
+            values[f.name] = value
+        return values
+
+    def diagnose(self, line: bytes, line_no: int) -> list[FieldError]:
+        """Every field problem of a line, named (the slow path)."""
+        if len(line) != self.width:
+            shown = line[:40].decode("latin-1") + ("..." if len(line) > 40 else "")
+            return [FieldError(line_no, "registro", shown, f"longitud {len(line)}, se esperan {self.width} caracteres")]
+        errors = []
+        for f in self.fields:
+            raw = line[f.start - 1 : f.end]
+            reason = check_field(f, raw)
+            if reason is not None:
+                errors.append(FieldError(line_no, f.name, raw.decode("latin-1"), reason))
+        return errors
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def format(self, values: Mapping[str, Any]) -> bytes:
+        """The record for `values` (missing optional fields are blank); FormatError if one does not fit."""
+        parts = [format_field(f, values.get(f.name)) for f in self.fields]
+        line = b"".join(parts)
+        assert len(line) == self.width
+        return line
+
+
+_BAD = object()
+
+
+def _class(charset: str) -> bytes:
+    return b"[" + charset.encode() + b"]"
+
+
+def _fast_pattern(f: Field) -> bytes:
+    """A fixed-width regex group for the field: the character classes only."""
+    if f.const is not None:
+        return b"(" + re.escape(f.const.encode()) + b")"
+    if f.kind in (Kind.N, Kind.AMOUNT, Kind.DATE, Kind.TIME):
+        digits = b"[0-9]{%d}" % f.length
+        if f.required:
+            return b"(" + digits + b")"
+        return b"(" + digits + b"| {%d})" % f.length
+    chars = f.charset if " " in f.charset else f.charset + " "
+    return b"(" + _class(chars) + b"{%d})" % f.length
+
+
+@lru_cache(maxsize=65536)
+def _date(raw: bytes) -> date | None:
+    try:
+        return date(int(raw[4:8]), int(raw[2:4]), int(raw[0:2]))
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=4096)
+def _time(raw: bytes) -> time | None:
+    try:
+        return time(int(raw[0:2]), int(raw[2:4]), int(raw[4:6]))
+    except ValueError:
+        return None
+
+
+def _fast_converter(f: Field) -> Callable[[bytes], Any]:
+    """Turn the group the regex captured into the typed value, or _BAD when a rule fails."""
+    blank = b" " * f.length
+    choices = frozenset(c.encode() for c in f.choices)
+    pattern = re.compile(f.pattern.encode()) if f.pattern else None
+
+    if f.const is not None:
+        return lambda raw: raw.decode()
+    if f.kind is Kind.AMOUNT:
+        if f.required:
+            return int
+        return lambda raw: None if raw == blank else int(raw)
+    if f.kind is Kind.N:
+
+        def number(raw: bytes) -> Any:
+            if raw == blank:
+                return None
+            if choices and raw not in choices:
+                return _BAD
+            return int(raw)
+
+        return number
+    if f.kind is Kind.DATE:
+
+        def a_date(raw: bytes) -> Any:
+            if raw == blank:
+                return None
+            value = _date(raw)
+            return _BAD if value is None else value
+
+        return a_date
+    if f.kind is Kind.TIME:
+
+        def a_time(raw: bytes) -> Any:
+            if raw == blank:
+                return None
+            value = _time(raw)
+            return _BAD if value is None else value
+
+        return a_time
+
+    spaces_inside = f.spaces_inside
+
+    def text(raw: bytes) -> Any:
+        value = raw.rstrip(b" ")
+        if not value:
+            return _BAD if f.required else ""
+        if value[:1] == b" " or (not spaces_inside and b" " in value):
+            return _BAD
+        if choices and value not in choices:
+            return _BAD
+        if pattern is not None and pattern.fullmatch(value) is None:
+            return _BAD
+        return value.decode()
+
+    return text
+
+
+def check_field(f: Field, raw: bytes) -> str | None:
+    """Why the raw bytes of a field are not valid (Spanish, ASCII only: it goes into .ERR files), or None."""
+    text = raw.decode("latin-1")
+    if any(b > 0x7E or b < 0x20 for b in raw):
+        bad = next(c for c in text if not (" " <= c <= "~"))
+        return f"caracter no permitido {bad!a} (solo ASCII, sin tildes ni enie)"
+    if f.const is not None:
+        return None if text == f.const else f"debe ser {f.const!r}"
+    if not text.strip():
+        return "campo obligatorio" if f.required else None
+    if f.kind is Kind.AN:
+        return _check_text(f, text)
+    if not text.isdigit():
+        return "debe ser numerico, completado con ceros a la izquierda"
+    if f.kind is Kind.DATE and _date(raw) is None:
+        return "fecha invalida (DDMMAAAA)"
+    if f.kind is Kind.TIME and _time(raw) is None:
+        return "hora invalida (HHMMSS)"
+    if f.kind is Kind.N and f.choices and text not in f.choices:
+        return f"valor no permitido (se admite {', '.join(f.choices)})"
+    return None
+
+
+_DESCRIBE = {
+    ALNUM: "solo letras y numeros",
+    ALNUM + ". ": "solo letras, numeros, punto y espacio",
+    ALNUM + "-": "solo letras, numeros y guion",
+    "0-9": "solo digitos",
+}
+
+
+def _check_text(f: Field, text: str) -> str | None:
+    value = text.rstrip(" ")
+    if value.startswith(" "):
+        return "debe estar alineado a la izquierda"
+    allowed = re.compile(_class(f.charset).decode() + "*")
+    if allowed.fullmatch(value) is None:
+        bad = next(c for c in value if not allowed.fullmatch(c))
+        return f"caracter no permitido {bad!a} ({_DESCRIBE.get(f.charset, 'caracteres imprimibles')})"
+    if f.choices and value not in f.choices:
+        return f"valor no permitido (se admite {', '.join(f.choices)})"
+    if f.pattern and re.fullmatch(f.pattern, value) is None:
+        return f"formato invalido (se espera {f.note or f.pattern})"
+    return None
+
+
+def format_field(f: Field, value: Any) -> bytes:
+    """One field's bytes; FormatError instead of truncating or guessing."""
+    if f.const is not None:
+        if value not in (None, f.const):
+            raise FormatError(f.name, value, f"is the constant {f.const!r}")
+        return f.const.encode()
+    if value is None or value == "":
+        if f.required:
+            raise FormatError(f.name, value, "is required")
+        return b" " * f.length
+    if f.kind is Kind.AMOUNT:
+        return _format_digits(f, _minor_units(f, value))
+    if f.kind is Kind.N:
+        text = str(value)
+        if not text.isdigit() or not text.isascii():
+            raise FormatError(f.name, value, "must be digits")
+        if f.choices and text.zfill(f.length) not in f.choices:
+            raise FormatError(f.name, value, f"must be one of {', '.join(f.choices)}")
+        return _format_digits(f, int(text))
+    if f.kind is Kind.DATE:
+        if not isinstance(value, date):
+            raise FormatError(f.name, value, "must be a date")
+        return value.strftime("%d%m%Y").encode() if value.year >= 1000 else _too_long(f, value)
+    if f.kind is Kind.TIME:
+        if not isinstance(value, time):
+            raise FormatError(f.name, value, "must be a time")
+        return value.strftime("%H%M%S").encode()
+    text = str(value)
+    if len(text) > f.length:
+        raise FormatError(f.name, value, f"is {len(text)} characters, the field holds {f.length}")
+    reason = check_field(f, text.encode("latin-1", errors="replace").ljust(f.length))
+    if not text.isascii() or reason is not None:
+        raise FormatError(f.name, value, reason or "must be ASCII")
+    return text.encode().ljust(f.length)
+
+
+def _too_long(f: Field, value: Any) -> bytes:
+    raise FormatError(f.name, value, "year before 1000 does not fit DDMMYYYY")
+
+
+def _minor_units(f: Field, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise FormatError(f.name, value, "amount must be int (minor units) or Decimal")
+    if isinstance(value, Decimal):
+        scaled = value.scaleb(f.decimals)
+        if scaled != scaled.to_integral_value():
+            raise FormatError(f.name, value, f"has more than {f.decimals} decimals")
+        return int(scaled)
+    return value
+
+
+def _format_digits(f: Field, number: int) -> bytes:
+    if number < 0:
+        raise FormatError(f.name, number, "must not be negative")
+    text = str(number)
+    if len(text) > f.length:
+        raise FormatError(f.name, number, f"needs {len(text)} digits, the field holds {f.length}")
+    return text.zfill(f.length).encode()

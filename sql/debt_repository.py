@@ -1,0 +1,181 @@
+"""SQL for the debt loader: processed files, their errors, and the debts themselves.
+
+Bulk inserts go through the driver directly (executemany on SQLite and Azure SQL, COPY on
+PostgreSQL): the loader's speed is the database's speed. A batch that hits the unique key
+is retried row by row to name the duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from domain.debts import LoadSummary
+from sql.tables import debt_file_errors, debt_files, debts
+
+DEBT_COLUMNS = (
+    "company_code", "client_code", "client_name", "service_code", "document", "description", "due_date",
+    "issue_date", "amount_cents", "late_fee_cents", "admin_fee_cents", "minimum_cents", "period", "year",
+    "installment", "currency", "dni", "ruc", "alt_id", "file_id", "line_no",
+)  # fmt: skip
+DebtRow = tuple[Any, ...]  # in DEBT_COLUMNS order
+
+
+class DebtRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.backend = conn.engine.dialect.name
+        names = ", ".join(DEBT_COLUMNS)
+        marks = ", ".join("?" if self.backend in ("sqlite", "mssql") else "%s" for _ in DEBT_COLUMNS)
+        self._insert_sql = f"INSERT INTO debts ({names}) VALUES ({marks})"
+
+    # -- processed files ------------------------------------------------------------------------
+
+    def find_file(self, company: int, name: str) -> sa.Row[Any] | None:
+        return self.conn.execute(
+            sa.select(debt_files).where((debt_files.c.company_code == company) & (debt_files.c.file_name == name))
+        ).first()
+
+    def get_file(self, file_id: int) -> sa.Row[Any]:
+        return self.conn.execute(sa.select(debt_files).where(debt_files.c.id == file_id)).one()
+
+    def start_file(self, company: int, name: str, sha256: str, started: datetime) -> int:
+        """Claim the file name for this transaction (the unique key makes a second loader wait or fail)."""
+        result = self.conn.execute(
+            sa.insert(debt_files).values(
+                company_code=company, file_name=name, content_sha256=sha256, status="PROCESADO", lines=0,
+                applied=0, rejected=0, read_total_pen=0, read_total_usd=0, applied_total_pen=0,
+                applied_total_usd=0, started_at=started, finished_at=started,
+            )
+        )  # fmt: skip
+        return int(result.inserted_primary_key[0])
+
+    def finish_file(self, file_id: int, summary: LoadSummary, sha256: str) -> None:
+        self.conn.execute(
+            sa.update(debt_files)
+            .where(debt_files.c.id == file_id)
+            .values(
+                content_sha256=sha256, update_type=summary.update_type, status=summary.status, lines=summary.lines,
+                applied=summary.applied, rejected=summary.rejected, header_records=summary.header_records,
+                header_total_pen=summary.header_total_pen, header_total_usd=summary.header_total_usd,
+                read_total_pen=summary.read_total_pen, read_total_usd=summary.read_total_usd,
+                applied_total_pen=summary.applied_total_pen, applied_total_usd=summary.applied_total_usd,
+                started_at=summary.started_at, finished_at=summary.finished_at,
+            )
+        )  # fmt: skip
+
+    def summary(self, row: sa.Row[Any]) -> LoadSummary:
+        return LoadSummary(
+            file_name=row.file_name,
+            company_code=row.company_code,
+            update_type=row.update_type,
+            status=row.status,
+            lines=row.lines,
+            applied=row.applied,
+            rejected=row.rejected,
+            header_records=row.header_records,
+            header_total_pen=row.header_total_pen,
+            header_total_usd=row.header_total_usd,
+            read_total_pen=row.read_total_pen,
+            read_total_usd=row.read_total_usd,
+            applied_total_pen=row.applied_total_pen,
+            applied_total_usd=row.applied_total_usd,
+            started_at=_aware(row.started_at),
+            finished_at=_aware(row.finished_at),
+        )
+
+    def add_errors(self, file_id: int, errors: Iterable[tuple[int, int, str, str, str]]) -> None:
+        """(seq, line_no, field, reason, raw latin-1 text), in batches."""
+        batch: list[dict[str, Any]] = []
+        for seq, line_no, field, reason, raw in errors:
+            batch.append(
+                {"file_id": file_id, "seq": seq, "line_no": line_no, "field": field[:40], "reason": reason[:255],
+                 "raw_line": raw[:1024]}
+            )  # fmt: skip
+            if len(batch) >= 5000:
+                self.conn.execute(sa.insert(debt_file_errors), batch)
+                batch = []
+        if batch:
+            self.conn.execute(sa.insert(debt_file_errors), batch)
+
+    def errors(self, file_id: int) -> Iterator[sa.Row[Any]]:
+        result = self.conn.execution_options(yield_per=5000).execute(
+            sa.select(debt_file_errors).where(debt_file_errors.c.file_id == file_id).order_by(debt_file_errors.c.seq)
+        )
+        yield from result
+
+    # -- debts ----------------------------------------------------------------------------------
+
+    def delete_company(self, company: int) -> int:
+        return self.conn.execute(sa.delete(debts).where(debts.c.company_code == company)).rowcount
+
+    def insert_many(self, rows: Sequence[DebtRow]) -> None:
+        """Insert a batch; raises IntegrityError if any row's key exists (the caller retries per row)."""
+        if not rows:
+            return
+        if self.backend == "postgresql":
+            raw = self.conn.connection.driver_connection
+            with raw.cursor() as cursor, cursor.copy(f"COPY debts ({', '.join(DEBT_COLUMNS)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        self.conn.exec_driver_sql(self._insert_sql, list(rows))
+
+    def insert_one(self, row: DebtRow) -> bool:
+        """Insert unless the key exists; False when it does."""
+        key = dict(zip(DEBT_COLUMNS, row, strict=True))
+        with self.conn.begin_nested() as savepoint:
+            try:
+                self.conn.execute(sa.insert(debts).values(**key))
+            except sa.exc.IntegrityError:
+                savepoint.rollback()
+                return False
+        return True
+
+    def update_amounts(self, row: DebtRow) -> bool:
+        """`A` lines: new amounts (and the line that set them) for an existing debt."""
+        key = dict(zip(DEBT_COLUMNS, row, strict=True))
+        return bool(
+            self.conn.execute(
+                sa.update(debts)
+                .where(self._key(key))
+                .values(
+                    amount_cents=key["amount_cents"], late_fee_cents=key["late_fee_cents"],
+                    admin_fee_cents=key["admin_fee_cents"], minimum_cents=key["minimum_cents"],
+                    file_id=key["file_id"], line_no=key["line_no"],
+                )
+            ).rowcount
+        )  # fmt: skip
+
+    def delete_one(self, row: DebtRow) -> bool:
+        key = dict(zip(DEBT_COLUMNS, row, strict=True))
+        return bool(self.conn.execute(sa.delete(debts).where(self._key(key))).rowcount)
+
+    def max_document(self, company: int, client: str, file_id: int) -> str | None:
+        """The highest document this file has stored for the client so far."""
+        return self.conn.execute(
+            sa.select(sa.func.max(debts.c.document)).where(
+                (debts.c.company_code == company) & (debts.c.client_code == client) & (debts.c.file_id == file_id)
+            )
+        ).scalar()
+
+    def count(self, company: int) -> int:
+        return int(self.conn.execute(sa.select(sa.func.count()).where(debts.c.company_code == company)).scalar() or 0)
+
+    @staticmethod
+    def _key(key: dict[str, Any]) -> sa.ColumnElement[bool]:
+        return (
+            (debts.c.company_code == key["company_code"])
+            & (debts.c.client_code == key["client_code"])
+            & (debts.c.service_code == key["service_code"])
+            & (debts.c.document == key["document"])
+        )
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite gives back naive datetimes; every timestamp here is stored in UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -1,0 +1,521 @@
+"""Load the debt files companies drop on the exchange folders into SQL, each exactly once.
+
+For each company in SQL, `[company]/Deudas/Pending/*.TXT`, oldest first:
+
+1. One transaction per file. It claims the file name (unique per company), checks the
+   header, then applies the details: an `R` file deletes the company's debts and inserts
+   the new set (readers see the old set or the new one, never neither); an `N` file
+   applies N/A/D line by line. A bad line is skipped and reported; a bad header, count or
+   total rolls the data back and records the file as rejected. Line errors are stored
+   with the file, so the result files can be written again from SQL at any time.
+2. After the commit: `<name>.OK` and `<name>.ERR` are written to `Complete/`, then the file
+   is moved there.
+
+A crash anywhere leaves either no trace in SQL (the transaction never committed: the file
+is processed again from scratch) or a committed file whose results and move are finished
+by the next run from what SQL holds. A file whose name was already processed and whose
+first copy sits in `Complete/` is a new upload under an old name: it is set aside in
+`Rejected/`, never applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any, BinaryIO
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from adapters.files.port import FileInfo, FileStore
+from domain.companies import company_folder
+from domain.debts import (
+    DETAIL,
+    DebtHeader,
+    DetailRules,
+    DocumentOrder,
+    LoadSummary,
+    check_header,
+    order_error,
+    render_err_line,
+    render_ok,
+)
+from domain.fixedwidth import FieldError
+from sql.debt_repository import DebtRepository, DebtRow
+from sql.tables import services
+
+log = logging.getLogger(__name__)
+
+BATCH_ROWS = 10_000
+CHUNK_BYTES = 1 << 20
+PROCESSED, REJECTED, RECOVERED, DUPLICATE = "PROCESADO", "RECHAZADO", "RECUPERADO", "DUPLICADO"
+
+Checkpoint = Callable[[str], None]
+Progress = Callable[[str, int, int], None]  # file name, bytes read, file size
+
+
+def _no_checkpoint(step: str) -> None:
+    return None
+
+
+def pending_folder(company: int) -> str:
+    return f"{company_folder(company)}/Deudas/Pending"
+
+
+def complete_folder(company: int) -> str:
+    return f"{company_folder(company)}/Deudas/Complete"
+
+
+def rejected_folder(company: int) -> str:
+    return f"{company_folder(company)}/Deudas/Rejected"
+
+
+@dataclass(frozen=True)
+class FileResult:
+    company: int
+    file_name: str
+    outcome: str  # PROCESADO, RECHAZADO, RECUPERADO or DUPLICADO
+    update_type: str | None
+    lines: int
+    applied: int
+    rejected: int
+    applied_total_pen: int
+    applied_total_usd: int
+    duration_ms: float
+    started_at: datetime
+
+    @classmethod
+    def of(cls, summary: LoadSummary, outcome: str, started: datetime, duration_ms: float) -> FileResult:
+        return cls(
+            company=summary.company_code, file_name=summary.file_name, outcome=outcome,
+            update_type=summary.update_type, lines=summary.lines, applied=summary.applied,
+            rejected=summary.rejected, applied_total_pen=summary.applied_total_pen,
+            applied_total_usd=summary.applied_total_usd, duration_ms=duration_ms, started_at=started,
+        )  # fmt: skip
+
+
+def load_debts(
+    engine: Engine,
+    store: FileStore,
+    clock: Callable[[], datetime],
+    *,
+    company: int | None = None,
+    checkpoint: Checkpoint = _no_checkpoint,
+    progress: Progress | None = None,
+    on_file: Callable[[FileResult], None] | None = None,
+) -> list[FileResult]:
+    """Process every pending debt file (of one company, or of all); returns one result per file."""
+    results = []
+    for code, currencies in sorted(_companies(engine).items()):
+        if company is not None and code != company:
+            continue
+        for info in store.list(pending_folder(code)):
+            if not info.name.upper().endswith(".TXT"):
+                continue
+            result = load_file(engine, store, clock, code, currencies, info, checkpoint=checkpoint, progress=progress)
+            results.append(result)
+            if on_file is not None:
+                on_file(result)
+    return results
+
+
+def _companies(engine: Engine) -> dict[int, dict[str, str]]:
+    """Company code -> {service code: currency code of the file (1 soles, 2 dolares)}."""
+    found: dict[int, dict[str, str]] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(sa.text("SELECT code FROM companies")):
+            found[row.code] = {}
+        for row in conn.execute(sa.select(services.c.company_code, services.c.code, services.c.currency)):
+            found[row.company_code][row.code] = "1" if row.currency == "PEN" else "2"
+    return found
+
+
+def load_file(
+    engine: Engine,
+    store: FileStore,
+    clock: Callable[[], datetime],
+    company: int,
+    currencies: Mapping[str, str],
+    info: FileInfo,
+    *,
+    checkpoint: Checkpoint = _no_checkpoint,
+    progress: Progress | None = None,
+) -> FileResult:
+    started, t0 = clock(), time.perf_counter()
+    target = f"{complete_folder(company)}/{info.name}"
+    with engine.connect() as conn:
+        done = DebtRepository(conn).find_file(company, info.name)
+    if done is not None:
+        if store.exists(target):
+            return _set_aside(engine, store, clock, company, info, done, started, t0)
+        # committed by an earlier run that stopped before finishing: finish from SQL
+        summary = write_results(engine, store, int(done.id), target)
+        store.move(info.path, target)
+        return FileResult.of(summary, RECOVERED, started, _ms(t0))
+
+    with store.open_read(info.path) as handle:
+        file_id, summary = _apply(engine, handle, info, company, currencies, clock, started, checkpoint, progress)
+    checkpoint("committed")
+    write_results(engine, store, file_id, target)
+    checkpoint("results_written")
+    store.move(info.path, target)
+    checkpoint("moved")
+    return FileResult.of(summary, summary.status, started, _ms(t0))
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000
+
+
+def write_results(engine: Engine, store: FileStore, file_id: int, target: str) -> LoadSummary:
+    """Write `<target>.OK` and `<target>.ERR` from what SQL holds for the file (same bytes every time)."""
+    with engine.connect() as conn:
+        repo = DebtRepository(conn)
+        summary = repo.summary(repo.get_file(file_id))
+        store.write_atomic(target + ".ERR", _err_lines(repo, file_id))
+    store.write_atomic(target + ".OK", render_ok(summary))
+    return summary
+
+
+def _err_lines(repo: DebtRepository, file_id: int) -> Iterator[bytes]:
+    current: int | None = None
+    raw = b""
+    problems: list[tuple[str, str]] = []
+    for error in repo.errors(file_id):
+        if error.line_no != current and problems:
+            yield render_err_line(current or 0, problems, raw)
+            problems = []
+        current, raw = error.line_no, error.raw_line.encode("latin-1")
+        problems.append((error.field, error.reason))
+    if problems:
+        yield render_err_line(current or 0, problems, raw)
+
+
+def _set_aside(
+    engine: Engine,
+    store: FileStore,
+    clock: Callable[[], datetime],
+    company: int,
+    info: FileInfo,
+    done: Any,
+    started: datetime,
+    t0: float,
+) -> FileResult:
+    """A new upload under a name already processed: keep it, never apply it."""
+    stamp = clock().strftime("%Y%m%dT%H%M%S%fZ")
+    target = f"{rejected_folder(company)}/{info.name}.{stamp}"
+    reason = f"archivo {info.name} ya fue procesado el {done.finished_at:%Y-%m-%d %H:%M:%S} UTC; no se aplica"
+    store.write_atomic(target + ".ERR", f"000000000|nombre_archivo|{reason}|\r\n".encode("ascii"))
+    store.move(info.path, target)
+    return FileResult(
+        company=company, file_name=info.name, outcome=DUPLICATE, update_type=None, lines=0, applied=0, rejected=0,
+        applied_total_pen=0, applied_total_usd=0, duration_ms=_ms(t0), started_at=started,
+    )  # fmt: skip
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+
+class _Reader:
+    """Lines of a stream read in large chunks (fast on SFTP), CRLF or LF, hashing as it goes."""
+
+    def __init__(self, handle: BinaryIO, name: str, size: int, progress: Progress | None) -> None:
+        self.handle = handle
+        self.name = name
+        self.size = size
+        self.progress = progress
+        self.sha256 = hashlib.sha256()
+        self.bytes_read = 0
+
+    def lines(self) -> Iterator[tuple[int, bytes]]:
+        line_no = 0
+        tail = b""
+        next_report = CHUNK_BYTES * 8
+        while chunk := self.handle.read(CHUNK_BYTES):
+            self.sha256.update(chunk)
+            self.bytes_read += len(chunk)
+            parts = (tail + chunk).split(b"\n")
+            tail = parts.pop()
+            for part in parts:
+                line_no += 1
+                yield line_no, part[:-1] if part.endswith(b"\r") else part
+            if self.progress is not None and self.bytes_read >= next_report:
+                self.progress(self.name, self.bytes_read, self.size)
+                next_report += CHUNK_BYTES * 8
+        if tail:
+            line_no += 1
+            yield line_no, tail[:-1] if tail.endswith(b"\r") else tail
+        if self.progress is not None:
+            self.progress(self.name, self.bytes_read, self.size)
+
+    def drain(self) -> None:
+        while chunk := self.handle.read(CHUNK_BYTES):
+            self.sha256.update(chunk)
+            self.bytes_read += len(chunk)
+
+
+class _ErrorSpool:
+    """Line errors on local disk until the commit: memory stays flat even if every line is bad."""
+
+    def __init__(self) -> None:
+        self._file: IO[bytes] = tempfile.TemporaryFile()
+        self.count = 0
+        self.lines = 0
+
+    def add(self, errors: list[FieldError], raw: bytes) -> None:
+        text = raw.decode("latin-1")
+        for error in errors:
+            self.count += 1
+            pickle.dump((self.count, error.line, error.field, error.reason, text), self._file)
+        self.lines += 1
+
+    def __iter__(self) -> Iterator[tuple[int, int, str, str, str]]:
+        self._file.seek(0)
+        while True:
+            try:
+                yield pickle.load(self._file)
+            except EOFError:
+                return
+
+    def close(self) -> None:
+        self._file.close()
+
+
+# -- applying --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Totals:
+    lines: int = 0
+    applied: int = 0
+    read_pen: int = 0
+    read_usd: int = 0
+    applied_pen: int = 0
+    applied_usd: int = 0
+
+    def read(self, currency: bytes | str, cents: int) -> None:
+        if currency in (b"1", "1"):
+            self.read_pen += cents
+        elif currency in (b"2", "2"):
+            self.read_usd += cents
+
+    def apply(self, currency: str, cents: int, sign: int = 1) -> None:
+        self.applied += sign
+        if currency == "1":
+            self.applied_pen += sign * cents
+        else:
+            self.applied_usd += sign * cents
+
+
+_AMOUNT = DETAIL.field("deuda")
+_CURRENCY = DETAIL.field("moneda_doc")
+
+
+def _read_amount(raw: bytes) -> tuple[bytes, int] | None:
+    """Currency and Deuda of a line that failed other checks, if those two fields are readable."""
+    if len(raw) != DETAIL.width:
+        return None
+    amount = raw[_AMOUNT.start - 1 : _AMOUNT.end]
+    currency = raw[_CURRENCY.start - 1 : _CURRENCY.end]
+    if amount.isdigit() and amount.isascii():
+        return currency, int(amount)
+    return None
+
+
+def _row(values: Mapping[str, Any], company: int, file_id: int, line_no: int) -> DebtRow:
+    return (
+        company, values["codigo_cliente"], values["nombre_cliente"], values["codigo_producto"],
+        values["num_documento"], values["desc_documento"], values["fecha_vencimiento"], values["fecha_emision"],
+        values["deuda"], values["mora"], values["gastos_adm"], values["pago_minimo"], values["periodo"],
+        values["anio"], values["cuota"], values["moneda_doc"], values["dni"] or None, values["ruc"] or None,
+        values["identificador_04"] or None, file_id, line_no,
+    )  # fmt: skip
+
+
+def _apply(
+    engine: Engine,
+    handle: BinaryIO,
+    info: FileInfo,
+    company: int,
+    currencies: Mapping[str, str],
+    clock: Callable[[], datetime],
+    started: datetime,
+    checkpoint: Checkpoint,
+    progress: Progress | None,
+) -> tuple[int, LoadSummary]:
+    reader = _Reader(handle, info.name, info.size, progress)
+    spool = _ErrorSpool()
+    try:
+        with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+            repo = DebtRepository(conn)
+            file_id = repo.start_file(company, info.name, "", started)
+            lines = reader.lines()
+            first = next(lines, None)
+            header: DebtHeader | None = None
+            if first is None:
+                header_errors = [FieldError(1, "cabecera", "", "archivo vacio: falta la cabecera")]
+                first = (1, b"")
+            else:
+                header, header_errors = check_header(first[1], info.name, company)
+            totals = _Totals()
+            if header is None:
+                spool.add(header_errors, first[1])
+                for line_no, raw in lines:  # counted and hashed, not applied
+                    totals.lines += 1
+                    amount = _read_amount(raw)
+                    if amount is not None:
+                        totals.read(*amount)
+                    del line_no
+                status = "RECHAZADO"
+            else:
+                checkpoint("header")
+                data = conn.begin_nested()
+                _apply_details(conn, repo, lines, header, company, currencies, file_id, spool, totals, checkpoint)
+                mismatches = _header_mismatches(header, totals)
+                if mismatches:
+                    data.rollback()
+                    spool.add(mismatches, first[1])
+                    status = "RECHAZADO"
+                else:
+                    data.commit()
+                    status = "PROCESADO"
+            reader.drain()
+            rejected_whole = status == "RECHAZADO"
+            summary = LoadSummary(
+                file_name=info.name,
+                company_code=company,
+                update_type=header.update_type if header else None,
+                status=status,
+                lines=totals.lines,
+                applied=0 if rejected_whole else totals.applied,
+                rejected=totals.lines if rejected_whole else totals.lines - totals.applied,
+                header_records=header.records if header else None,
+                header_total_pen=header.total_pen if header else None,
+                header_total_usd=header.total_usd if header else None,
+                read_total_pen=totals.read_pen,
+                read_total_usd=totals.read_usd,
+                applied_total_pen=0 if rejected_whole else totals.applied_pen,
+                applied_total_usd=0 if rejected_whole else totals.applied_usd,
+                started_at=started,
+                finished_at=clock(),
+            )
+            repo.add_errors(file_id, spool)
+            repo.finish_file(file_id, summary, reader.sha256.hexdigest())
+            checkpoint("before_commit")
+        return file_id, summary
+    finally:
+        spool.close()
+
+
+def _header_mismatches(header: DebtHeader, totals: _Totals) -> list[FieldError]:
+    from domain.debts import cents_text
+
+    problems = []
+    if header.records != totals.lines:
+        problems.append(
+            FieldError(1, "numero_registros", str(header.records), f"el detalle tiene {totals.lines} registros")
+        )
+    if header.total_pen != totals.read_pen:
+        problems.append(
+            FieldError(1, "importe_total_soles", cents_text(header.total_pen),
+                       f"la suma del detalle en soles es {cents_text(totals.read_pen)}")
+        )  # fmt: skip
+    if header.total_usd != totals.read_usd:
+        problems.append(
+            FieldError(1, "importe_total_dolares", cents_text(header.total_usd),
+                       f"la suma del detalle en dolares es {cents_text(totals.read_usd)}")
+        )  # fmt: skip
+    return problems
+
+
+def _apply_details(
+    conn: Connection,
+    repo: DebtRepository,
+    lines: Iterator[tuple[int, bytes]],
+    header: DebtHeader,
+    company: int,
+    currencies: Mapping[str, str],
+    file_id: int,
+    spool: _ErrorSpool,
+    totals: _Totals,
+    checkpoint: Checkpoint,
+) -> None:
+    replace = header.update_type == "R"
+    if replace:
+        repo.delete_company(company)
+    rules = DetailRules(header.update_type, currencies)
+    order = DocumentOrder()
+    batch: list[DebtRow] = []
+    batch_raw: list[bytes] = []
+    batch_max: dict[str, str] = {}  # client -> highest document in the unflushed batch
+
+    def flush() -> None:
+        if not batch:
+            return
+        try:
+            with conn.begin_nested():
+                repo.insert_many(batch)
+        except sa.exc.IntegrityError:
+            for row, raw in zip(batch, batch_raw, strict=True):  # a key already there: find which
+                if not repo.insert_one(row):
+                    totals.apply(row[15], row[8], -1)
+                    spool.add([FieldError(row[20], "num_documento", row[4], "la deuda ya existe")], raw)
+        batch.clear()
+        batch_raw.clear()
+        batch_max.clear()
+        checkpoint("batch")
+
+    parse, check_rules = DETAIL.parse_fast, rules.check
+    for line_no, raw in lines:
+        totals.lines += 1
+        values = parse(raw)
+        if values is None:
+            amount = _read_amount(raw)
+            if amount is not None:
+                totals.read(*amount)
+            spool.add(DETAIL.diagnose(raw, line_no), raw)
+            continue
+        currency, amount_cents = values["moneda_doc"], values["deuda"]
+        totals.read(currency, amount_cents)
+        errors = check_rules(values, line_no)
+        client, document = values["codigo_cliente"], values["num_documento"]
+        previous = order.last_for(client)
+        order_problem, maybe_seen = order.check(client, document, line_no)
+        if order_problem is not None:
+            errors.append(order_problem)
+        elif maybe_seen:
+            stored = repo.max_document(company, client, file_id)
+            in_batch = batch_max.get(client)
+            highest = max(d for d in (stored, in_batch) if d is not None) if (stored or in_batch) else None
+            problem = order_error(document, highest, line_no)
+            if problem is not None:
+                errors.append(problem)
+        if errors:
+            order.rejected(client, previous)
+            spool.add(errors, raw)
+            continue
+        row = _row(values, company, file_id, line_no)
+        kind = values["tipo_actualizacion"]
+        if replace:
+            batch.append(row)
+            batch_raw.append(raw)
+            batch_max[client] = document
+            totals.apply(currency, amount_cents)
+            if len(batch) >= BATCH_ROWS:
+                flush()
+            continue
+        applied = (
+            repo.insert_one(row) if kind == "N" else repo.update_amounts(row) if kind == "A" else repo.delete_one(row)
+        )
+        if applied:
+            totals.apply(currency, amount_cents)
+        else:
+            reason = "la deuda ya existe" if kind == "N" else "la deuda no existe"
+            spool.add([FieldError(line_no, "tipo_actualizacion", kind, reason)], raw)
+    flush()
