@@ -264,7 +264,7 @@ class _ErrorSpool:
     """Line errors on local disk until the commit: memory stays flat even if every line is bad."""
 
     def __init__(self) -> None:
-        self._file: IO[bytes] = tempfile.TemporaryFile()
+        self._file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         self.count = 0
         self.lines = 0
 
