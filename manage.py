@@ -33,11 +33,22 @@ def load_local_settings(path: Path = LOCAL_SETTINGS) -> None:
 
 
 def cmd_init_settings(args: argparse.Namespace) -> int:
-    """Create local.settings.json from the example, with a fresh random JWT signing key."""
+    """Create local.settings.json from the example, with a fresh random JWT signing key.
+
+    An existing file is kept; settings the example has and it lacks are added to it.
+    """
+    example = json.loads(EXAMPLE_SETTINGS.read_text())
     if LOCAL_SETTINGS.exists() and not args.force:
-        print(f"{LOCAL_SETTINGS.name} exists; keeping it (use --force to replace)")
+        config = json.loads(LOCAL_SETTINGS.read_text())
+        missing = {k: v for k, v in example["Values"].items() if not k.startswith("_") and k not in config["Values"]}
+        if missing:
+            config["Values"].update(missing)
+            LOCAL_SETTINGS.write_text(json.dumps(config, indent=2) + "\n")
+            print(f"{LOCAL_SETTINGS.name}: added {', '.join(sorted(missing))}")
+        else:
+            print(f"{LOCAL_SETTINGS.name} exists; keeping it (use --force to replace)")
         return 0
-    config = json.loads(EXAMPLE_SETTINGS.read_text())
+    config = example
     config["Values"]["JWT_SIGNING_KEY"] = secrets.token_urlsafe(48)
     config["Values"] = {k: v for k, v in config["Values"].items() if not k.startswith("_")}
     LOCAL_SETTINGS.write_text(json.dumps(config, indent=2) + "\n")
@@ -115,6 +126,35 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     print(f"demo company {company.folder} ({company.name}) with services {', '.join(s.code for s in company.services)}")
     print(f"demo client {client.client_id} with scopes {','.join(sorted(s.value for s in client.scopes))}")
     return 0
+
+
+def cmd_load_debts(args: argparse.Namespace) -> int:
+    from blueprints.debt_loader import run_loader
+    from domain.companies import parse_company_code
+    from domain.debts import cents_text
+
+    company = parse_company_code(args.company) if args.company else None
+    progress = _progress_bar if sys.stderr.isatty() else None
+    results = run_loader(company, progress)
+    for r in results:
+        print(
+            f"{r.company:05d} {r.file_name} {r.outcome}: {r.lines} lines, {r.applied} applied, {r.rejected} rejected,"
+            f" PEN {cents_text(r.applied_total_pen)}, USD {cents_text(r.applied_total_usd)}"
+            f" ({r.duration_ms / 1000:.1f}s)"
+        )
+    if not results:
+        print("no pending debt files")
+    return 0
+
+
+def _progress_bar(name: str, done: int, total: int) -> None:
+    width = 30
+    share = done / total if total else 1.0
+    bar = "#" * int(share * width)
+    sys.stderr.write(f"\r{name} [{bar:<{width}}] {share:6.1%} {done / 1e6:8.1f} MB")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
 
 
 def cmd_functions(args: argparse.Namespace) -> int:
@@ -199,6 +239,10 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("seed-demo", help="load demo company 730 and the demo client (idempotent)")
     p.set_defaults(run=cmd_seed_demo)
+
+    p = sub.add_parser("load-debts", help="load the pending debt files now (what the debt_loader timer does)")
+    p.add_argument("--company", help="only this company code")
+    p.set_defaults(run=cmd_load_debts)
 
     p = sub.add_parser("functions", help="list the registered functions")
     p.set_defaults(run=cmd_functions)

@@ -17,7 +17,7 @@ from domain.fixedwidth import FieldError
 from domain.layouts.debts import DETAIL, HEADER
 
 LIMA = ZoneInfo("America/Lima")
-FILE_NAME = re.compile(r"D(\d{5})(\d{2})(\d{2})(\d{4})(\d{3})\.TXT")
+FILE_NAME = re.compile(r"D([0-9]{5})([0-9]{2})([0-9]{2})([0-9]{4})([0-9]{3})\.TXT")
 MIN_YEAR, MAX_YEAR = 1900, 2100
 HEADER_LINE = 1
 

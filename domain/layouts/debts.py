@@ -14,7 +14,7 @@ HEADER = Layout(
     (
         # 01 D + company (5, zero-padded) + DDMMYYYY + sequence (3) + .TXT; NOTES.md: the
         # example D0073022102021001.TXT is authoritative, the DEEEEEDDMMAAASSS pattern a typo.
-        Field("nombre_archivo", 1, 21, charset=ALNUM + ".", pattern=r"D\d{5}\d{8}\d{3}\.TXT",
+        Field("nombre_archivo", 1, 21, charset=ALNUM + ".", pattern=r"D[0-9]{5}[0-9]{8}[0-9]{3}\.TXT",
               note="D + empresa(5) + DDMMAAAA + secuencia(3) + .TXT"),
         Field("tipo_actualizacion", 22, 1, choices=("R", "N")),  # 02 R reemplazo total, N novedades
         Field("codigo_empresa", 23, 7, Kind.N),  # 03 0000730: the company, zero-padded to 7
@@ -48,9 +48,9 @@ DETAIL = Layout(
         Field("anio", 151, 4, Kind.N),  # 14 year of the debt
         Field("cuota", 155, 2, Kind.N),  # 15 instalment, 00 when not applicable
         Field("moneda_doc", 157, 1, choices=("1", "2")),  # 16 1 soles, 2 dólares; must match the product
-        Field("dni", 158, 8, charset="0-9", required=False, pattern=r"[12]\d{7}",
+        Field("dni", 158, 8, charset="0-9", required=False, pattern=r"[12][0-9]{7}",
               note="8 digitos que empiezan con 1 o 2"),  # 17 optional
-        Field("ruc", 166, 11, charset="0-9", required=False, pattern=r"\d{11}", note="11 digitos"),  # 18 optional
+        Field("ruc", 166, 11, charset="0-9", required=False, pattern=r"[0-9]{11}", note="11 digitos"),  # 18 optional
         Field("identificador_04", 177, 14, charset=ALNUM, required=False),  # 19 optional alternative search key
         Field("filler", 191, 20, required=False),  # 20 free
     ),

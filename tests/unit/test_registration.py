@@ -15,6 +15,7 @@ EXPECTED = {
     "auth_token": ("httpTrigger", "auth/token", ["POST"], "anonymous"),
     "yapago_autenticar": ("httpTrigger", "yapago/autenticar", ["POST"], "anonymous"),
     "auth_me": ("httpTrigger", "auth/me", ["GET"], "anonymous"),
+    "debt_loader": ("timerTrigger", "%DEBT_LOADER_SCHEDULE%", None, None),
 }
 
 

@@ -1,0 +1,42 @@
+"""Timer: load the debt files companies left on the exchange folders (spec section 5)."""
+
+import azure.functions as func
+
+import bootstrap
+from blueprints.common import log_process, timer_process
+from domain.debts import cents_text
+from usecases.load_debts import FileResult, load_debts
+
+bp = func.Blueprint()
+PROCESS = "debt_loader"
+
+
+def log_file(result: FileResult) -> None:
+    """One ProcessLogs entity per file, beside the one for the run."""
+    log_process(
+        PROCESS, result.started_at, result.duration_ms,
+        Kind="file", Company=f"{result.company:05d}", File=result.file_name, Outcome=result.outcome,
+        UpdateType=result.update_type, Lines=result.lines, Applied=result.applied, Rejected=result.rejected,
+        AppliedPEN=cents_text(result.applied_total_pen), AppliedUSD=cents_text(result.applied_total_usd),
+    )  # fmt: skip
+
+
+def run_loader(company: int | None = None, progress=None) -> list[FileResult]:  # type: ignore[no-untyped-def]
+    return load_debts(
+        bootstrap.engine(), bootstrap.file_store(), bootstrap.utc_now,
+        company=company, progress=progress, on_file=log_file,
+    )  # fmt: skip
+
+
+@bp.timer_trigger(schedule="%DEBT_LOADER_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
+@timer_process(PROCESS)
+def debt_loader(timer: func.TimerRequest) -> dict:
+    """Every DEBT_LOADER_SCHEDULE (default every 5 minutes): all companies, oldest file first."""
+    results = run_loader()
+    return {
+        "Kind": "run",
+        "Files": len(results),
+        "Lines": sum(r.lines for r in results),
+        "Applied": sum(r.applied for r in results),
+        "Rejected": sum(r.rejected for r in results),
+    }
