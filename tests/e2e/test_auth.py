@@ -15,7 +15,7 @@ from adapters.table_log import API_LOGS, partition_key, read_partition
 from blueprints.common import PROTECTED, Call, endpoint
 from domain.auth import Scope
 from tests.conftest import free_port
-from tests.e2e.http import call, function, json_of
+from tests.e2e.calls import call, function, json_of
 from usecases.clients import register_client, set_client_active
 
 SECRET = "bank-secret-123456"

@@ -1,0 +1,36 @@
+"""Runs the debt loader and kills its own process (SIGKILL, as kill -9) at a chosen step.
+
+Used by test_debt_crash.py: CRASH_AT names the checkpoint, CRASH_COUNT which occurrence.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import bootstrap  # noqa: E402
+from usecases.load_debts import load_debts  # noqa: E402
+
+
+def main() -> None:
+    step, count = os.environ["CRASH_AT"], int(os.environ.get("CRASH_COUNT", "1"))
+    now = datetime.fromisoformat(os.environ["FIXED_NOW"])
+    seen = {"n": 0}
+
+    def checkpoint(name: str) -> None:
+        if name == step:
+            seen["n"] += 1
+            if seen["n"] == count:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    load_debts(bootstrap.engine(), bootstrap.file_store(), lambda: now, checkpoint=checkpoint)
+    print("finished without crashing")
+
+
+if __name__ == "__main__":
+    main()
