@@ -1,4 +1,4 @@
-"""Runs the debt loader and kills its own process (SIGKILL, as kill -9) at a chosen step.
+"""Runs the debt loader (`python -m tests.e2e.crash_loader`) and kills its own process (SIGKILL, as kill -9) at a chosen step.
 
 Used by test_debt_crash.py: CRASH_AT names the checkpoint, CRASH_COUNT which occurrence.
 """
@@ -7,14 +7,10 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from datetime import datetime
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-import bootstrap  # noqa: E402
-from usecases.load_debts import load_debts  # noqa: E402
+import bootstrap
+from usecases.load_debts import load_debts
 
 
 def main() -> None:
