@@ -92,6 +92,16 @@ class DetailRules:
     update_type: str
     service_currency: Mapping[str, str]  # service code -> "1" / "2"
 
+    def passes(self, values: Mapping[str, Any]) -> bool:
+        """The same rules as `check`, as one quick yes/no for the common case."""
+        kind = values["tipo_actualizacion"]
+        return (
+            (self.update_type != "R" or kind == "N")
+            and self.service_currency.get(values["codigo_producto"]) == values["moneda_doc"]
+            and (kind == "D" or 0 < values["pago_minimo"] <= values["deuda"] + values["mora"] + values["gastos_adm"])
+            and MIN_YEAR <= values["anio"] <= MAX_YEAR
+        )
+
     def check(self, values: Mapping[str, Any], line_no: int) -> list[FieldError]:
         errors = []
         kind = values["tipo_actualizacion"]
@@ -140,24 +150,24 @@ class DocumentOrder:
 
     bits: int = 1 << 26
     _seen: bytearray = field(init=False)
-    _client: str | None = field(default=None, init=False)
-    _last: str = field(default="", init=False)
+    client: str | None = field(default=None, init=False)  # the client of the current run of lines
+    last: str = field(default="", init=False)  # its last accepted document
 
     def __post_init__(self) -> None:
         self._seen = bytearray(self.bits // 8)
 
     def check(self, client: str, document: str, line_no: int) -> tuple[FieldError | None, bool]:
         """(error for this line, whether the client may have appeared before this run of lines)."""
-        if client == self._client:
-            if document == self._last:
+        if client == self.client:
+            if document == self.last:
                 return FieldError(line_no, "num_documento", document, "documento repetido para el cliente"), False
-            if document < self._last:
+            if document < self.last:
                 return FieldError(
-                    line_no, "num_documento", document, f"documentos del cliente no ascendentes (anterior {self._last})"
+                    line_no, "num_documento", document, f"documentos del cliente no ascendentes (anterior {self.last})"
                 ), False
-            self._last = document
+            self.last = document
             return None, False
-        self._client, self._last = client, document
+        self.client, self.last = client, document
         slot = hash(client) % self.bits
         byte, bit = slot >> 3, 1 << (slot & 7)
         maybe_seen = bool(self._seen[byte] & bit)
@@ -166,12 +176,12 @@ class DocumentOrder:
 
     def last_for(self, client: str) -> str | None:
         """The last accepted document of `client` if it is the current run's client."""
-        return self._last if client == self._client else None
+        return self.last if client == self.client else None
 
     def rejected(self, client: str, previous: str | None) -> None:
         """The line just checked was rejected: the client's last good document stays `previous`."""
-        if client == self._client and previous is not None:
-            self._last = previous
+        if client == self.client and previous is not None:
+            self.last = previous
 
 
 def order_error(document: str, previous_max: str | None, line_no: int) -> FieldError | None:

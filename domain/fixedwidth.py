@@ -87,8 +87,8 @@ class Layout:
     name: str
     width: int
     fields: tuple[Field, ...]
-    _regex: re.Pattern[bytes] = field(init=False, repr=False, compare=False)
-    _converters: tuple[Callable[[bytes], Any], ...] = field(init=False, repr=False, compare=False)
+    _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    _fast: Callable[[bytes], dict[str, Any] | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         position = 1
@@ -108,8 +108,8 @@ class Layout:
             position = f.end + 1
         if position - 1 != self.width:
             raise LayoutError(f"{self.name}: fields end at {position - 1}, the record is {self.width} wide")
-        object.__setattr__(self, "_regex", re.compile(b"".join(_fast_pattern(f) for f in self.fields), re.DOTALL))
-        object.__setattr__(self, "_converters", tuple(_fast_converter(f) for f in self.fields))
+        object.__setattr__(self, "_regex", re.compile("".join(_fast_pattern(f) for f in self.fields), re.DOTALL))
+        object.__setattr__(self, "_fast", _compile_fast_parser(self))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -131,16 +131,13 @@ class Layout:
         return None, self.diagnose(line, line_no)
 
     def parse_fast(self, line: bytes) -> dict[str, Any] | None:
-        match = self._regex.fullmatch(line)
-        if match is None:
-            return None
-        values = {}
-        for f, convert, raw in zip(self.fields, self._converters, match.groups(), strict=True):
-            value = convert(raw)
-            if value is _BAD:
-                return None
-            values[f.name] = value
-        return values
+        """Typed values when every field is valid, else None (then `diagnose` says why)."""
+        return self._fast(line)
+
+    @property
+    def fast_parser(self) -> Callable[[bytes], dict[str, Any] | None]:
+        """`parse_fast` itself, for loops that call it a million times."""
+        return self._fast
 
     def diagnose(self, line: bytes, line_no: int) -> list[FieldError]:
         """Every field problem of a line, named (the slow path)."""
@@ -165,28 +162,45 @@ class Layout:
         return line
 
 
-_BAD = object()
+def _class(charset: str) -> str:
+    return "[" + charset + "]"
 
 
-def _class(charset: str) -> bytes:
-    return b"[" + charset.encode() + b"]"
+def _fast_pattern(f: Field) -> str:
+    """A fixed-width regex group saying everything about the field that a regex can say.
 
-
-def _fast_pattern(f: Field) -> bytes:
-    """A fixed-width regex group for the field: the character classes only."""
+    Alignment and inner spaces become alternatives by trailing-space count, choices and
+    fixed-width patterns are inlined, so for most fields no Python check is left.
+    """
+    width = f.length
+    blank = f"| {{{width}}}" if not f.required else ""
     if f.const is not None:
-        return b"(" + re.escape(f.const.encode()) + b")"
+        return "(" + re.escape(f.const) + ")"
     if f.kind in (Kind.N, Kind.AMOUNT, Kind.DATE, Kind.TIME):
-        digits = b"[0-9]{%d}" % f.length
-        if f.required:
-            return b"(" + digits + b")"
-        return b"(" + digits + b"| {%d})" % f.length
-    chars = f.charset if " " in f.charset else f.charset + " "
-    return b"(" + _class(chars) + b"{%d})" % f.length
+        if f.choices and all(len(c) == width for c in f.choices):
+            return "(" + "|".join(re.escape(c) for c in f.choices) + blank + ")"
+        return f"([0-9]{{{width}}}{blank})"
+    if f.choices and all(len(c) == width for c in f.choices):
+        return "(" + "|".join(re.escape(c) for c in f.choices) + blank + ")"
+    if f.pattern and _fixed_width(f.pattern) == width:
+        return f"((?:{f.pattern}){blank})"
+    if f.spaces_inside:
+        first = f.charset.replace(" ", "") if f.charset != PRINTABLE else "!-~"
+        return f"([{first}][{f.charset}]{{{width - 1}}}{blank})"
+    runs = "|".join(f"[{f.charset}]{{{width - pad}}} {{{pad}}}" for pad in range(width))
+    return f"({runs}{blank})"
 
 
-@lru_cache(maxsize=65536)
-def _date(raw: bytes) -> date | None:
+def _fixed_width(pattern: str) -> int | None:
+    """The width of strings `pattern` matches, when they all have the same one."""
+    try:
+        low, high = re._parser.parse(pattern).getwidth()  # type: ignore[attr-defined]
+    except (re.error, AttributeError):
+        return None
+    return low if low == high else None
+
+
+def _date(raw: str | bytes) -> date | None:
     try:
         return date(int(raw[4:8]), int(raw[2:4]), int(raw[0:2]))
     except ValueError:
@@ -194,69 +208,77 @@ def _date(raw: bytes) -> date | None:
 
 
 @lru_cache(maxsize=4096)
-def _time(raw: bytes) -> time | None:
+def _time(raw: str | bytes) -> time | None:
     try:
         return time(int(raw[0:2]), int(raw[2:4]), int(raw[4:6]))
     except ValueError:
         return None
 
 
-def _fast_converter(f: Field) -> Callable[[bytes], Any]:
-    """Turn the group the regex captured into the typed value, or _BAD when a rule fails."""
-    blank = b" " * f.length
-    choices = frozenset(c.encode() for c in f.choices)
-    pattern = re.compile(f.pattern.encode()) if f.pattern else None
+def _date_value(raw: str) -> date | None:
+    """Parse DDMMYYYY and remember it: a file has few distinct dates."""
+    value = _date(raw)
+    if value is not None and len(_DATES) < 100_000:
+        _DATES[raw] = value
+    return value
 
-    if f.const is not None:
-        return lambda raw: raw.decode()
-    if f.kind is Kind.AMOUNT:
-        if f.required:
-            return int
-        return lambda raw: None if raw == blank else int(raw)
-    if f.kind is Kind.N:
 
-        def number(raw: bytes) -> Any:
-            if raw == blank:
-                return None
-            if choices and raw not in choices:
-                return _BAD
-            return int(raw)
+_DATES: dict[str, date] = {}
 
-        return number
-    if f.kind is Kind.DATE:
 
-        def a_date(raw: bytes) -> Any:
-            if raw == blank:
-                return None
-            value = _date(raw)
-            return _BAD if value is None else value
+def _compile_fast_parser(layout: Layout) -> Callable[[bytes], dict[str, Any] | None]:
+    """Generate one straight-line function for the layout (no call per field: this runs per line).
 
-        return a_date
-    if f.kind is Kind.TIME:
-
-        def a_time(raw: bytes) -> Any:
-            if raw == blank:
-                return None
-            value = _time(raw)
-            return _BAD if value is None else value
-
-        return a_time
-
-    spaces_inside = f.spaces_inside
-
-    def text(raw: bytes) -> Any:
-        value = raw.rstrip(b" ")
-        if not value:
-            return _BAD if f.required else ""
-        if value[:1] == b" " or (not spaces_inside and b" " in value):
-            return _BAD
-        if choices and value not in choices:
-            return _BAD
-        if pattern is not None and pattern.fullmatch(value) is None:
-            return _BAD
-        return value.decode()
-
-    return text
+    The line is decoded as ASCII once (any other byte sends it to the slow path), the
+    regex checks what it can, and what is left per field is conversion: strip, int, date.
+    """
+    env: dict[str, Any] = {
+        "_match": layout._regex.fullmatch, "_dates": _DATES.get, "_date": _date_value, "_time": _time,
+        "_Error": UnicodeDecodeError,
+    }  # fmt: skip
+    body = [
+        "def parse(line):",
+        "    try:",
+        "        text = line.decode('ascii')",
+        "    except _Error:",
+        "        return None",
+        "    m = _match(text)",
+        "    if m is None:",
+        "        return None",
+        f"    {', '.join(f'g{i}' for i in range(len(layout.fields)))}, = m.groups()",
+    ]
+    out = []
+    for i, f in enumerate(layout.fields):
+        g, v = f"g{i}", f"v{i}"
+        env[f"BLANK{i}"] = " " * f.length
+        inline_choices = bool(f.choices) and all(len(c) == f.length for c in f.choices)
+        if f.choices and not inline_choices:
+            env[f"CHOICES{i}"] = frozenset(f.choices)
+        if f.pattern and _fixed_width(f.pattern) != f.length:
+            env[f"PATTERN{i}"] = re.compile(f.pattern).fullmatch
+        if f.const is not None:
+            body.append(f"    {v} = {g}")
+        elif f.kind in (Kind.AMOUNT, Kind.N):
+            if f.choices and not inline_choices:
+                body += [f"    if {g} not in CHOICES{i} and {g} != BLANK{i}:", "        return None"]
+            body.append(f"    {v} = int({g})" if f.required else f"    {v} = None if {g} == BLANK{i} else int({g})")
+        elif f.kind is Kind.DATE:
+            get = f"_dates({g}) or _date({g})"
+            body.append(f"    {v} = {get}" if f.required else f"    {v} = None if {g} == BLANK{i} else ({get})")
+            body += [f"    if {v} is None and {g} != BLANK{i}:", "        return None"]
+        elif f.kind is Kind.TIME:
+            body.append(f"    {v} = _time({g})" if f.required else f"    {v} = None if {g} == BLANK{i} else _time({g})")
+            body += [f"    if {v} is None and {g} != BLANK{i}:", "        return None"]
+        else:
+            body.append(f"    {v} = {g}.rstrip(' ')")
+            if f.choices and not inline_choices:
+                body += [f"    if {v} and {v} not in CHOICES{i}:", "        return None"]
+            if f"PATTERN{i}" in env:
+                body += [f"    if {v} and PATTERN{i}({v}) is None:", "        return None"]
+        out.append(f"{f.name!r}: {v}")
+    body.append("    return {" + ", ".join(out) + "}")
+    exec("\n".join(body), env)  # the source is built above from the layout table only
+    return env["parse"]
 
 
 def check_field(f: Field, raw: bytes) -> str | None:
@@ -294,7 +316,7 @@ def _check_text(f: Field, text: str) -> str | None:
     value = text.rstrip(" ")
     if value.startswith(" "):
         return "debe estar alineado a la izquierda"
-    allowed = re.compile(_class(f.charset).decode() + "*")
+    allowed = re.compile(_class(f.charset) + "*")
     if allowed.fullmatch(value) is None:
         bad = next(c for c in value if not allowed.fullmatch(c))
         return f"caracter no permitido {bad!a} ({_DESCRIBE.get(f.charset, 'caracteres imprimibles')})"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import operator
 import pickle
 import tempfile
 import time
@@ -328,12 +329,16 @@ def _read_amount(raw: bytes) -> tuple[bytes, int] | None:
     return None
 
 
+_ROW_HEAD = operator.itemgetter(
+    "codigo_cliente", "nombre_cliente", "codigo_producto", "num_documento", "desc_documento", "fecha_vencimiento",
+    "fecha_emision", "deuda", "mora", "gastos_adm", "pago_minimo", "periodo", "anio", "cuota", "moneda_doc",
+)  # fmt: skip
+
+
 def _row(values: Mapping[str, Any], company: int, file_id: int, line_no: int) -> DebtRow:
+    """A parsed detail as a `debts` row (DEBT_COLUMNS order); blank optional ids are NULL."""
     return (
-        company, values["codigo_cliente"], values["nombre_cliente"], values["codigo_producto"],
-        values["num_documento"], values["desc_documento"], values["fecha_vencimiento"], values["fecha_emision"],
-        values["deuda"], values["mora"], values["gastos_adm"], values["pago_minimo"], values["periodo"],
-        values["anio"], values["cuota"], values["moneda_doc"], values["dni"] or None, values["ruc"] or None,
+        company, *_ROW_HEAD(values), values["dni"] or None, values["ruc"] or None,
         values["identificador_04"] or None, file_id, line_no,
     )  # fmt: skip
 
@@ -471,7 +476,9 @@ def _apply_details(
         batch_max.clear()
         checkpoint("batch")
 
-    parse, check_rules = DETAIL.parse_fast, rules.check
+    # The loop below runs once per line (a million times for a big file): locals, no
+    # avoidable calls; the full rule checks run only when the quick ones fail.
+    parse, passes, check_rules = DETAIL.fast_parser, rules.passes, rules.check
     for line_no, raw in lines:
         totals.lines += 1
         values = parse(raw)
@@ -482,34 +489,44 @@ def _apply_details(
             spool.add(DETAIL.diagnose(raw, line_no), raw)
             continue
         currency, amount_cents = values["moneda_doc"], values["deuda"]
-        totals.read(currency, amount_cents)
-        errors = check_rules(values, line_no)
+        if currency == "1":
+            totals.read_pen += amount_cents
+        else:
+            totals.read_usd += amount_cents
         client, document = values["codigo_cliente"], values["num_documento"]
-        previous = order.last_for(client)
-        order_problem, maybe_seen = order.check(client, document, line_no)
-        if order_problem is not None:
-            errors.append(order_problem)
-        elif maybe_seen:
-            stored = repo.max_document(company, client, file_id)
-            in_batch = batch_max.get(client)
-            highest = max(d for d in (stored, in_batch) if d is not None) if (stored or in_batch) else None
-            problem = order_error(document, highest, line_no)
-            if problem is not None:
-                errors.append(problem)
-        if errors:
-            order.rejected(client, previous)
-            spool.add(errors, raw)
-            continue
+        if client == order.client and document > order.last and passes(values):
+            order.last = document  # the common case: next document of the same client, all rules pass
+        else:
+            errors = check_rules(values, line_no)
+            previous = order.last_for(client)
+            order_problem, maybe_seen = order.check(client, document, line_no)
+            if order_problem is not None:
+                errors.append(order_problem)
+            elif maybe_seen:
+                stored = repo.max_document(company, client, file_id)
+                in_batch = batch_max.get(client)
+                highest = max(d for d in (stored, in_batch) if d is not None) if (stored or in_batch) else None
+                problem = order_error(document, highest, line_no)
+                if problem is not None:
+                    errors.append(problem)
+            if errors:
+                order.rejected(client, previous)
+                spool.add(errors, raw)
+                continue
         row = _row(values, company, file_id, line_no)
-        kind = values["tipo_actualizacion"]
         if replace:
             batch.append(row)
             batch_raw.append(raw)
             batch_max[client] = document
-            totals.apply(currency, amount_cents)
+            totals.applied += 1
+            if currency == "1":
+                totals.applied_pen += amount_cents
+            else:
+                totals.applied_usd += amount_cents
             if len(batch) >= BATCH_ROWS:
                 flush()
             continue
+        kind = values["tipo_actualizacion"]
         applied = (
             repo.insert_one(row) if kind == "N" else repo.update_amounts(row) if kind == "A" else repo.delete_one(row)
         )

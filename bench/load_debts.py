@@ -1,0 +1,259 @@
+"""Benchmark of the debt loader: lines/s and peak RSS, against the floor and a naive loader.
+
+    python bench/load_debts.py [--lines 1000000] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
+
+Generates an R file of N lines (210 characters each), then, each stage in its own process
+so that peak RSS is its own:
+  loader  the real use case end to end: file:// -> validate -> SQL -> .OK/.ERR -> Complete/
+  floor   read the file and bulk-insert pre-built tuples with the same driver (no validation)
+  naive   one ORM-style INSERT statement per line (on a sample, extrapolated)
+and prints a table. Targets (issue 3): >= 100,000 lines/s on SQLite, within 2x of the floor,
+peak RSS < 300 MB at 1,000,000 lines and not growing with N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+NAME = "D0073022112026001.TXT"
+NOW = datetime(2026, 11, 22, 13, 30, tzinfo=UTC)
+
+
+def generate(path: Path, lines: int) -> None:
+    """An R file of `lines` valid details, 3 documents per client, both currencies."""
+    from domain.layouts.debts import DETAIL, HEADER
+
+    template = DETAIL.format(
+        dict(
+            tipo_actualizacion="N", codigo_cliente="X", nombre_cliente="CLIENTE DE PRUEBA SAC", codigo_producto="001",
+            num_documento="F", desc_documento="Factura", fecha_vencimiento=date(2026, 12, 10),
+            fecha_emision=date(2026, 11, 10), deuda=0, mora=0, gastos_adm=0, pago_minimo=1, periodo=11, anio=2026,
+            cuota=1, moneda_doc="1", dni="14785124",
+        )
+    )  # fmt: skip
+    pen = usd = 0
+    with path.open("wb") as out:
+        out.write(b" " * 210 + b"\r\n")  # header placeholder, rewritten below
+        for i in range(lines):
+            usd_line = i % 5 == 4
+            amount = 1000 + (i % 9000)
+            line = bytearray(template)
+            line[1:15] = f"{i // 3:014d}".encode()
+            line[45:48] = b"002" if usd_line else b"001"
+            line[48:64] = f"F001-{i % 3:08d}".ljust(16).encode()
+            line[100:112] = f"{amount:012d}".encode()
+            line[136:148] = f"{amount:012d}".encode()
+            line[156:157] = b"2" if usd_line else b"1"
+            out.write(bytes(line) + b"\r\n")
+            if usd_line:
+                usd += amount
+            else:
+                pen += amount
+        header = HEADER.format(
+            dict(
+                nombre_archivo=NAME, tipo_actualizacion="R", codigo_empresa=730, fecha_transmision=date(2026, 11, 22),
+                hora_transmision=datetime(2026, 1, 1, 8, 0).time(), numero_registros=lines, importe_total_soles=pen,
+                importe_total_dolares=usd, mac=0,
+            )
+        )  # fmt: skip
+        out.seek(0)
+        out.write(header)
+
+
+def prepare(url: str) -> None:
+    from domain.companies import build_company
+    from sql.engine import create_engine
+    from sql.migrate import upgrade
+    from sql.uow import UnitOfWork
+
+    upgrade(url)
+    engine = create_engine(url)
+    with UnitOfWork(engine) as tx:
+        tx.companies.save(build_company("730", "BENCH", ["001:completa", "002:completa:USD"], []), NOW)
+        tx.commit()
+    engine.dispose()
+
+
+def stage_loader(url: str, source: Path, work: Path) -> dict:
+    from adapters.files.local import LocalFileStore
+    from sql.engine import create_engine
+    from usecases.load_debts import load_debts
+
+    store = LocalFileStore(work / "exchange")
+    target = work / "exchange" / "00730" / "Deudas" / "Pending"
+    target.mkdir(parents=True, exist_ok=True)
+    os.link(source, target / NAME)
+    engine = create_engine(url)
+    started = time.perf_counter()
+    (result,) = load_debts(engine, store, lambda: NOW)
+    elapsed = time.perf_counter() - started
+    assert result.outcome == "PROCESADO" and result.rejected == 0, result
+    return {"seconds": elapsed, "lines": result.applied}
+
+
+def _read_rows(source: Path, limit: int) -> list[tuple]:
+    """The first `limit` lines as rows, split into columns without validation."""
+    rows = []
+    d1, d2 = date(2026, 12, 10), date(2026, 11, 10)
+    with source.open("rb") as handle:
+        next(handle)
+        for n, raw in enumerate(handle, 2):
+            if len(rows) == limit:
+                break
+            rows.append(
+                (730, raw[1:15].rstrip().decode(), raw[15:45].rstrip().decode(), raw[45:48].decode(),
+                 raw[48:64].rstrip().decode(), "Factura", d1, d2, int(raw[100:112]), 0, 0, int(raw[136:148]), 11,
+                 2026, 1, raw[156:157].decode(), "14785124", None, None, 1, n)
+            )  # fmt: skip
+    return rows
+
+
+def stage_floor(url: str, source: Path, work: Path) -> dict:
+    """Read + bulk insert of tuples with the same driver, in one transaction (batches of 10,000)."""
+    from sql.debt_repository import DebtRepository
+    from sql.engine import create_engine
+
+    engine = create_engine(url)
+    started = time.perf_counter()
+    count = 0
+    with engine.begin() as conn:
+        repo = DebtRepository(conn)
+        batch: list[tuple] = []
+        d1, d2 = date(2026, 12, 10), date(2026, 11, 10)
+        with source.open("rb") as handle:
+            next(handle)
+            for n, raw in enumerate(handle, 2):
+                batch.append(
+                    (730, raw[1:15].rstrip().decode(), raw[15:45].rstrip().decode(), raw[45:48].decode(),
+                     raw[48:64].rstrip().decode(), "Factura", d1, d2, int(raw[100:112]), 0, 0,
+                     int(raw[136:148]), 11, 2026, 1, raw[156:157].decode(), "14785124", None, None, 1, n)
+                )  # fmt: skip
+                if len(batch) == 10_000:
+                    repo.insert_many(batch)
+                    count += len(batch)
+                    batch = []
+        repo.insert_many(batch)
+        count += len(batch)
+    return {"seconds": time.perf_counter() - started, "lines": count}
+
+
+def stage_naive(url: str, source: Path, work: Path, sample: int) -> dict:
+    """One INSERT statement per line through SQLAlchemy, committed at the end (a first attempt)."""
+    import sqlalchemy as sa
+
+    from sql.engine import create_engine
+    from sql.tables import debts
+
+    engine = create_engine(url)
+    columns = [c.name for c in debts.columns if c.name != "id"]
+    started = time.perf_counter()
+    count = 0
+    with engine.begin() as conn:
+        for row in _read_rows(source, sample):
+            conn.execute(sa.insert(debts).values(**dict(zip(columns, row, strict=True))))
+            count += 1
+    return {"seconds": time.perf_counter() - started, "lines": count}
+
+
+def run_stage(args: argparse.Namespace) -> None:
+    source, work = Path(args.file), Path(args.work)
+    if args.stage == "loader":
+        out = stage_loader(args.url, source, work)
+    elif args.stage == "floor":
+        out = stage_floor(args.url, source, work)
+    else:
+        out = stage_naive(args.url, source, work, args.sample)
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+def fresh_database(kind: str, pg: str | None, work: Path) -> tuple[str, callable]:  # type: ignore[valid-type]
+    if kind == "sqlite":
+        path = work / f"{uuid.uuid4().hex}.db"
+        return f"sqlite:///{path}", lambda: [p.unlink() for p in work.glob(path.name + "*")]
+    import sqlalchemy as sa
+
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(pg, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return sa.engine.make_url(pg).set(database=name).render_as_string(hide_password=False), drop
+
+
+def orchestrate(args: argparse.Namespace) -> None:
+    work = Path(tempfile.mkdtemp(prefix="bench-debts-"))
+    source = work / NAME
+    t0 = time.perf_counter()
+    generate(source, args.lines)
+    print(f"generated {args.lines:,} lines ({source.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f}s")
+    backends = ["sqlite"] + (["postgresql"] if args.pg else [])
+    rows = []
+    for backend in backends:
+        results = {}
+        for stage in ("loader", "floor", "naive"):
+            url, drop = fresh_database(backend, args.pg, work)
+            try:
+                prepare(url)
+                cmd = [sys.executable, __file__, "--stage", stage, "--url", url, "--file", str(source),
+                       "--work", str(work / f"{backend}-{stage}"), "--sample", str(args.naive_sample)]  # fmt: skip
+                (work / f"{backend}-{stage}").mkdir()
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+                results[stage] = json.loads(out)
+            finally:
+                drop()
+        for stage, r in results.items():
+            rate = r["lines"] / r["seconds"]
+            rows.append((backend, stage, r["lines"], r["seconds"], rate, r["peak_rss_mb"]))
+        loader_rate = results["loader"]["lines"] / results["loader"]["seconds"]
+        floor_rate = results["floor"]["lines"] / results["floor"]["seconds"]
+        naive_rate = results["naive"]["lines"] / results["naive"]["seconds"]
+        rows.append((backend, "loader/floor time", None, None, floor_rate / loader_rate, None))
+        rows.append((backend, "loader vs naive", None, None, loader_rate / naive_rate, None))
+    print(f"\n{'backend':<11} {'stage':<18} {'lines':>10} {'seconds':>8} {'lines/s or ratio':>17} {'peak RSS MB':>12}")
+    for backend, stage, lines, seconds, rate, rss in rows:
+        if lines is None:
+            print(f"{backend:<11} {stage:<18} {'':>10} {'':>8} {rate:>16.2f}x {'':>12}")
+        else:
+            print(f"{backend:<11} {stage:<18} {lines:>10,} {seconds:>8.2f} {rate:>17,.0f} {rss:>12.0f}")
+    for p in sorted(work.rglob("*"), reverse=True):
+        p.unlink() if p.is_file() else p.rmdir()
+    work.rmdir()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--pg", help="PostgreSQL URL to also measure (a database is created and dropped)")
+    parser.add_argument("--naive-sample", type=int, default=20_000, help="lines the naive loader inserts")
+    parser.add_argument("--stage", choices=["loader", "floor", "naive"], help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--file", help=argparse.SUPPRESS)
+    parser.add_argument("--work", help=argparse.SUPPRESS)
+    parser.add_argument("--sample", type=int, default=20_000, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.stage:
+        run_stage(args)
+    else:
+        orchestrate(args)
+
+
+if __name__ == "__main__":
+    main()
