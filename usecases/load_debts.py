@@ -21,8 +21,8 @@ first copy sits in `Complete/` is a new upload under an old name: it is set asid
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
-import operator
 import pickle
 import tempfile
 import time
@@ -48,7 +48,7 @@ from domain.debts import (
     render_ok,
 )
 from domain.fixedwidth import FieldError
-from sql.debt_repository import DebtRepository, DebtRow
+from sql.debt_repository import DEBT_COLUMNS, DebtRepository, DebtRow
 from sql.tables import services
 
 log = logging.getLogger(__name__)
@@ -234,24 +234,26 @@ class _Reader:
         self.sha256 = hashlib.sha256()
         self.bytes_read = 0
 
-    def lines(self) -> Iterator[tuple[int, bytes]]:
-        line_no = 0
+    def blocks(self) -> Iterator[tuple[int, list[bytes]]]:
+        """(number of the first line, lines) per chunk read; splitting is done in C, per chunk."""
+        line_no = 1
         tail = b""
         next_report = CHUNK_BYTES * 8
         while chunk := self.handle.read(CHUNK_BYTES):
             self.sha256.update(chunk)
             self.bytes_read += len(chunk)
-            parts = (tail + chunk).split(b"\n")
-            tail = parts.pop()
-            for part in parts:
-                line_no += 1
-                yield line_no, part[:-1] if part.endswith(b"\r") else part
+            data = tail + chunk
+            cut = data.rfind(b"\n") + 1
+            body, tail = data[:cut], data[cut:]
+            if body:
+                lines = _split(body)
+                yield line_no, lines
+                line_no += len(lines)
             if self.progress is not None and self.bytes_read >= next_report:
                 self.progress(self.name, self.bytes_read, self.size)
                 next_report += CHUNK_BYTES * 8
         if tail:
-            line_no += 1
-            yield line_no, tail[:-1] if tail.endswith(b"\r") else tail
+            yield line_no, [tail[:-1] if tail.endswith(b"\r") else tail]
         if self.progress is not None:
             self.progress(self.name, self.bytes_read, self.size)
 
@@ -259,6 +261,14 @@ class _Reader:
         while chunk := self.handle.read(CHUNK_BYTES):
             self.sha256.update(chunk)
             self.bytes_read += len(chunk)
+
+
+def _split(body: bytes) -> list[bytes]:
+    """Lines of a block that ends with a newline; CRLF (as written) or LF."""
+    newlines = body.count(b"\n")
+    if body.count(b"\r\n") == newlines:
+        return body[:-2].split(b"\r\n")
+    return [line[:-1] if line.endswith(b"\r") else line for line in body[:-1].split(b"\n")]
 
 
 class _ErrorSpool:
@@ -329,18 +339,15 @@ def _read_amount(raw: bytes) -> tuple[bytes, int] | None:
     return None
 
 
-_ROW_HEAD = operator.itemgetter(
-    "codigo_cliente", "nombre_cliente", "codigo_producto", "num_documento", "desc_documento", "fecha_vencimiento",
-    "fecha_emision", "deuda", "mora", "gastos_adm", "pago_minimo", "periodo", "anio", "cuota", "moneda_doc",
+# A detail line straight to (update type, row in DEBT_COLUMNS order): no dict per line.
+_DETAIL_ROW = DETAIL.tuple_parser(
+    ("tipo_actualizacion", "company", "codigo_cliente", "nombre_cliente", "codigo_producto", "num_documento",
+     "desc_documento", "fecha_vencimiento", "fecha_emision", "deuda", "mora", "gastos_adm", "pago_minimo",
+     "periodo", "anio", "cuota", "moneda_doc", "dni", "ruc", "identificador_04", "file_id", "line_no"),
+    params=("company", "file_id", "line_no"),
+    none_if_blank=("dni", "ruc", "identificador_04"),
 )  # fmt: skip
-
-
-def _row(values: Mapping[str, Any], company: int, file_id: int, line_no: int) -> DebtRow:
-    """A parsed detail as a `debts` row (DEBT_COLUMNS order); blank optional ids are NULL."""
-    return (
-        company, *_ROW_HEAD(values), values["dni"] or None, values["ruc"] or None,
-        values["identificador_04"] or None, file_id, line_no,
-    )  # fmt: skip
+assert DEBT_COLUMNS[1] == "client_code" and DEBT_COLUMNS[15] == "currency" and len(DEBT_COLUMNS) == 21
 
 
 def _apply(
@@ -360,9 +367,11 @@ def _apply(
         with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
             repo = DebtRepository(conn)
             file_id = repo.start_file(company, info.name, "", started)
-            lines = reader.lines()
-            first = next(lines, None)
+            blocks = reader.blocks()
+            start, block = next(blocks, (1, []))
             header: DebtHeader | None = None
+            first = (1, block[0]) if block else None
+            details = itertools.chain([(start + 1, block[1:])], blocks)
             if first is None:
                 header_errors = [FieldError(1, "cabecera", "", "archivo vacio: falta la cabecera")]
                 first = (1, b"")
@@ -371,17 +380,17 @@ def _apply(
             totals = _Totals()
             if header is None:
                 spool.add(header_errors, first[1])
-                for line_no, raw in lines:  # counted and hashed, not applied
-                    totals.lines += 1
-                    amount = _read_amount(raw)
-                    if amount is not None:
-                        totals.read(*amount)
-                    del line_no
+                for _, lines in details:  # counted and hashed, not applied
+                    totals.lines += len(lines)
+                    for raw in lines:
+                        amount = _read_amount(raw)
+                        if amount is not None:
+                            totals.read(*amount)
                 status = "RECHAZADO"
             else:
                 checkpoint("header")
                 data = conn.begin_nested()
-                _apply_details(conn, repo, lines, header, company, currencies, file_id, spool, totals, checkpoint)
+                _apply_details(conn, repo, details, header, company, currencies, file_id, spool, totals, checkpoint)
                 mismatches = _header_mismatches(header, totals)
                 if mismatches:
                     data.rollback()
@@ -442,7 +451,7 @@ def _header_mismatches(header: DebtHeader, totals: _Totals) -> list[FieldError]:
 def _apply_details(
     conn: Connection,
     repo: DebtRepository,
-    lines: Iterator[tuple[int, bytes]],
+    blocks: Iterator[tuple[int, list[bytes]]],
     header: DebtHeader,
     company: int,
     currencies: Mapping[str, str],
@@ -478,61 +487,73 @@ def _apply_details(
 
     # The loop below runs once per line (a million times for a big file): locals, no
     # avoidable calls; the full rule checks run only when the quick ones fail.
-    parse, passes, check_rules = DETAIL.fast_parser, rules.passes, rules.check
-    for line_no, raw in lines:
-        totals.lines += 1
-        values = parse(raw)
-        if values is None:
-            amount = _read_amount(raw)
-            if amount is not None:
-                totals.read(*amount)
-            spool.add(DETAIL.diagnose(raw, line_no), raw)
-            continue
-        currency, amount_cents = values["moneda_doc"], values["deuda"]
-        if currency == "1":
-            totals.read_pen += amount_cents
-        else:
-            totals.read_usd += amount_cents
-        client, document = values["codigo_cliente"], values["num_documento"]
-        if client == order.client and document > order.last and passes(values):
-            order.last = document  # the common case: next document of the same client, all rules pass
-        else:
-            errors = check_rules(values, line_no)
-            previous = order.last_for(client)
-            order_problem, maybe_seen = order.check(client, document, line_no)
-            if order_problem is not None:
-                errors.append(order_problem)
-            elif maybe_seen:
-                stored = repo.max_document(company, client, file_id)
-                in_batch = batch_max.get(client)
-                highest = max(d for d in (stored, in_batch) if d is not None) if (stored or in_batch) else None
-                problem = order_error(document, highest, line_no)
-                if problem is not None:
-                    errors.append(problem)
-            if errors:
-                order.rejected(client, previous)
-                spool.add(errors, raw)
+    parse, passes, check_rules = _DETAIL_ROW, rules.passes_row, rules.check
+    read_pen = read_usd = applied = applied_pen = applied_usd = 0  # added to `totals` at the end
+    for start, lines in blocks:
+        totals.lines += len(lines)
+        for line_no, raw in enumerate(lines, start):
+            parsed = parse(raw, company, file_id, line_no)
+            if parsed is None:
+                amount = _read_amount(raw)
+                if amount is not None:
+                    totals.read(*amount)
+                spool.add(DETAIL.diagnose(raw, line_no), raw)
                 continue
-        row = _row(values, company, file_id, line_no)
-        if replace:
-            batch.append(row)
-            batch_raw.append(raw)
-            batch_max[client] = document
-            totals.applied += 1
+            row = parsed[1:]
+            kind, client, document, amount_cents, currency = parsed[0], row[1], row[4], row[8], row[15]
             if currency == "1":
-                totals.applied_pen += amount_cents
+                read_pen += amount_cents
             else:
-                totals.applied_usd += amount_cents
-            if len(batch) >= BATCH_ROWS:
-                flush()
-            continue
-        kind = values["tipo_actualizacion"]
-        applied = (
-            repo.insert_one(row) if kind == "N" else repo.update_amounts(row) if kind == "A" else repo.delete_one(row)
-        )
-        if applied:
-            totals.apply(currency, amount_cents)
-        else:
-            reason = "la deuda ya existe" if kind == "N" else "la deuda no existe"
-            spool.add([FieldError(line_no, "tipo_actualizacion", kind, reason)], raw)
+                read_usd += amount_cents
+            if client == order.client and document > order.last:
+                order_problem, maybe_seen, previous = None, False, order.last
+                order.last = document  # the common case: next document of the same client
+            else:
+                previous = order.last_for(client)
+                order_problem, maybe_seen = order.check(client, document, line_no)
+            rules_pass = passes(kind, row)
+            if order_problem is not None or maybe_seen or not rules_pass:
+                errors = [] if rules_pass else check_rules(DETAIL.parse_fast(raw) or {}, line_no)
+                if order_problem is not None:
+                    errors.append(order_problem)
+                elif maybe_seen:
+                    stored = repo.max_document(company, client, file_id)
+                    in_batch = batch_max.get(client)
+                    highest = max(d for d in (stored, in_batch) if d is not None) if (stored or in_batch) else None
+                    problem = order_error(document, highest, line_no)
+                    if problem is not None:
+                        errors.append(problem)
+                if errors:
+                    order.rejected(client, previous)
+                    spool.add(errors, raw)
+                    continue
+            if replace:
+                batch.append(row)
+                batch_raw.append(raw)
+                batch_max[client] = document
+                applied += 1
+                if currency == "1":
+                    applied_pen += amount_cents
+                else:
+                    applied_usd += amount_cents
+                if len(batch) >= BATCH_ROWS:
+                    flush()
+                continue
+            done = (
+                repo.insert_one(row)
+                if kind == "N"
+                else repo.update_amounts(row)
+                if kind == "A"
+                else repo.delete_one(row)
+            )
+            if done:
+                totals.apply(currency, amount_cents)
+            else:
+                reason = "la deuda ya existe" if kind == "N" else "la deuda no existe"
+                spool.add([FieldError(line_no, "tipo_actualizacion", kind, reason)], raw)
     flush()
+    totals.read_pen += read_pen
+    totals.read_usd += read_usd
+    totals.applied += applied
+    totals.applied_pen += applied_pen
+    totals.applied_usd += applied_usd
