@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from domain.debts import LoadSummary
-from sql.tables import debt_file_errors, debt_files, debts
+from sql.tables import companies, debt_file_errors, debt_files, debts
 
 DEBT_COLUMNS = (
     "company_code", "client_code", "client_name", "service_code", "document", "description", "due_date",
@@ -39,6 +39,10 @@ class DebtRepository:
         return self.conn.execute(
             sa.select(debt_files).where((debt_files.c.company_code == company) & (debt_files.c.file_name == name))
         ).first()
+
+    def lock_company(self, company: int) -> None:
+        """Serialize loads of one company across instances (a row lock; SQLite's BEGIN IMMEDIATE does it there)."""
+        self.conn.execute(sa.select(companies.c.code).where(companies.c.code == company).with_for_update())
 
     def get_file(self, file_id: int) -> sa.Row[Any]:
         return self.conn.execute(sa.select(debt_files).where(debt_files.c.id == file_id)).one()

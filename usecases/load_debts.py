@@ -34,7 +34,7 @@ from typing import IO, Any, BinaryIO
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from adapters.files.port import FileInfo, FileStore
+from adapters.files.port import FileInfo, FileNotFound, FileStore
 from domain.companies import company_folder
 from domain.debts import (
     DETAIL,
@@ -120,6 +120,8 @@ def load_debts(
             if not info.name.upper().endswith(".TXT"):
                 continue
             result = load_file(engine, store, clock, code, currencies, info, checkpoint=checkpoint, progress=progress)
+            if result is None:
+                continue  # another instance took it meanwhile
             results.append(result)
             if on_file is not None:
                 on_file(result)
@@ -147,7 +149,8 @@ def load_file(
     *,
     checkpoint: Checkpoint = _no_checkpoint,
     progress: Progress | None = None,
-) -> FileResult:
+) -> FileResult | None:
+    """Process one pending file; None when another instance processed it meanwhile."""
     started, t0 = clock(), time.perf_counter()
     target = f"{complete_folder(company)}/{info.name}"
     with engine.connect() as conn:
@@ -155,19 +158,41 @@ def load_file(
     if done is not None:
         if store.exists(target):
             return _set_aside(engine, store, clock, company, info, done, started, t0)
-        # committed by an earlier run that stopped before finishing: finish from SQL
-        summary = write_results(engine, store, int(done.id), target)
-        store.move(info.path, target)
-        return FileResult.of(summary, RECOVERED, started, _ms(t0))
-
-    with store.open_read(info.path) as handle:
-        file_id, summary = _apply(engine, handle, info, company, currencies, clock, started, checkpoint, progress)
+        return _finish(engine, store, int(done.id), info, target, started, t0)
+    try:
+        handle = store.open_read(info.path)
+    except FileNotFound:
+        return None
+    with handle:
+        try:
+            file_id, summary = _apply(engine, handle, info, company, currencies, clock, started, checkpoint, progress)
+        except _TakenByAnother as taken:
+            return _finish(engine, store, taken.file_id, info, target, started, t0)
     checkpoint("committed")
     write_results(engine, store, file_id, target)
     checkpoint("results_written")
     store.move(info.path, target)
     checkpoint("moved")
     return FileResult.of(summary, summary.status, started, _ms(t0))
+
+
+class _TakenByAnother(Exception):
+    """While this run waited for the company's lock, another one committed the same file."""
+
+    def __init__(self, file_id: int) -> None:
+        self.file_id = file_id
+
+
+def _finish(
+    engine: Engine, store: FileStore, file_id: int, info: FileInfo, target: str, started: datetime, t0: float
+) -> FileResult:
+    """Committed by an earlier or concurrent run: (re)write the results from SQL and move the file."""
+    summary = write_results(engine, store, file_id, target)
+    try:
+        store.move(info.path, target)
+    except FileNotFound:
+        pass  # the other run moved it
+    return FileResult.of(summary, RECOVERED, started, _ms(t0))
 
 
 def _ms(t0: float) -> float:
@@ -207,13 +232,16 @@ def _set_aside(
     done: Any,
     started: datetime,
     t0: float,
-) -> FileResult:
+) -> FileResult | None:
     """A new upload under a name already processed: keep it, never apply it."""
     stamp = clock().strftime("%Y%m%dT%H%M%S%fZ")
     target = f"{rejected_folder(company)}/{info.name}.{stamp}"
     reason = f"archivo {info.name} ya fue procesado el {done.finished_at:%Y-%m-%d %H:%M:%S} UTC; no se aplica"
+    try:
+        store.move(info.path, target)
+    except FileNotFound:
+        return None  # not a new upload: a concurrent run just finished this file and moved it
     store.write_atomic(target + ".ERR", f"000000000|nombre_archivo|{reason}|\r\n".encode("ascii"))
-    store.move(info.path, target)
     return FileResult(
         company=company, file_name=info.name, outcome=DUPLICATE, update_type=None, lines=0, applied=0, rejected=0,
         applied_total_pen=0, applied_total_usd=0, duration_ms=_ms(t0), started_at=started,
@@ -366,6 +394,10 @@ def _apply(
     try:
         with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
             repo = DebtRepository(conn)
+            repo.lock_company(company)
+            taken = repo.find_file(company, info.name)
+            if taken is not None:
+                raise _TakenByAnother(int(taken.id))
             file_id = repo.start_file(company, info.name, "", started)
             blocks = reader.blocks()
             start, block = next(blocks, (1, []))
