@@ -6,6 +6,7 @@ import logging
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -18,14 +19,15 @@ from tests.conftest import free_port
 def test_entities_land_in_a_daily_partition_newest_first(azurite: str) -> None:
     sink = TableLogSink(azurite, timeout=5)
     base = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
+    process = f"ordering_{uuid.uuid4().hex[:8]}"  # the session's Azurite is shared: a name of its own
     for minute in (1, 3, 2):
         when = base + timedelta(minutes=minute)
-        sink.write(PROCESS_LOGS, make_entity("debt_loader", when, {"Process": "debt_loader", "Minute": minute}))
-    sink.write(PROCESS_LOGS, make_entity("debt_loader", base + timedelta(days=1), {"Minute": 99}))
-    rows = read_partition(azurite, PROCESS_LOGS, "debt_loader_20261122")
+        sink.write(PROCESS_LOGS, make_entity(process, when, {"Process": process, "Minute": minute}))
+    sink.write(PROCESS_LOGS, make_entity(process, base + timedelta(days=1), {"Minute": 99}))
+    rows = read_partition(azurite, PROCESS_LOGS, f"{process}_20261122")
     assert [r["Minute"] for r in rows] == [3, 2, 1]
     assert rows[0]["LoggedAt"] == "2026-11-22T15:03:00+00:00"
-    assert [r["Minute"] for r in read_partition(azurite, PROCESS_LOGS, "debt_loader_20261123")] == [99]
+    assert [r["Minute"] for r in read_partition(azurite, PROCESS_LOGS, f"{process}_20261123")] == [99]
 
 
 def test_large_and_structured_values(azurite: str) -> None:
