@@ -7,8 +7,9 @@ so that peak RSS is its own:
   loader  the real use case end to end: file:// -> validate -> SQL -> .OK/.ERR -> Complete/
   floor   read the file and bulk-insert pre-built tuples with the same driver (no validation)
   naive   one ORM-style INSERT statement per line (on a sample, extrapolated)
-and prints a table. Targets (issue 3): >= 100,000 lines/s on SQLite, within 2x of the floor,
-peak RSS < 300 MB at 1,000,000 lines and not growing with N.
+and prints a table (best of --repeat runs, worst peak RSS). Targets (issue 3): >= 100,000
+lines/s on SQLite, within 2x of the floor, peak RSS < 300 MB at 1,000,000 lines and not
+growing with N.
 """
 
 from __future__ import annotations
@@ -209,16 +210,24 @@ def orchestrate(args: argparse.Namespace) -> None:
     for backend in backends:
         results = {}
         for stage in ("loader", "floor", "naive"):
-            url, drop = fresh_database(backend, args.pg, work)
-            try:
-                prepare(url)
-                cmd = [sys.executable, __file__, "--stage", stage, "--url", url, "--file", str(source),
-                       "--work", str(work / f"{backend}-{stage}"), "--sample", str(args.naive_sample)]  # fmt: skip
-                (work / f"{backend}-{stage}").mkdir()
-                out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
-                results[stage] = json.loads(out)
-            finally:
-                drop()
+            runs = []
+            for attempt in range(args.repeat if stage != "naive" else 1):
+                url, drop = fresh_database(backend, args.pg, work)
+                folder = work / f"{backend}-{stage}-{attempt}"
+                try:
+                    prepare(url)
+                    cmd = [sys.executable, __file__, "--stage", stage, "--url", url, "--file", str(source),
+                           "--work", str(folder), "--sample", str(args.naive_sample)]  # fmt: skip
+                    folder.mkdir()
+                    out = (
+                        subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+                    )
+                    runs.append(json.loads(out))
+                finally:
+                    drop()
+            # best of the runs: the machine is shared, the minimum is the least disturbed figure
+            results[stage] = min(runs, key=lambda r: r["seconds"])
+            results[stage]["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
         for stage, r in results.items():
             rate = r["lines"] / r["seconds"]
             rows.append((backend, stage, r["lines"], r["seconds"], rate, r["peak_rss_mb"]))
@@ -243,6 +252,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--pg", help="PostgreSQL URL to also measure (a database is created and dropped)")
     parser.add_argument("--naive-sample", type=int, default=20_000, help="lines the naive loader inserts")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of loader and floor; the best is shown")
     parser.add_argument("--stage", choices=["loader", "floor", "naive"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
