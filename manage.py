@@ -260,12 +260,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     load_local_settings()
     args = parser().parse_args(argv)
+    from adapters.files.port import FileStoreError
     from domain.errors import DomainError
     from settings import SettingsError
 
     try:
         return args.run(args)
-    except (DomainError, SettingsError) as exc:
+    except (DomainError, SettingsError, FileStoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
