@@ -19,16 +19,17 @@ EXAMPLE_SETTINGS = ROOT / "local.settings.example.json"
 def load_local_settings(path: Path = LOCAL_SETTINGS) -> None:
     """Put `Values` of local.settings.json into the environment, as `func start` does.
 
-    A variable already set in the environment wins.
+    A variable already set in the environment wins. Without local.settings.json (a fresh
+    clone before `make run`), the example's non-empty defaults (schedules) are used.
     """
     if not path.exists():
-        return
+        path = EXAMPLE_SETTINGS
     try:
         values = json.loads(path.read_text()).get("Values", {})
     except ValueError as exc:
         raise SystemExit(f"error: {path.name} is not valid JSON: {exc}") from None
     for key, value in values.items():
-        if not key.startswith("_") and key not in os.environ and value is not None:
+        if not key.startswith("_") and key not in os.environ and value not in (None, ""):
             os.environ[key] = str(value)
 
 
