@@ -159,7 +159,8 @@ def stage_naive(url: str, source: Path, work: Path, sample: int) -> dict:
     from sql.tables import debts
 
     engine = create_engine(url)
-    columns = [c.name for c in debts.columns if c.name != "id"]
+    from sql.debt_repository import DEBT_COLUMNS as columns
+
     started = time.perf_counter()
     count = 0
     with engine.begin() as conn:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from domain.debts import LoadSummary
-from sql.tables import companies, debt_file_errors, debt_files, debts
+from sql.tables import companies, debt_file_errors, debt_files, debt_lookup, debts, payments
 
 DEBT_COLUMNS = (
     "company_code", "client_code", "client_name", "service_code", "document", "description", "due_date",
@@ -32,6 +32,7 @@ class DebtRepository:
         names = ", ".join(DEBT_COLUMNS)
         marks = ", ".join("?" if self.backend in ("sqlite", "mssql") else "%s" for _ in DEBT_COLUMNS)
         self._insert_sql = f"INSERT INTO debts ({names}) VALUES ({marks})"
+        self._lookup_staged = False
 
     # -- processed files ------------------------------------------------------------------------
 
@@ -115,7 +116,82 @@ class DebtRepository:
     # -- debts ----------------------------------------------------------------------------------
 
     def delete_company(self, company: int) -> int:
+        """An R load's first step: the company's debts and lookup keys go (in the load's transaction)."""
+        self.conn.execute(sa.delete(debt_lookup).where(debt_lookup.c.company_code == company))
         return self.conn.execute(sa.delete(debts).where(debts.c.company_code == company)).rowcount
+
+    def insert_lookup(self, keys: Sequence[tuple[int, str, str]]) -> None:
+        """(company, key without leading zeros, client code), ignoring the ones already there."""
+        if not keys:
+            return
+        if self.backend == "sqlite":
+            self.conn.exec_driver_sql("INSERT OR IGNORE INTO debt_lookup VALUES (?, ?, ?)", list(keys))
+        elif self.backend == "postgresql":
+            # COPY into a temporary table now, merge once per file (merge_lookup): a
+            # conflict-ignoring insert per row would cost more than the debts themselves.
+            raw = self.conn.connection.driver_connection
+            with raw.cursor() as cursor:
+                if not self._lookup_staged:
+                    cursor.execute(
+                        "CREATE TEMP TABLE IF NOT EXISTS tmp_debt_lookup"
+                        " (company_code integer, lookup_key varchar(14), client_code varchar(14)) ON COMMIT DROP"
+                    )
+                    self._lookup_staged = True
+                with cursor.copy("COPY tmp_debt_lookup FROM STDIN") as copy:
+                    for key in keys:
+                        copy.write_row(key)
+        else:
+            for company, key, client in dict.fromkeys(keys):
+                self.conn.execute(
+                    sa.insert(debt_lookup).from_select(
+                        ["company_code", "lookup_key", "client_code"],
+                        sa.select(sa.literal(company), sa.literal(key), sa.literal(client)).where(
+                            ~sa.exists().where(
+                                (debt_lookup.c.company_code == company)
+                                & (debt_lookup.c.lookup_key == key)
+                                & (debt_lookup.c.client_code == client)
+                            )
+                        ),
+                    )
+                )
+
+    def merge_lookup(self) -> None:
+        """PostgreSQL: move the staged lookup keys into debt_lookup (once, at the end of a file)."""
+        if self.backend != "postgresql" or not self._lookup_staged:
+            return
+        self.conn.exec_driver_sql(
+            "INSERT INTO debt_lookup SELECT DISTINCT company_code, lookup_key, client_code FROM tmp_debt_lookup"
+            " ON CONFLICT DO NOTHING"
+        )
+        self.conn.exec_driver_sql("TRUNCATE tmp_debt_lookup")
+
+    def restate_paid(self, company: int, file_id: int, since: datetime) -> None:
+        """Rows this file wrote take what YAPAGO paid on them after the file was transmitted.
+
+        The company's file reflects the payments it knew of when it was made; later
+        payments (created after its transmission time) still count against the balance.
+        """
+        later = (
+            sa.select(
+                payments.c.service_code, payments.c.document, payments.c.client_code,
+                sa.func.sum(payments.c.amount_cents).label("total"),
+            )
+            .where(
+                (payments.c.company_code == company) & (payments.c.status == "P")
+                & (payments.c.validation_mode == "completa") & (payments.c.created_at > since.astimezone(UTC))
+            )
+            .group_by(payments.c.service_code, payments.c.document, payments.c.client_code)
+            .subquery()
+        )  # fmt: skip
+        self.conn.execute(
+            sa.update(debts)
+            .values(paid_cents=later.c.total)
+            .where(
+                (debts.c.company_code == company) & (debts.c.file_id == file_id)
+                & (debts.c.service_code == later.c.service_code) & (debts.c.document == later.c.document)
+                & (debts.c.client_code == later.c.client_code)
+            )
+        )  # fmt: skip
 
     def insert_many(self, rows: Sequence[DebtRow]) -> None:
         """Insert a batch; raises IntegrityError if any row's key exists (the caller retries per row)."""
@@ -150,7 +226,7 @@ class DebtRepository:
                 .values(
                     amount_cents=key["amount_cents"], late_fee_cents=key["late_fee_cents"],
                     admin_fee_cents=key["admin_fee_cents"], minimum_cents=key["minimum_cents"],
-                    file_id=key["file_id"], line_no=key["line_no"],
+                    file_id=key["file_id"], line_no=key["line_no"], paid_cents=0,
                 )
             ).rowcount
         )  # fmt: skip

@@ -130,8 +130,69 @@ debts = sa.Table(
     sa.Column("alt_id", sa.String(14)),
     sa.Column("file_id", sa.BigInteger, nullable=False),
     sa.Column("line_no", sa.Integer, nullable=False),
+    # What YAPAGO payments took from this debt (validacion completa); restated by each load
+    # from the payments registered after the file's transmission (see usecases/load_debts.py).
+    sa.Column("paid_cents", sa.BigInteger, nullable=False, server_default="0"),
     sa.UniqueConstraint("company_code", "client_code", "service_code", "document"),
     sa.ForeignKeyConstraint(
         ["company_code", "service_code"], ["services.company_code", "services.code"], name="fk_debts_service"
     ),
+)
+
+# idConsulta -> client: the client code, DNI, RUC and Identificador 04 without leading zeros
+# (NOTES.md), one row per distinct (key, client). Per client, not per debt: cheap to load.
+debt_lookup = sa.Table(
+    "debt_lookup",
+    metadata,
+    sa.Column("company_code", sa.Integer, primary_key=True),
+    sa.Column("lookup_key", sa.String(14), primary_key=True),
+    sa.Column("client_code", sa.String(14), primary_key=True),
+    sqlite_with_rowid=False,  # one B-tree instead of two: loads insert one row per client
+)
+
+# -- YAPAGO payments --------------------------------------------------------------------------
+
+payments = sa.Table(
+    "payments",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("company_code", sa.Integer, nullable=False),
+    sa.Column("service_code", sa.String(3), nullable=False),
+    sa.Column("bank_code", sa.String(4), nullable=False),
+    sa.Column("operation_number", sa.String(20), nullable=False),
+    sa.Column("channel", sa.String(2), nullable=False),
+    sa.Column("payment_method", sa.String(2), nullable=False),
+    sa.Column("query_id", sa.String(20), nullable=False),
+    sa.Column("voucher", sa.String(40), nullable=False),
+    sa.Column("debt_reference", sa.String(20)),
+    # a copy of the debt as it was paid: a later R load may replace the debt row
+    sa.Column("client_code", sa.String(14), nullable=False),
+    sa.Column("client_name", sa.String(30), nullable=False),
+    sa.Column("document", sa.String(16), nullable=False),
+    sa.Column("due_date", sa.Date, nullable=False),
+    sa.Column("currency", sa.String(1), nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("validation_mode", sa.String(8), nullable=False),
+    sa.Column("txn_at", sa.DateTime(timezone=True), nullable=False),  # fechaTxn + horaTxn, America/Lima
+    sa.Column("status", sa.String(1), nullable=False),  # P pagado, A anulado/extornado
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("reversed_at", sa.DateTime(timezone=True)),
+    sa.Column("reversal_txn_at", sa.DateTime(timezone=True)),
+    sa.Column("reversal_channel", sa.String(2)),
+    sa.UniqueConstraint("bank_code", "operation_number"),
+    sa.CheckConstraint("status IN ('P', 'A')", name="status"),
+    sa.Index("ix_payments_debt", "company_code", "service_code", "document", "client_code"),
+)
+
+# Idempotency: the first answer to (bank, numeroOperacion, operation), replayed verbatim.
+api_operations = sa.Table(
+    "api_operations",
+    metadata,
+    sa.Column("bank_code", sa.String(4), primary_key=True),
+    sa.Column("operation_number", sa.String(20), primary_key=True),
+    sa.Column("operation", sa.String(10), primary_key=True),
+    sa.Column("request_sha256", sa.String(64), nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=False),
+    sa.Column("response", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )

@@ -150,3 +150,76 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0002 -> 0003
+
+ALTER TABLE debts ADD paid_cents BIGINT NOT NULL DEFAULT '0';
+
+GO
+
+CREATE TABLE debt_lookup (
+    company_code INTEGER NOT NULL, 
+    lookup_key VARCHAR(14) NOT NULL, 
+    client_code VARCHAR(14) NOT NULL, 
+    CONSTRAINT pk_debt_lookup PRIMARY KEY (company_code, lookup_key, client_code)
+);
+
+GO
+
+CREATE TABLE payments (
+    id BIGINT NOT NULL IDENTITY, 
+    company_code INTEGER NOT NULL, 
+    service_code VARCHAR(3) NOT NULL, 
+    bank_code VARCHAR(4) NOT NULL, 
+    operation_number VARCHAR(20) NOT NULL, 
+    channel VARCHAR(2) NOT NULL, 
+    payment_method VARCHAR(2) NOT NULL, 
+    query_id VARCHAR(20) NOT NULL, 
+    voucher VARCHAR(40) NOT NULL, 
+    debt_reference VARCHAR(20) NULL, 
+    client_code VARCHAR(14) NOT NULL, 
+    client_name VARCHAR(30) NOT NULL, 
+    document VARCHAR(16) NOT NULL, 
+    due_date DATETIME NOT NULL, 
+    currency VARCHAR(1) NOT NULL, 
+    amount_cents BIGINT NOT NULL, 
+    validation_mode VARCHAR(8) NOT NULL, 
+    txn_at DATETIMEOFFSET NOT NULL, 
+    status VARCHAR(1) NOT NULL, 
+    created_at DATETIMEOFFSET NOT NULL, 
+    reversed_at DATETIMEOFFSET NULL, 
+    reversal_txn_at DATETIMEOFFSET NULL, 
+    reversal_channel VARCHAR(2) NULL, 
+    CONSTRAINT pk_payments PRIMARY KEY (id), 
+    CONSTRAINT uq_payments_bank_code_operation_number UNIQUE (bank_code, operation_number), 
+    CONSTRAINT ck_payments_status CHECK (status IN ('P', 'A'))
+);
+
+GO
+
+CREATE INDEX ix_payments_debt ON payments (company_code, service_code, document, client_code);
+
+GO
+
+CREATE TABLE api_operations (
+    bank_code VARCHAR(4) NOT NULL, 
+    operation_number VARCHAR(20) NOT NULL, 
+    operation VARCHAR(10) NOT NULL, 
+    request_sha256 VARCHAR(64) NOT NULL, 
+    status_code INTEGER NOT NULL, 
+    response TEXT NOT NULL, 
+    created_at DATETIMEOFFSET NOT NULL, 
+    CONSTRAINT pk_api_operations PRIMARY KEY (bank_code, operation_number, operation)
+);
+
+GO
+
+UPDATE alembic_version SET version_num='0003' WHERE alembic_version.version_num = '0002';
+
+GO
+
+COMMIT;
+
+GO
+
