@@ -59,10 +59,17 @@ def token_service() -> TokenService:
     return TokenService(settings.signing_key(), settings.jwt_issuer, settings.jwt_ttl_seconds)
 
 
+@functools.cache
+def company_setups():  # type: ignore[no-untyped-def]
+    from usecases.yapago import SetupCache
+
+    return SetupCache(engine())
+
+
 def reset() -> None:
     """Drop every cached adapter and setting (tests change the environment between cases)."""
     if engine.cache_info().currsize:
         engine().dispose()
-    for cached in (engine, file_store, log_sink, token_service):
+    for cached in (engine, file_store, log_sink, token_service, company_setups):
         cached.cache_clear()
     reset_settings()

@@ -187,6 +187,18 @@ def cmd_run_timer(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from local_host.server import serve
+    from settings import get_settings
+    from sql.engine import create_engine
+    from sql.migrate import current_revision, head_revision
+
+    engine = create_engine(get_settings().sql_url)
+    with engine.connect() as conn:
+        revision = current_revision(conn)
+    engine.dispose()
+    if revision != head_revision():
+        print(f"error: the database is at revision {revision}, not {head_revision()}: run `python manage.py migrate`",
+              file=sys.stderr)  # fmt: skip
+        return 2
 
     serve(args.host, args.port, args.workers, not args.no_timers, args.app)
     return 0

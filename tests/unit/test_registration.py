@@ -15,6 +15,10 @@ EXPECTED = {
     "auth_token": ("httpTrigger", "auth/token", ["POST"], "anonymous"),
     "yapago_autenticar": ("httpTrigger", "yapago/autenticar", ["POST"], "anonymous"),
     "auth_me": ("httpTrigger", "auth/me", ["GET"], "anonymous"),
+    "yapago_consulta": ("httpTrigger", "yapago/consulta", ["POST"], "anonymous"),
+    "yapago_pago": ("httpTrigger", "yapago/pago", ["POST"], "anonymous"),
+    "yapago_reversa": ("httpTrigger", "yapago/reversa", ["POST"], "anonymous"),
+    "yapago_openapi": ("httpTrigger", "yapago/openapi.json", ["GET"], "anonymous"),
     "debt_loader": ("timerTrigger", "%DEBT_LOADER_SCHEDULE%", None, None),
 }
 

@@ -1,0 +1,82 @@
+"""YAPAGO API: consulta, pago and reversa (autenticar lives with the token service)."""
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import azure.functions as func
+from pydantic import BaseModel, ValidationError
+
+import bootstrap
+from blueprints.common import ApiError, Call, endpoint, json_response, read_json
+from domain.auth import Scope
+from domain.yapago import (
+    BAD_JSON,
+    FORBIDDEN,
+    INTERNAL,
+    UNAUTHORIZED,
+    ConsultaRequest,
+    PagoRequest,
+    ReversaRequest,
+    invalid_request,
+)
+from domain.yapago_openapi import openapi_document
+from usecases.yapago import Reply, consulta, pago, reversa
+
+bp = func.Blueprint()
+
+
+def yapago_error_body(error: ApiError, call: Call) -> dict[str, Any]:
+    """Errors raised before a use case (auth, JSON, internal) in YAPAGO's shape."""
+    if error.status == 401:
+        code, message = UNAUTHORIZED, f"{UNAUTHORIZED.message} ({error.message})"
+    elif error.status == 403:
+        code, message = FORBIDDEN, FORBIDDEN.message
+    elif error.status == 400:
+        code, message = BAD_JSON, error.message
+    else:
+        code, message = INTERNAL, f"{INTERNAL.message} (correlationId {call.correlation_id})"
+    return {"codResp": code.code, "desResp": message}
+
+
+def _handle(req: func.HttpRequest, model: type[BaseModel], run: Callable[[Any], Reply]) -> func.HttpResponse:
+    body = read_json(req)
+    try:
+        parsed = model.model_validate(body)
+    except ValidationError as exc:
+        reply = Reply.of(invalid_request(exc))
+    else:
+        reply = run(parsed)
+    return json_response(reply.body, reply.status)
+
+
+@bp.route(route="yapago/consulta", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint(Scope.YAPAGO, error_body=yapago_error_body)
+def yapago_consulta(req: func.HttpRequest, call: Call) -> func.HttpResponse:
+    """Pending debts of a client (by client code, DNI, RUC or Identificador 04)."""
+    return _handle(req, ConsultaRequest, lambda r: consulta(bootstrap.engine(), bootstrap.company_setups(), r))
+
+
+@bp.route(route="yapago/pago", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint(Scope.YAPAGO, error_body=yapago_error_body)
+def yapago_pago(req: func.HttpRequest, call: Call) -> func.HttpResponse:
+    """Pay one debt; idempotent on (idBanco, numeroOperacion)."""
+    return _handle(
+        req, PagoRequest, lambda r: pago(bootstrap.engine(), bootstrap.company_setups(), r, bootstrap.utc_now)
+    )
+
+
+@bp.route(route="yapago/reversa", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint(Scope.YAPAGO, error_body=yapago_error_body)
+def yapago_reversa(req: func.HttpRequest, call: Call) -> func.HttpResponse:
+    """Reverse (extorno) a payment and give its amount back to the balance."""
+    return _handle(
+        req, ReversaRequest, lambda r: reversa(bootstrap.engine(), bootstrap.company_setups(), r, bootstrap.utc_now)
+    )
+
+
+@bp.route(route="yapago/openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint(log_call=False)
+def yapago_openapi(req: func.HttpRequest, call: Call) -> func.HttpResponse:
+    """The OpenAPI 3.1 document of these routes."""
+    return func.HttpResponse(json.dumps(openapi_document(), indent=2), mimetype="application/json", charset="utf-8")

@@ -1,0 +1,160 @@
+"""SQL for YAPAGO: reading debts for a consulta, taking balance atomically, payments, idempotency."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from sql.tables import api_operations, collection_accounts, companies, debt_lookup, debts, payments, services
+
+_TOTAL = debts.c.amount_cents + debts.c.late_fee_cents + debts.c.admin_fee_cents
+_PENDING = _TOTAL - debts.c.paid_cents
+
+
+class YapagoRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- configuration ---------------------------------------------------------------------------
+
+    def company_setup(self, company: int) -> tuple[bool, dict[str, tuple[str, str]], set[tuple[str, str]]]:
+        """(exists, {service: (currency, mode)}, {(service, bank)} with a collection account)."""
+        exists = self.conn.execute(sa.select(companies.c.code).where(companies.c.code == company)).first() is not None
+        found = {
+            row.code: (row.currency, row.validation_mode)
+            for row in self.conn.execute(sa.select(services).where(services.c.company_code == company))
+        }
+        accounts = {
+            (row.service_code, row.bank_code)
+            for row in self.conn.execute(
+                sa.select(collection_accounts.c.service_code, collection_accounts.c.bank_code).where(
+                    collection_accounts.c.company_code == company
+                )
+            )
+        }
+        return exists, found, accounts
+
+    # -- debts -----------------------------------------------------------------------------------
+
+    def client_codes(self, company: int, query_id: str, variants: Sequence[str]) -> list[str]:
+        """Client codes the idConsulta names: its zero-padded variants plus DNI/RUC/Id 04 keys."""
+        keyed = self.conn.execute(
+            sa.select(debt_lookup.c.client_code).where(
+                (debt_lookup.c.company_code == company) & (debt_lookup.c.lookup_key == query_id.lstrip("0"))
+            )
+        ).scalars()
+        return list(dict.fromkeys([*variants, *keyed]))
+
+    def debts_of(self, company: int, clients: Sequence[str], services: Sequence[str]) -> list[sa.Row[Any]]:
+        return list(
+            self.conn.execute(
+                sa.select(
+                    debts.c.id, debts.c.client_code, debts.c.client_name, debts.c.service_code, debts.c.document,
+                    debts.c.description, debts.c.due_date, debts.c.issue_date, _TOTAL.label("total"),
+                    debts.c.paid_cents, debts.c.minimum_cents, debts.c.currency,
+                )
+                .where(
+                    (debts.c.company_code == company) & debts.c.client_code.in_(clients)
+                    & debts.c.service_code.in_(services)
+                )
+                .order_by(debts.c.due_date, debts.c.document, debts.c.id)
+            )
+        )  # fmt: skip
+
+    def debt_for_payment(self, company: int, service: str, document: str, clients: Sequence[str]) -> sa.Row[Any] | None:
+        return self.conn.execute(
+            sa.select(
+                debts.c.id, debts.c.client_code, debts.c.client_name, debts.c.document, debts.c.due_date,
+                debts.c.currency, debts.c.minimum_cents, _TOTAL.label("total"), debts.c.paid_cents,
+            )
+            .where(
+                (debts.c.company_code == company) & (debts.c.service_code == service)
+                & (debts.c.document == document) & debts.c.client_code.in_(clients)
+            )
+            .order_by(debts.c.id)
+            .limit(1)
+        ).first()  # fmt: skip
+
+    def take_balance(self, debt_id: int, cents: int) -> bool:
+        """Atomically add a payment to the debt if it fits: at most the pending balance, and at
+        least the minimum (or the whole remaining balance when that is smaller). The row lock
+        of the UPDATE makes concurrent payments take turns; the loser re-checks and fails."""
+        return bool(
+            self.conn.execute(
+                sa.update(debts)
+                .where(
+                    (debts.c.id == debt_id) & (_PENDING >= cents)
+                    & ((debts.c.minimum_cents <= cents) | (_PENDING == cents))
+                )
+                .values(paid_cents=debts.c.paid_cents + cents)
+            ).rowcount
+        )  # fmt: skip
+
+    def give_back(self, company: int, service: str, document: str, client: str, cents: int) -> None:
+        """A reversal restores the balance (never below zero paid, if a load restated it meanwhile)."""
+        self.conn.execute(
+            sa.update(debts)
+            .where(
+                (debts.c.company_code == company) & (debts.c.service_code == service)
+                & (debts.c.document == document) & (debts.c.client_code == client)
+            )
+            .values(paid_cents=sa.case((debts.c.paid_cents >= cents, debts.c.paid_cents - cents), else_=0))
+        )  # fmt: skip
+
+    # -- payments --------------------------------------------------------------------------------
+
+    def add_payment(self, values: dict[str, Any]) -> int:
+        return int(self.conn.execute(sa.insert(payments).values(**values)).inserted_primary_key[0])
+
+    def payment(self, bank: str, operation: str) -> sa.Row[Any] | None:
+        return self.conn.execute(
+            sa.select(payments).where((payments.c.bank_code == bank) & (payments.c.operation_number == operation))
+        ).first()
+
+    def reverse(self, payment_id: int, now: datetime, txn_at: datetime, channel: str) -> bool:
+        return bool(
+            self.conn.execute(
+                sa.update(payments)
+                .where((payments.c.id == payment_id) & (payments.c.status == "P"))
+                .values(status="A", reversed_at=now, reversal_txn_at=txn_at, reversal_channel=channel)
+            ).rowcount
+        )
+
+    # -- idempotency -----------------------------------------------------------------------------
+
+    def claim(self, bank: str, operation: str, kind: str, sha256: str, now: datetime) -> sa.Row[Any] | None:
+        """Reserve (bank, operation, kind) in this transaction; or the row that already holds it.
+
+        A concurrent claim of the same key waits on the unique key until this transaction
+        ends, then finds the stored answer.
+        """
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(
+                    sa.insert(api_operations).values(
+                        bank_code=bank, operation_number=operation, operation=kind, request_sha256=sha256,
+                        status_code=0, response="", created_at=now,
+                    )
+                )  # fmt: skip
+            return None
+        except sa.exc.IntegrityError:
+            return self.conn.execute(
+                sa.select(api_operations).where(
+                    (api_operations.c.bank_code == bank) & (api_operations.c.operation_number == operation)
+                    & (api_operations.c.operation == kind)
+                )
+            ).one()  # fmt: skip
+
+    def record(self, bank: str, operation: str, kind: str, status: int, response: str) -> None:
+        self.conn.execute(
+            sa.update(api_operations)
+            .where(
+                (api_operations.c.bank_code == bank) & (api_operations.c.operation_number == operation)
+                & (api_operations.c.operation == kind)
+            )
+            .values(status_code=status, response=response)
+        )  # fmt: skip

@@ -1,0 +1,258 @@
+"""YAPAGO consulta, pago and reversa (extorno): exact to the cent under retries and concurrency.
+
+Balance control (validacion completa) is one conditional UPDATE in the database: a
+payment takes the balance only if it still fits, so concurrent payments on any number of
+processes or instances take turns on the row and the late ones fail cleanly. Idempotency:
+the first successful answer to (bank, numeroOperacion, operation) is stored in the same
+transaction as its effect and replayed verbatim; a rejection changes nothing and is not
+stored, so a retry is evaluated again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.engine import Engine
+
+from domain.companies import parse_company_code
+from domain.errors import DomainError
+from domain.yapago import (
+    ABOVE_BALANCE,
+    ALREADY_PAID,
+    ALREADY_REVERSED,
+    BAD_FIELD,
+    BELOW_MINIMUM,
+    DEBT_NOT_FOUND,
+    NO_DEBTS,
+    OK,
+    OPERATION_CONFLICT,
+    PAYMENT_NOT_FOUND,
+    UNKNOWN_BANK,
+    UNKNOWN_COMPANY,
+    UNKNOWN_SERVICE,
+    WRONG_CURRENCY,
+    Answer,
+    ConsultaRequest,
+    PagoRequest,
+    ReversaRequest,
+    ddmmyyyy,
+    money,
+    parse_txn_time,
+    query_variants,
+)
+from sql.yapago_repository import YapagoRepository
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: dict[str, Any]
+
+    @classmethod
+    def of(cls, answer: Answer) -> Reply:
+        return cls(answer.code.status, answer.body())
+
+
+@dataclass(frozen=True)
+class CompanySetup:
+    exists: bool
+    services: dict[str, tuple[str, str]]  # service -> (currency code 1/2, validation mode)
+    accounts: frozenset[tuple[str, str]]  # (service, bank)
+
+
+class SetupCache:
+    """Company, services and accounts change rarely and are read on every call: keep them a few seconds."""
+
+    def __init__(self, engine: Engine, ttl_seconds: float = 30.0) -> None:
+        self.engine = engine
+        self.ttl = ttl_seconds
+        self._items: dict[int, tuple[float, CompanySetup]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, company: int) -> CompanySetup:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._items.get(company)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        with self.engine.connect() as conn:
+            exists, found, accounts = YapagoRepository(conn).company_setup(company)
+        setup = CompanySetup(
+            exists,
+            {code: ("1" if currency == "PEN" else "2", mode) for code, (currency, mode) in found.items()},
+            frozenset(accounts),
+        )
+        with self._lock:
+            self._items[company] = (now + self.ttl, setup)
+        return setup
+
+
+def request_sha256(model: BaseModel) -> str:
+    """The request as the idempotency check compares it: fields, not bytes or key order."""
+    canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _company(setups: SetupCache, company_id: str, service: str | None, bank: str) -> tuple[int, CompanySetup]:
+    try:
+        company = parse_company_code(company_id)
+    except DomainError:
+        raise Answer(UNKNOWN_COMPANY) from None
+    setup = setups.get(company)
+    if not setup.exists:
+        raise Answer(UNKNOWN_COMPANY, f"Empresa {company_id} no existe")
+    if service is not None and service not in setup.services:
+        raise Answer(UNKNOWN_SERVICE, f"Servicio {service} no existe para la empresa {company:05d}")
+    if service is not None and (service, bank) not in setup.accounts:
+        raise Answer(UNKNOWN_BANK, f"Banco {bank} sin cuenta de recaudacion para el servicio {service}")
+    return company, setup
+
+
+def consulta(engine: Engine, setups: SetupCache, req: ConsultaRequest) -> Reply:
+    try:
+        company, setup = _company(setups, req.idEmpresa, req.servicio, req.idBanco)
+        wanted = [req.servicio] if req.servicio else sorted(setup.services)
+        allowed = [s for s in wanted if (s, req.idBanco) in setup.accounts]
+        if not allowed:
+            raise Answer(UNKNOWN_BANK, f"Banco {req.idBanco} sin cuenta de recaudacion para la empresa")
+        with engine.connect() as conn:
+            repo = YapagoRepository(conn)
+            clients = repo.client_codes(company, req.idConsulta, query_variants(req.idConsulta))
+            rows = repo.debts_of(company, clients, allowed)
+        items, client_name = [], ""
+        for row in rows:
+            mode = setup.services[row.service_code][1]
+            pending = row.total - row.paid_cents if mode == "completa" else row.total
+            if pending <= 0:
+                continue  # fully paid: nothing to offer
+            minimum = min(row.minimum_cents, pending) if mode == "completa" else row.minimum_cents
+            client_name = client_name or row.client_name
+            items.append(
+                {
+                    "idDeuda": str(row.id), "servicio": row.service_code, "documento": row.document,
+                    "descripcionDoc": row.description, "fechaVencimiento": ddmmyyyy(row.due_date),
+                    "fechaEmision": ddmmyyyy(row.issue_date), "deuda": money(pending), "pagoMinimo": money(minimum),
+                    "moneda": row.currency,
+                }
+            )  # fmt: skip
+        if not items:
+            raise Answer(NO_DEBTS, f"Cliente {req.idConsulta} sin deudas pendientes")
+        return Reply(200, {"cliente": client_name, "deudas": items, "codResp": OK.code, "desResp": OK.message})
+    except Answer as answer:
+        return Reply.of(answer)
+
+
+def _replay(held: Any, sha256: str, operation: str) -> Reply:
+    if held.request_sha256 != sha256:
+        return Reply.of(
+            Answer(
+                OPERATION_CONFLICT,
+                f"numeroOperacion {operation} ya fue usado con otros datos",
+                numeroOperacion=operation,
+            )
+        )
+    return Reply(held.status_code, json.loads(held.response))
+
+
+def pago(engine: Engine, setups: SetupCache, req: PagoRequest, clock: Clock) -> Reply:
+    try:
+        txn_at = parse_txn_time(req.fechaTxn, req.horaTxn)
+    except ValueError as exc:
+        return Reply.of(Answer(BAD_FIELD, str(exc)))
+    sha = request_sha256(req)
+    try:
+        company, setup = _company(setups, req.idEmpresa, req.servicio, req.idBanco)
+        mode = setup.services[req.servicio][1]
+        now = clock()
+        with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+            repo = YapagoRepository(conn)
+            held = repo.claim(req.idBanco, req.numeroOperacion, "pago", sha, now)
+            if held is not None:
+                return _replay(held, sha, req.numeroOperacion)
+            clients = repo.client_codes(company, req.idConsulta, query_variants(req.idConsulta))
+            debt = repo.debt_for_payment(company, req.servicio, req.numeroDocumento, clients)
+            if debt is None:
+                raise Answer(DEBT_NOT_FOUND, f"Documento {req.numeroDocumento} no encontrado para {req.idConsulta}")
+            if req.moneda != debt.currency:
+                raise Answer(WRONG_CURRENCY, f"La deuda es en moneda {debt.currency}, el pago en {req.moneda}")
+            cents = req.amount_cents
+            if mode == "completa" and not repo.take_balance(debt.id, cents):
+                raise _why_refused(repo, company, req, clients, cents)
+            payment_id = repo.add_payment(
+                {
+                    "company_code": company, "service_code": req.servicio, "bank_code": req.idBanco,
+                    "operation_number": req.numeroOperacion, "channel": req.idCanal, "payment_method": req.idForma,
+                    "query_id": req.idConsulta, "voucher": req.voucher, "debt_reference": req.referenciaDeuda,
+                    "client_code": debt.client_code, "client_name": debt.client_name, "document": debt.document,
+                    "due_date": debt.due_date, "currency": debt.currency, "amount_cents": cents,
+                    "validation_mode": mode, "txn_at": txn_at.astimezone(UTC), "status": "P", "created_at": now,
+                }
+            )  # fmt: skip
+            reply = Reply(
+                200,
+                {"codResp": OK.code, "desResp": "Pago registrado", "numeroOperacion": req.numeroOperacion,
+                 "idPago": str(payment_id)},
+            )  # fmt: skip
+            repo.record(req.idBanco, req.numeroOperacion, "pago", reply.status, json.dumps(reply.body))
+        return reply
+    except Answer as answer:
+        answer.extra.setdefault("numeroOperacion", req.numeroOperacion)
+        return Reply.of(answer)
+
+
+def _why_refused(repo: YapagoRepository, company: int, req: PagoRequest, clients: list[str], cents: int) -> Answer:
+    """The balance did not take the payment: say why, from the row as it is now."""
+    debt = repo.debt_for_payment(company, req.servicio, req.numeroDocumento, clients)
+    pending = (debt.total - debt.paid_cents) if debt is not None else 0
+    if pending <= 0:
+        return Answer(ALREADY_PAID)
+    if cents > pending:
+        return Answer(ABOVE_BALANCE, f"Importe {money(cents)} mayor al saldo pendiente {money(pending)}")
+    minimum = min(debt.minimum_cents, pending) if debt is not None else 0
+    return Answer(BELOW_MINIMUM, f"Importe {money(cents)} menor al pago minimo {money(minimum)}")
+
+
+def reversa(engine: Engine, setups: SetupCache, req: ReversaRequest, clock: Clock) -> Reply:
+    try:
+        txn_at = parse_txn_time(req.fechaTxn, req.horaTxn)
+    except ValueError as exc:
+        return Reply.of(Answer(BAD_FIELD, str(exc)))
+    sha = request_sha256(req)
+    try:
+        company, _ = _company(setups, req.idEmpresa, req.servicio, req.idBanco)
+        now = clock()
+        with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+            repo = YapagoRepository(conn)
+            held = repo.claim(req.idBanco, req.numeroOperacion, "reversa", sha, now)
+            if held is not None:
+                return _replay(held, sha, req.numeroOperacion)
+            paid = repo.payment(req.idBanco, req.numeroOperacion)
+            if (
+                paid is None or paid.company_code != company or paid.service_code != req.servicio
+                or paid.document != req.numeroDocumento
+            ):  # fmt: skip
+                raise Answer(PAYMENT_NOT_FOUND)
+            if paid.status != "P" or not repo.reverse(paid.id, now, txn_at.astimezone(UTC), req.idCanal):
+                raise Answer(ALREADY_REVERSED)
+            if paid.validation_mode == "completa":
+                repo.give_back(company, paid.service_code, paid.document, paid.client_code, paid.amount_cents)
+            reply = Reply(
+                200,
+                {"codResp": OK.code, "desResp": "Extorno registrado", "numeroOperacion": req.numeroOperacion,
+                 "idPago": str(paid.id)},
+            )  # fmt: skip
+            repo.record(req.idBanco, req.numeroOperacion, "reversa", reply.status, json.dumps(reply.body))
+        return reply
+    except Answer as answer:
+        answer.extra.setdefault("numeroOperacion", req.numeroOperacion)
+        return Reply.of(answer)
