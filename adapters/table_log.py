@@ -2,15 +2,18 @@
 
 Keys: PartitionKey is `<function or process>_<YYYYMMDD>` (UTC day), so a day's logs of
 one process are one partition; RowKey starts with the inverted time in microseconds, so
-a partition reads newest first. A write has a short timeout and no retries; after a
-failure the sink stops trying for `retry_after` seconds (a Table outage costs one
-timeout, not one per call) and every entry goes to the standard logger meanwhile.
+a partition reads newest first. Entries are written from a background thread in batches
+(a business call only enqueues); a write has a short timeout and no retries; after a
+failure the sink stops trying for `retry_after` seconds and every entry goes to the
+standard logger meanwhile.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import queue
 import threading
 import time
 import uuid
@@ -52,12 +55,17 @@ def make_entity(name: str, when: datetime, fields: dict[str, Any]) -> dict[str, 
 class LogSink(Protocol):
     def write(self, table: str, entity: dict[str, Any]) -> None: ...
 
+    def flush(self, timeout: float = 10.0) -> bool: ...
+
 
 class StdLogSink:
     """The standard logger; also where entries go while Table Storage is down."""
 
     def write(self, table: str, entity: dict[str, Any]) -> None:
         fallback_logger.info("%s %s", table, json.dumps(entity, ensure_ascii=False, default=str))
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        return True
 
 
 class MemoryLogSink:
@@ -69,20 +77,118 @@ class MemoryLogSink:
     def write(self, table: str, entity: dict[str, Any]) -> None:
         self.entries.append((table, entity))
 
+    def flush(self, timeout: float = 10.0) -> bool:
+        return True
+
     def of(self, table: str) -> list[dict[str, Any]]:
         return [e for t, e in self.entries if t == table]
 
 
 class TableLogSink:
-    def __init__(self, connection_string: str, timeout: float = 2.0, retry_after: float = 30.0) -> None:
+    """Writes entities from a background thread, in batches (one transaction per partition).
+
+    `write` only enqueues, so a call is never slowed by the log store; a full queue or a
+    failed batch sends the entries to the standard logger instead, and after a failure
+    the sink does not try Table Storage again for `retry_after` seconds.
+    """
+
+    def __init__(
+        self,
+        connection_string: str,
+        timeout: float = 2.0,
+        retry_after: float = 30.0,
+        *,
+        max_queue: int = 20_000,
+        linger: float = 0.2,
+    ) -> None:
         self._connection_string = connection_string
         self._timeout = timeout
         self._retry_after = retry_after
+        self._linger = linger
+        self._queue: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue(max_queue)
         self._service = None
         self._created: set[str] = set()
         self._down_until = 0.0
-        self._lock = threading.Lock()
         self._fallback = StdLogSink()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def write(self, table: str, entity: dict[str, Any]) -> None:
+        self._ensure_thread()
+        try:
+            self._queue.put_nowait((table, entity))
+        except queue.Full:
+            self._fallback.write(table, entity)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything written so far is stored or handed to the fallback."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return not self._queue.unfinished_tasks
+
+    def close(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self.flush(self._timeout * 2)
+            self._queue.put(None)
+            self._thread.join(self._timeout * 2)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="table-log", daemon=True)
+                self._thread.start()
+                atexit.register(self.close)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                self._queue.task_done()
+                return
+            batch = [first]
+            deadline = time.monotonic() + self._linger
+            while len(batch) < 500:
+                try:
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.task_done()
+                    self._store(batch)
+                    return
+                batch.append(item)
+            self._store(batch)
+
+    def _store(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for table, entity in batch:
+            groups.setdefault((table, entity["PartitionKey"]), []).append(entity)
+        for (table, _), entities in groups.items():
+            for start in range(0, len(entities), 100):  # a Table transaction holds at most 100
+                chunk = entities[start : start + 100]
+                self._store_chunk(table, chunk)
+        for _ in batch:
+            self._queue.task_done()
+
+    def _store_chunk(self, table: str, entities: list[dict[str, Any]]) -> None:
+        if time.monotonic() < self._down_until:
+            for entity in entities:
+                self._fallback.write(table, entity)
+            return
+        try:
+            client = self._client(table)
+            if len(entities) == 1:
+                client.create_entity(entities[0])
+            else:
+                client.submit_transaction([("create", entity) for entity in entities])
+        except Exception as exc:  # noqa: BLE001 - any failure of the log store must not reach the caller
+            self._down_until = time.monotonic() + self._retry_after
+            fallback_logger.warning("Table Storage unavailable (%s); logging to stdout for %ss", exc, self._retry_after)
+            for entity in entities:
+                self._fallback.write(table, entity)
 
     def _client(self, table: str):  # type: ignore[no-untyped-def]
         from azure.data.tables import TableServiceClient
@@ -98,19 +204,6 @@ class TableLogSink:
             self._service.create_table_if_not_exists(table)
             self._created.add(table)
         return self._service.get_table_client(table)
-
-    def write(self, table: str, entity: dict[str, Any]) -> None:
-        if time.monotonic() < self._down_until:
-            self._fallback.write(table, entity)
-            return
-        try:
-            with self._lock:
-                client = self._client(table)
-            client.create_entity(entity)
-        except Exception as exc:  # noqa: BLE001 - any failure of the log store must not reach the caller
-            self._down_until = time.monotonic() + self._retry_after
-            fallback_logger.warning("Table Storage unavailable (%s); logging to stdout for %ss", exc, self._retry_after)
-            self._fallback.write(table, entity)
 
 
 def read_partition(connection_string: str, table: str, partition: str) -> list[dict[str, Any]]:

@@ -47,6 +47,7 @@ def test_timer_function_loads_and_logs(app_env: Path, azurite: str) -> None:
     }
     with bootstrap.engine().connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM debts WHERE company_code = 730")).scalar() == 5
+    bootstrap.log_sink().flush()
     entries = read_partition(azurite, PROCESS_LOGS, partition_key("debt_loader", datetime.now(UTC)))
     files = [e for e in entries if e.get("Kind") == "file"]
     runs = [e for e in entries if e.get("Kind") == "run"]

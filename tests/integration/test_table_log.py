@@ -24,6 +24,7 @@ def test_entities_land_in_a_daily_partition_newest_first(azurite: str) -> None:
         when = base + timedelta(minutes=minute)
         sink.write(PROCESS_LOGS, make_entity(process, when, {"Process": process, "Minute": minute}))
     sink.write(PROCESS_LOGS, make_entity(process, base + timedelta(days=1), {"Minute": 99}))
+    assert sink.flush()
     rows = read_partition(azurite, PROCESS_LOGS, f"{process}_20261122")
     assert [r["Minute"] for r in rows] == [3, 2, 1]
     assert rows[0]["LoggedAt"] == "2026-11-22T15:03:00+00:00"
@@ -34,6 +35,7 @@ def test_large_and_structured_values(azurite: str) -> None:
     sink = TableLogSink(azurite, timeout=5)
     when = datetime(2026, 11, 20, tzinfo=UTC)
     sink.write(API_LOGS, make_entity("big", when, {"Request": "x" * 70000, "Counts": {"PEN": "10.00"}, "Skip": None}))
+    assert sink.flush()
     (row,) = read_partition(azurite, API_LOGS, "big_20261120")
     assert row["Request"].endswith("...[truncated]") and len(row["Request"]) < 31000
     assert row["Counts"] == '{"PEN": "10.00"}'
@@ -49,6 +51,7 @@ def test_refused_connection_falls_back_to_the_logger(caplog: pytest.LogCaptureFi
     sink.write(API_LOGS, make_entity("fn", datetime.now(UTC), {"Status": 200}))
     sink.write(API_LOGS, make_entity("fn", datetime.now(UTC), {"Status": 201}))
     assert time.monotonic() - started < 2
+    assert sink.flush()
     messages = [r.getMessage() for r in caplog.records]
     assert any("Table Storage unavailable" in m for m in messages)
     assert sum(m.startswith("ApiLogs ") for m in messages) == 2
@@ -91,6 +94,7 @@ def test_hung_table_endpoint_costs_one_short_timeout(black_hole: int, caplog: py
     for n in range(20):
         sink.write(API_LOGS, make_entity("fn", datetime.now(UTC), {"n": n}))
     total = time.monotonic() - started
-    assert first < 2.0, f"first write took {first:.2f}s"
-    assert total < 2.5, "after a failure the sink must not wait again"
+    assert first < 0.1, f"a write only enqueues; it took {first:.2f}s"
+    assert total < 0.5
+    assert sink.flush()
     assert sum(r.getMessage().startswith("ApiLogs ") for r in caplog.records) == 21
