@@ -198,6 +198,7 @@ class OperacionResponse(BaseModel):
 class ErrorResponse(BaseModel):
     codResp: str
     desResp: str
+    numeroOperacion: str | None = Field(default=None, description="En pago y reversa, el numeroOperacion recibido")
 
 
 def money(cents: int) -> str:

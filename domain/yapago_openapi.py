@@ -40,15 +40,11 @@ def _responses(route: str, ok_model: type) -> dict[str, Any]:
     responses: dict[str, Any] = {
         "200": {"description": "codResp 00 Ok", "content": {"application/json": {"schema": _ref(ok_model)}}}
     }
-    if route != "consulta":
-        conflicts = by_status.setdefault(409, [])
-        conflicts.insert(0, "(replay) the first answer of the same numeroOperacion, returned as it was")
     for status, lines in sorted(by_status.items()):
         responses[str(status)] = {
             "description": "codResp " + "; ".join(lines),
-            "content": {"application/json": {"schema": _ref(ErrorResponse if route == "consulta" else OperacionResponse)
-                                             if status not in (400, 401, 403, 500) else _ref(ErrorResponse)}},
-        }  # fmt: skip
+            "content": {"application/json": {"schema": _ref(ErrorResponse)}},
+        }
     return responses
 
 
@@ -79,7 +75,8 @@ def openapi_document() -> dict[str, Any]:
                 "Consulta, pago y extorno (reversa) de deudas cargadas por las empresas. Obtenga un token con "
                 "POST /api/yapago/autenticar (client_id y client_secret) y envie `Authorization: Bearer <token>`.\n\n"
                 "Idempotencia: (idBanco, numeroOperacion, operacion). Repetir un pago o un extorno exitoso con los "
-                "mismos datos devuelve la primera respuesta sin cambiar nada; con otros datos responde 40.\n\n"
+                "mismos datos devuelve la primera respuesta (200, codResp 00) sin cambiar nada; con otros datos "
+                "responde 40. Un rechazo no cambia nada y no se guarda: reintentarlo se evalua de nuevo.\n\n"
                 "| codResp | HTTP | significado |\n|---|---|---|\n" + codes
             ),
         },

@@ -54,7 +54,9 @@ def ledger(host: YapagoHost, document: str) -> tuple[int, int, int]:
     engine = sa.create_engine(host.env["SQL_URL"])
     with engine.connect() as conn:
         total, paid = conn.execute(
-            sa.text("SELECT amount_cents + late_fee_cents + admin_fee_cents, paid_cents FROM debts WHERE document = :d"),
+            sa.text(
+                "SELECT amount_cents + late_fee_cents + admin_fee_cents, paid_cents FROM debts WHERE document = :d"
+            ),
             {"d": document},
         ).one()
         active = conn.execute(
