@@ -72,4 +72,7 @@ def reset() -> None:
         engine().dispose()
     for cached in (engine, file_store, log_sink, token_service, company_setups):
         cached.cache_clear()
+    from usecases.clients import CLIENT_STATUS
+
+    CLIENT_STATUS.clear()
     reset_settings()

@@ -59,6 +59,7 @@ class FunctionsAsgi:
         if scope["type"] != "http":
             return
         status, headers, body = await self._handle(scope, receive)
+        headers = [h for h in headers if h[0] != b"content-length"] + [(b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import socket
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from local_host.asgi import APP_MODULE_VARIABLE
 from local_host.registry import functions_of
@@ -46,17 +48,26 @@ def serve(host: str, port: int, workers: int, timers: bool, module: str = "funct
         if jobs:
             scheduler = TimerScheduler(jobs, host_zone(os.environ))
             scheduler.start()
+    config = uvicorn.Config(
+        "local_host.asgi:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=LOG_CONFIG,
+        access_log=True,
+        timeout_graceful_shutdown=10,
+    )
     try:
-        uvicorn.run(
-            "local_host.asgi:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_config=LOG_CONFIG,
-            access_log=True,
-            timeout_graceful_shutdown=10,
-        )
+        if workers > 1:
+            sock = config.bind_socket()
+            # Worker processes get the listening socket by pickling, which loses its protocol,
+            # so asyncio no longer sets TCP_NODELAY on accepted connections: a response written
+            # in two parts then waits 40 ms for a delayed ACK. Accepted sockets inherit it from here.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            Multiprocess(config, sockets=[sock]).run()
+        else:
+            uvicorn.Server(config).run()
     finally:
         if scheduler is not None:
             scheduler.stop()

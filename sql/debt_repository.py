@@ -165,6 +165,17 @@ class DebtRepository:
         )
         self.conn.exec_driver_sql("TRUNCATE tmp_debt_lookup")
 
+    def refresh_statistics(self) -> None:
+        """After a big load the planner's row estimates are stale until autovacuum gets to the
+        table, and a consulta planned on them can take a sequential scan: refresh them now,
+        inside the load's transaction, so they change with the data. (SQLite plans by index.)"""
+        if self.backend == "postgresql":
+            self.conn.exec_driver_sql("ANALYZE debts")
+            self.conn.exec_driver_sql("ANALYZE debt_lookup")
+        elif self.backend == "mssql":
+            self.conn.exec_driver_sql("UPDATE STATISTICS debts")
+            self.conn.exec_driver_sql("UPDATE STATISTICS debt_lookup")
+
     def restate_paid(self, company: int, file_id: int, since: datetime) -> None:
         """Rows this file wrote take what YAPAGO paid on them after the file was transmitted.
 

@@ -9,10 +9,39 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from domain.yapago import query_variants
 from sql.tables import api_operations, collection_accounts, companies, debt_lookup, debts, payments, services
 
 _TOTAL = debts.c.amount_cents + debts.c.late_fee_cents + debts.c.admin_fee_cents
 _PENDING = _TOTAL - debts.c.paid_cents
+
+
+# Built once: consulta runs these on every call, and building a statement costs more than running it.
+_LOOKUP = sa.select(debt_lookup.c.client_code).where(
+    (debt_lookup.c.company_code == sa.bindparam("company")) & (debt_lookup.c.lookup_key == sa.bindparam("key"))
+)
+_DEBT_COLUMNS = (
+    debts.c.id, debts.c.client_code, debts.c.client_name, debts.c.service_code, debts.c.document,
+    debts.c.description, debts.c.due_date, debts.c.issue_date, _TOTAL.label("total"), debts.c.paid_cents,
+    debts.c.minimum_cents, debts.c.currency,
+)  # fmt: skip
+_IN_SERVICES = debts.c.service_code.in_(sa.bindparam("services", expanding=True))
+_BY_CODE = sa.select(*_DEBT_COLUMNS).where(
+    (debts.c.company_code == sa.bindparam("company"))
+    & debts.c.client_code.in_(sa.bindparam("variants", expanding=True)) & _IN_SERVICES
+)  # fmt: skip
+_BY_KEY = sa.select(*_DEBT_COLUMNS).where(
+    (debts.c.company_code == sa.bindparam("company"))
+    & debts.c.client_code.in_(
+        sa.select(debt_lookup.c.client_code).where(
+            (debt_lookup.c.company_code == sa.bindparam("company")) & (debt_lookup.c.lookup_key == sa.bindparam("key"))
+        )
+    )
+    & _IN_SERVICES
+)  # fmt: skip
+# One statement (one snapshot, one round trip): the client code with or without zeros, or a
+# DNI / RUC / Identificador 04 key; each half on its own index.
+_CONSULTA = sa.union(_BY_CODE, _BY_KEY).order_by("due_date", "document", "id")
 
 
 class YapagoRepository:
@@ -42,28 +71,16 @@ class YapagoRepository:
 
     def client_codes(self, company: int, query_id: str, variants: Sequence[str]) -> list[str]:
         """Client codes the idConsulta names: its zero-padded variants plus DNI/RUC/Id 04 keys."""
-        keyed = self.conn.execute(
-            sa.select(debt_lookup.c.client_code).where(
-                (debt_lookup.c.company_code == company) & (debt_lookup.c.lookup_key == query_id.lstrip("0"))
-            )
-        ).scalars()
+        keyed = self.conn.execute(_LOOKUP, {"company": company, "key": query_id.lstrip("0")}).scalars()
         return list(dict.fromkeys([*variants, *keyed]))
 
-    def debts_of(self, company: int, clients: Sequence[str], services: Sequence[str]) -> list[sa.Row[Any]]:
-        return list(
-            self.conn.execute(
-                sa.select(
-                    debts.c.id, debts.c.client_code, debts.c.client_name, debts.c.service_code, debts.c.document,
-                    debts.c.description, debts.c.due_date, debts.c.issue_date, _TOTAL.label("total"),
-                    debts.c.paid_cents, debts.c.minimum_cents, debts.c.currency,
-                )
-                .where(
-                    (debts.c.company_code == company) & debts.c.client_code.in_(clients)
-                    & debts.c.service_code.in_(services)
-                )
-                .order_by(debts.c.due_date, debts.c.document, debts.c.id)
-            )
-        )  # fmt: skip
+    def debts_for_query(self, company: int, query_id: str, services: Sequence[str]) -> list[sa.Row[Any]]:
+        """A consulta's debts: the idConsulta as client code (zeros ignored) or as DNI/RUC/Id 04."""
+        params = {
+            "company": company, "variants": query_variants(query_id), "key": query_id.lstrip("0"),
+            "services": list(services),
+        }  # fmt: skip
+        return list(self.conn.execute(_CONSULTA, params))
 
     def debt_for_payment(self, company: int, service: str, document: str, clients: Sequence[str]) -> sa.Row[Any] | None:
         return self.conn.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,7 +68,42 @@ def issue_token(
     return tokens.issue(client.client_id, scopes, now)
 
 
-def authorize(uow: UowFactory, tokens: TokenService, authorization: str | None, scope: Scope | None) -> Principal:
+class ClientStatus:
+    """Whether a client is active, as SQL says, remembered a few seconds per process.
+
+    Every API call checks it; a disabled client's tokens stop working within `ttl` seconds.
+    """
+
+    def __init__(self, ttl_seconds: float = 10.0) -> None:
+        self.ttl = ttl_seconds
+        self._seen: dict[str, tuple[float, frozenset[Scope] | None]] = {}
+
+    def scopes(self, uow: UowFactory, client_id: str) -> frozenset[Scope] | None:
+        """The client's scopes if it exists and is active, else None."""
+        now = time.monotonic()
+        cached = self._seen.get(client_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        with uow() as tx:
+            client = tx.clients.get(client_id)
+        scopes = client.scopes if client is not None and client.active else None
+        self._seen[client_id] = (now + self.ttl, scopes)
+        return scopes
+
+    def clear(self) -> None:
+        self._seen.clear()
+
+
+CLIENT_STATUS = ClientStatus()
+
+
+def authorize(
+    uow: UowFactory,
+    tokens: TokenService,
+    authorization: str | None,
+    scope: Scope | None,
+    status: ClientStatus = CLIENT_STATUS,
+) -> Principal:
     """Check a `Bearer` header for `scope` (None: any valid token); failures raise AuthFailure (401 or 403)."""
     if not authorization:
         raise AuthFailure(401, "invalid_request", "missing Authorization: Bearer token")
@@ -78,10 +114,9 @@ def authorize(uow: UowFactory, tokens: TokenService, authorization: str | None, 
         principal = tokens.verify(token.strip())
     except TokenError as exc:
         raise AuthFailure(401, "invalid_token", exc.reason) from None
-    with uow() as tx:
-        client = tx.clients.get(principal.client_id)
-    if client is None or not client.active:
+    client_scopes = status.scopes(uow, principal.client_id)
+    if client_scopes is None:
         raise AuthFailure(401, "invalid_token", "client is disabled")
-    if scope is not None and (not principal.has(scope) or scope not in client.scopes):
+    if scope is not None and (not principal.has(scope) or scope not in client_scopes):
         raise AuthFailure(403, "insufficient_scope", f"token lacks scope '{scope.value}'")
     return principal

@@ -54,6 +54,7 @@ from sql.tables import services
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 10_000
+BIG_FILE_LINES = 10_000  # an N file this big also refreshes the planner's statistics
 CHUNK_BYTES = 1 << 20
 PROCESSED, REJECTED, RECOVERED, DUPLICATE = "PROCESADO", "RECHAZADO", "RECUPERADO", "DUPLICADO"
 
@@ -607,6 +608,8 @@ def _apply_details(
     flush()
     repo.merge_lookup()
     repo.restate_paid(company, file_id, header.transmitted_at)
+    if replace or totals.lines >= BIG_FILE_LINES:
+        repo.refresh_statistics()
     totals.read_pen += read_pen
     totals.read_usd += read_usd
     totals.applied += applied

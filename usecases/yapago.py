@@ -125,10 +125,9 @@ def consulta(engine: Engine, setups: SetupCache, req: ConsultaRequest) -> Reply:
         allowed = [s for s in wanted if (s, req.idBanco) in setup.accounts]
         if not allowed:
             raise Answer(UNKNOWN_BANK, f"Banco {req.idBanco} sin cuenta de recaudacion para la empresa")
-        with engine.connect() as conn:
-            repo = YapagoRepository(conn)
-            clients = repo.client_codes(company, req.idConsulta, query_variants(req.idConsulta))
-            rows = repo.debts_of(company, clients, allowed)
+        # one read-only statement: no transaction to open and roll back
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            rows = YapagoRepository(conn).debts_for_query(company, req.idConsulta, allowed)
         items, client_name = [], ""
         for row in rows:
             mode = setup.services[row.service_code][1]

@@ -12,6 +12,7 @@ from local_host.registry import functions_of
 # name -> (trigger, route or schedule, methods, auth level)
 EXPECTED = {
     "health": ("httpTrigger", "health", ["GET"], "anonymous"),
+    "ping": ("httpTrigger", "ping", ["GET"], "anonymous"),
     "auth_token": ("httpTrigger", "auth/token", ["POST"], "anonymous"),
     "yapago_autenticar": ("httpTrigger", "yapago/autenticar", ["POST"], "anonymous"),
     "auth_me": ("httpTrigger", "auth/me", ["GET"], "anonymous"),
