@@ -20,6 +20,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from adapters.table_batch import BatchError, TableBatchWriter
+
 API_LOGS = "ApiLogs"
 PROCESS_LOGS = "ProcessLogs"
 _MAX_MICROS = 10**17 - 1
@@ -112,6 +114,7 @@ class TableLogSink:
         self._fallback = StdLogSink()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._lean: TableBatchWriter | bool | None = None
 
     def write(self, table: str, entity: dict[str, Any]) -> None:
         self._ensure_thread()
@@ -179,16 +182,29 @@ class TableLogSink:
                 self._fallback.write(table, entity)
             return
         try:
-            client = self._client(table)
-            if len(entities) == 1:
-                client.create_entity(entities[0])
+            lean = self._lean_writer()
+            if lean is not None:
+                if table not in self._created:
+                    lean.create_table(table)
+                    self._created.add(table)
+                lean.insert(table, entities)
             else:
+                client = self._client(table)
                 client.submit_transaction([("create", entity) for entity in entities])
         except Exception as exc:  # noqa: BLE001 - any failure of the log store must not reach the caller
             self._down_until = time.monotonic() + self._retry_after
             fallback_logger.warning("Table Storage unavailable (%s); logging to stdout for %ss", exc, self._retry_after)
             for entity in entities:
                 self._fallback.write(table, entity)
+
+    def _lean_writer(self) -> TableBatchWriter | None:
+        """The direct REST writer when the connection string carries an account key."""
+        if self._lean is None:
+            try:
+                self._lean = TableBatchWriter(self._connection_string, self._timeout)
+            except BatchError:
+                self._lean = False
+        return self._lean or None
 
     def _client(self, table: str):  # type: ignore[no-untyped-def]
         from azure.data.tables import TableServiceClient
