@@ -202,7 +202,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return 2
 
-    serve(args.host, args.port, args.workers, not args.no_timers, args.app)
+    serve(args.host, args.port, args.workers, not args.no_timers, args.app, args.threads)
     return 0
 
 
@@ -214,6 +214,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7071)
     p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument(
+        "--threads", type=int, default=2,
+        help="threads per worker for synchronous functions, like PYTHON_THREADPOOL_THREAD_COUNT (default 2)",
+    )  # fmt: skip
     p.add_argument("--no-timers", action="store_true", help="do not fire timer functions")
     p.add_argument("--app", default="function_app", help="module holding `app` (default function_app)")
     p.set_defaults(run=cmd_serve)

@@ -7,7 +7,8 @@ Loads N clients x M debts into a fresh PostgreSQL database with the real loader,
 Azurite (for ApiLogs) and the local host (`manage.py serve`, uvicorn workers) on loopback,
 and drives it with wrk (Debian package `wrk`): GET /api/ping (the ceiling), POST
 /api/yapago/consulta for random clients, POST /api/yapago/pago of 1.00 on random debts
-with unique operation numbers. Prints requests/s and p50/p99 latency per route, and the
+with unique operation numbers, and GET /api/auth/me (a trivial function through the same
+plumbing: token check and one ApiLogs entity). Prints requests/s and p50/p99 latency per route, and the
 ratio to the ceiling. Targets (issue 4): with 16 connections on the 2-core machine,
 consulta >= 1,000 req/s with p99 <= 25 ms, pago >= 500 req/s, consulta >= half of ping.
 """
@@ -144,6 +145,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="function threads per worker")
     parser.add_argument("--no-table-logs", action="store_true", help="point ApiLogs at nothing (to see their cost)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -192,7 +194,8 @@ def main() -> None:
 
         port = free_port()
         server = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--port", str(port), "--workers", str(args.workers), "--no-timers"],
+            [sys.executable, "manage.py", "serve", "--port", str(port), "--workers", str(args.workers),
+             "--threads", str(args.threads), "--no-timers"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         wait_port(port)
@@ -214,9 +217,14 @@ def main() -> None:
             json={"idConsulta": "C00000001", "tipoConsulta": 0, "idEmpresa": "730", "idBanco": "1020", "idCanal": "10"},
         )
         assert check.json()["codResp"] == "00", check.text
-        wrk(f"{base}/ping", 3, args.connections, None)  # warm up
+        # warm up: imports, statement caches, connection pools, PostgreSQL's buffer cache
+        wrk(f"{base}/ping", 3, args.connections, None)
+        wrk(f"{base}/yapago/consulta", 5, args.connections, scripts["consulta"])
+        me = work / "me.lua"
+        me.write_text(f'wrk.headers["Authorization"] = "Bearer {token_text}"\n')
         results = {
             "ping (ceiling)": wrk(f"{base}/ping", args.seconds, args.connections, None),
+            "auth/me": wrk(f"{base}/auth/me", args.seconds, args.connections, me),
             "consulta": wrk(f"{base}/yapago/consulta", args.seconds, args.connections, scripts["consulta"]),
             "pago": wrk(f"{base}/yapago/pago", args.seconds, args.connections, scripts["pago"]),
         }
@@ -225,7 +233,8 @@ def main() -> None:
             paid = conn.execute(sa.text("SELECT count(*) FROM payments")).scalar()
         engine.dispose()
         ceiling = results["ping (ceiling)"]["rps"]
-        print(f"\n{args.connections} connections, {args.seconds}s per route, {args.workers} uvicorn workers, "
+        print(f"\n{args.connections} connections, {args.seconds}s per route, {args.workers} uvicorn workers x "
+              f"{args.threads} threads, "
               f"PostgreSQL, {datetime.now(UTC):%Y-%m-%d}")  # fmt: skip
         print(f"{'route':<16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'vs ceiling':>11}")
         for route, r in results.items():

@@ -8,10 +8,23 @@ import logging
 import os
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 log = logging.getLogger("local_host")
+THREADS_VARIABLE = "LOCAL_HOST_THREADS"
+_executor: ThreadPoolExecutor | None = None
+
+
+def executor() -> ThreadPoolExecutor:
+    """Synchronous functions run on this pool, like the Python worker's thread pool
+    (PYTHON_THREADPOOL_THREAD_COUNT); its size comes from `serve --threads`."""
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(int(os.environ.get(THREADS_VARIABLE, "2")), thread_name_prefix="function")
+    return _executor
 
 
 @dataclass
@@ -50,7 +63,7 @@ async def invoke(function: Any, trigger_value: Any, reason: str) -> Any:
         if inspect.iscoroutinefunction(user):
             result = await user(**arguments)
         else:
-            result = await asyncio.to_thread(user, **arguments)
+            result = await asyncio.get_running_loop().run_in_executor(executor(), partial(user, **arguments))
     except BaseException:
         duration = (time.perf_counter() - started) * 1000
         log.exception("Executed 'Functions.%s' (Failed, Id=%s, Duration=%.0fms)", name, invocation_id, duration)

@@ -11,6 +11,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from local_host.asgi import APP_MODULE_VARIABLE
+from local_host.invoke import THREADS_VARIABLE
 from local_host.registry import functions_of
 from local_host.timers import TimerScheduler, host_zone, timer_jobs
 
@@ -33,8 +34,9 @@ LOG_CONFIG = {
 }
 
 
-def serve(host: str, port: int, workers: int, timers: bool, module: str = "function_app") -> None:
+def serve(host: str, port: int, workers: int, timers: bool, module: str = "function_app", threads: int = 2) -> None:
     os.environ[APP_MODULE_VARIABLE] = module  # read by the worker processes' app factory
+    os.environ[THREADS_VARIABLE] = str(threads)  # and the size of their function thread pool
     app = importlib.import_module(module).app
     functions = functions_of(app)
     log.info("Functions in %s:", module)
