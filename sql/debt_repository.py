@@ -32,7 +32,6 @@ class DebtRepository:
         names = ", ".join(DEBT_COLUMNS)
         marks = ", ".join("?" if self.backend in ("sqlite", "mssql") else "%s" for _ in DEBT_COLUMNS)
         self._insert_sql = f"INSERT INTO debts ({names}) VALUES ({marks})"
-        self._lookup_staged = False
 
     # -- processed files ------------------------------------------------------------------------
 
@@ -120,50 +119,26 @@ class DebtRepository:
         self.conn.execute(sa.delete(debt_lookup).where(debt_lookup.c.company_code == company))
         return self.conn.execute(sa.delete(debts).where(debts.c.company_code == company)).rowcount
 
-    def insert_lookup(self, keys: Sequence[tuple[int, str, str]]) -> None:
-        """(company, key without leading zeros, client code), ignoring the ones already there."""
-        if not keys:
-            return
-        if self.backend == "sqlite":
-            self.conn.exec_driver_sql("INSERT OR IGNORE INTO debt_lookup VALUES (?, ?, ?)", list(keys))
-        elif self.backend == "postgresql":
-            # COPY into a temporary table now, merge once per file (merge_lookup): a
-            # conflict-ignoring insert per row would cost more than the debts themselves.
-            raw = self.conn.connection.driver_connection
-            with raw.cursor() as cursor:
-                if not self._lookup_staged:
-                    cursor.execute(
-                        "CREATE TEMP TABLE IF NOT EXISTS tmp_debt_lookup"
-                        " (company_code integer, lookup_key varchar(14), client_code varchar(14)) ON COMMIT DROP"
-                    )
-                    self._lookup_staged = True
-                with cursor.copy("COPY tmp_debt_lookup FROM STDIN") as copy:
-                    for key in keys:
-                        copy.write_row(key)
-        else:
-            for company, key, client in dict.fromkeys(keys):
-                self.conn.execute(
-                    sa.insert(debt_lookup).from_select(
-                        ["company_code", "lookup_key", "client_code"],
-                        sa.select(sa.literal(company), sa.literal(key), sa.literal(client)).where(
-                            ~sa.exists().where(
-                                (debt_lookup.c.company_code == company)
-                                & (debt_lookup.c.lookup_key == key)
-                                & (debt_lookup.c.client_code == client)
-                            )
-                        ),
-                    )
-                )
-
-    def merge_lookup(self) -> None:
-        """PostgreSQL: move the staged lookup keys into debt_lookup (once, at the end of a file)."""
-        if self.backend != "postgresql" or not self._lookup_staged:
-            return
-        self.conn.exec_driver_sql(
-            "INSERT INTO debt_lookup SELECT DISTINCT company_code, lookup_key, client_code FROM tmp_debt_lookup"
-            " ON CONFLICT DO NOTHING"
+    def build_lookup(self, company: int, file_id: int) -> None:
+        """idConsulta keys (DNI, RUC, Identificador 04 without leading zeros) of the clients this
+        file wrote, set-based in the database: no per-line cost in the loader."""
+        picks = " UNION ".join(
+            f"SELECT DISTINCT company_code, ltrim({column}, '0') AS lookup_key, client_code FROM debts"
+            f" WHERE company_code = :company AND file_id = :file_id AND {column} IS NOT NULL"
+            for column in ("dni", "ruc", "alt_id")
         )
-        self.conn.exec_driver_sql("TRUNCATE tmp_debt_lookup")
+        columns = "debt_lookup (company_code, lookup_key, client_code)"
+        if self.backend == "sqlite":
+            sql = f"INSERT OR IGNORE INTO {columns} {picks}"
+        elif self.backend == "postgresql":
+            sql = f"INSERT INTO {columns} {picks} ON CONFLICT DO NOTHING"
+        else:
+            sql = (
+                f"INSERT INTO {columns} SELECT k.company_code, k.lookup_key, k.client_code FROM ({picks}) k"
+                " WHERE NOT EXISTS (SELECT 1 FROM debt_lookup l WHERE l.company_code = k.company_code"
+                " AND l.lookup_key = k.lookup_key AND l.client_code = k.client_code)"
+            )
+        self.conn.execute(sa.text(sql), {"company": company, "file_id": file_id})
 
     def refresh_statistics(self) -> None:
         """After a big load the planner's row estimates are stale until autovacuum gets to the

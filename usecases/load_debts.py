@@ -379,14 +379,6 @@ _DETAIL_ROW = DETAIL.tuple_parser(
 assert DEBT_COLUMNS[1] == "client_code" and DEBT_COLUMNS[15] == "currency" and len(DEBT_COLUMNS) == 21
 
 
-def lookup_keys(row: DebtRow) -> list[tuple[int, str, str]]:
-    """The DNI, RUC and Identificador 04 an idConsulta may use for this row's client, without
-    leading zeros (NOTES.md). The client code itself needs no key: the debts' own unique
-    index finds it, zero-padded variants and all."""
-    company, client = row[0], row[1]
-    return [(company, key, client) for key in {value.lstrip("0") for value in row[16:19] if value}]
-
-
 def _apply(
     engine: Engine,
     handle: BinaryIO,
@@ -509,8 +501,6 @@ def _apply_details(
     batch: list[DebtRow] = []
     batch_raw: list[bytes] = []
     batch_max: dict[str, str] = {}  # client -> highest document in the unflushed batch
-    keys: list[tuple[int, str, str]] = []  # idConsulta lookup keys of the batch's clients
-    run_ids: tuple[Any, ...] = ()  # (dni, ruc, identificador 04) of the current client's run
 
     def flush() -> None:
         if not batch:
@@ -518,17 +508,14 @@ def _apply_details(
         try:
             with conn.begin_nested():
                 repo.insert_many(batch)
-                repo.insert_lookup(keys)
         except sa.exc.IntegrityError:
             for row, raw in zip(batch, batch_raw, strict=True):  # a key already there: find which
                 if not repo.insert_one(row):
                     totals.apply(row[15], row[8], -1)
                     spool.add([FieldError(row[20], "num_documento", row[4], "la deuda ya existe")], raw)
-            repo.insert_lookup(keys)
         batch.clear()
         batch_raw.clear()
         batch_max.clear()
-        keys.clear()
         checkpoint("batch")
 
     # The loop below runs once per line (a million times for a big file): locals, no
@@ -573,10 +560,6 @@ def _apply_details(
                     order.rejected(client, previous)
                     spool.add(errors, raw)
                     continue
-            if row[16:19] != run_ids or previous is None:
-                run_ids = row[16:19]
-                if run_ids != (None, None, None):
-                    keys.extend(lookup_keys(row))
             if replace:
                 batch.append(row)
                 batch_raw.append(raw)
@@ -598,15 +581,11 @@ def _apply_details(
             )
             if done:
                 totals.apply(currency, amount_cents)
-                if kind != "D":
-                    repo.insert_lookup(keys)
-                keys.clear()
             else:
-                keys.clear()
                 reason = "la deuda ya existe" if kind == "N" else "la deuda no existe"
                 spool.add([FieldError(line_no, "tipo_actualizacion", kind, reason)], raw)
     flush()
-    repo.merge_lookup()
+    repo.build_lookup(company, file_id)
     repo.restate_paid(company, file_id, header.transmitted_at)
     if replace or totals.lines >= BIG_FILE_LINES:
         repo.refresh_statistics()
