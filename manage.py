@@ -83,6 +83,21 @@ def cmd_azure_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_openapi(args: argparse.Namespace) -> int:
+    from domain.yapago_openapi import openapi_document
+
+    target = ROOT / "docs" / "yapago-openapi.json"
+    text = json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n"
+    if args.check:
+        if not target.exists() or json.loads(target.read_text()) != openapi_document():
+            print("docs/yapago-openapi.json is stale: run `python manage.py openapi`", file=sys.stderr)
+            return 1
+        return 0
+    target.write_text(text)
+    print("wrote docs/yapago-openapi.json")
+    return 0
+
+
 def cmd_create_client(args: argparse.Namespace) -> int:
     import bootstrap
     from usecases.clients import register_client
@@ -234,6 +249,10 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("azure-sql", help="regenerate sql/azure/migrations.sql (T-SQL) from the migrations")
     p.add_argument("--check", action="store_true", help="fail if the checked-in file is stale")
     p.set_defaults(run=cmd_azure_sql)
+
+    p = sub.add_parser("openapi", help="regenerate docs/yapago-openapi.json from the models")
+    p.add_argument("--check", action="store_true")
+    p.set_defaults(run=cmd_openapi)
 
     p = sub.add_parser("create-client", help="register an API client (or rotate its secret and scopes)")
     p.add_argument("--id", required=True)
