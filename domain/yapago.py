@@ -134,7 +134,7 @@ class PagoRequest(_Request):
     idEmpresa: CompanyId
     idBanco: BankId
     voucher: Annotated[str, Field(max_length=40)] = ""
-    referenciaDeuda: Annotated[str | None, BeforeValidator(_int_as_text), Field(max_length=20)] = Field(
+    referenciaDeuda: Annotated[Annotated[str, Field(max_length=20)] | None, BeforeValidator(_int_as_text)] = Field(
         default=None, description="idDeuda devuelto por la consulta; solo referencial"
     )
 
