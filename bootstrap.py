@@ -63,7 +63,7 @@ def token_service() -> TokenService:
 def company_setups():  # type: ignore[no-untyped-def]
     from usecases.yapago import SetupCache
 
-    return SetupCache(engine())
+    return SetupCache(engine(), cutoff_hour=get_settings().payment_cutoff_hour)
 
 
 def reset() -> None:

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     log_timeout_seconds: float = Field(default=2.0, gt=0, le=30, alias="LOG_TIMEOUT_SECONDS")
     log_retry_after_seconds: float = Field(default=30.0, ge=0, le=3600, alias="LOG_RETRY_AFTER_SECONDS")
 
+    payment_cutoff_hour: int = Field(default=20, ge=0, le=24, alias="PAYMENT_CUTOFF_HOUR")
+
     jwt_signing_key: SecretStr | None = Field(default=None, alias="JWT_SIGNING_KEY")
     jwt_issuer: str = Field(default="asbanc-functions", min_length=1, alias="JWT_ISSUER")
     jwt_ttl_seconds: int = Field(default=3600, ge=60, le=86400, alias="JWT_TTL_SECONDS")

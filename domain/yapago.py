@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -86,7 +86,9 @@ BankId = _digits(4, 4)
 ChannelId = _digits(2, 2)
 ServiceCode = Annotated[str, BeforeValidator(_int_as_text), Field(pattern=r"^00[1-4]$")]
 QueryId = Annotated[str, BeforeValidator(_int_as_text), Field(pattern=r"^[A-Za-z0-9]{1,20}$")]
-OperationNumber = Annotated[str, BeforeValidator(_int_as_text), Field(pattern=r"^[A-Za-z0-9]{1,20}$")]
+OperationNumber = Annotated[
+    str, BeforeValidator(_int_as_text), Field(pattern=r"^[A-Za-z0-9]{1,12}$")
+]  # 12: the payment file field
 Document = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,16}$")]
 TxnDate = Annotated[str, Field(pattern=r"^[0-9]{8}$", description="DDMMYYYY")]
 TxnTime = Annotated[str, Field(pattern=r"^[0-9]{6}$", description="HHMMSS, 24 h")]
@@ -199,6 +201,13 @@ class ErrorResponse(BaseModel):
     codResp: str
     desResp: str
     numeroOperacion: str | None = Field(default=None, description="En pago y reversa, el numeroOperacion recibido")
+
+
+def accounting_date(booked_at: datetime, cutoff_hour: int) -> date:
+    """The FTR's accounting day of a booking: its America/Lima day, or the next one from the cut-off hour on."""
+    local = booked_at.astimezone(LIMA)
+    day = local.date()
+    return day + timedelta(days=1) if local.hour >= cutoff_hour else day
 
 
 def money(cents: int) -> str:

@@ -179,6 +179,10 @@ payments = sa.Table(
     sa.Column("reversed_at", sa.DateTime(timezone=True)),
     sa.Column("reversal_txn_at", sa.DateTime(timezone=True)),
     sa.Column("reversal_channel", sa.String(2)),
+    # the FTR's accounting day (America/Lima, moved to the next day after the cut-off hour),
+    # fixed when the payment or its reversal is booked; the payment file prints it
+    sa.Column("accounting_date", sa.Date),
+    sa.Column("reversal_accounting_date", sa.Date),
     sa.UniqueConstraint("bank_code", "operation_number"),
     sa.CheckConstraint("status IN ('P', 'A')", name="status"),
     sa.Index("ix_payments_debt", "company_code", "service_code", "document", "client_code"),
@@ -195,4 +199,35 @@ api_operations = sa.Table(
     sa.Column("status_code", sa.Integer, nullable=False),
     sa.Column("response", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# -- payment files ------------------------------------------------------------------------------
+
+payment_files = sa.Table(
+    "payment_files",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("company_code", sa.Integer, sa.ForeignKey("companies.code"), nullable=False),
+    sa.Column("file_name", sa.String(32), nullable=False),
+    sa.Column("file_date", sa.Date, nullable=False),  # America/Lima day in the name
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("records", sa.Integer, nullable=False),
+    sa.Column("total_pen", sa.BigInteger, nullable=False),  # paid minus reversed, cents
+    sa.Column("total_usd", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("uploaded_at", sa.DateTime(timezone=True)),  # null: reserved, not yet on the exchange
+    sa.UniqueConstraint("company_code", "file_name"),
+    sa.UniqueConstraint("company_code", "file_date", "seq"),
+)
+
+# What each payment file holds: a payment (P) or its reversal (A) is in exactly one file.
+payment_file_items = sa.Table(
+    "payment_file_items",
+    metadata,
+    sa.Column("payment_id", sa.BigInteger, primary_key=True),
+    sa.Column("kind", sa.String(1), primary_key=True),
+    sa.Column("file_id", sa.BigInteger, sa.ForeignKey("payment_files.id"), nullable=False),
+    sa.Column("line_no", sa.Integer, nullable=False),
+    sa.Index("ix_payment_file_items_file", "file_id", "line_no"),
+    sa.CheckConstraint("kind IN ('P', 'A')", name="kind"),
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -132,12 +132,18 @@ class YapagoRepository:
             sa.select(payments).where((payments.c.bank_code == bank) & (payments.c.operation_number == operation))
         ).first()
 
-    def reverse(self, payment_id: int, now: datetime, txn_at: datetime, channel: str) -> bool:
+    def reverse(self, payment_id: int, now: datetime, txn_at: datetime, channel: str, booked: date) -> bool:
         return bool(
             self.conn.execute(
                 sa.update(payments)
                 .where((payments.c.id == payment_id) & (payments.c.status == "P"))
-                .values(status="A", reversed_at=now, reversal_txn_at=txn_at, reversal_channel=channel)
+                .values(
+                    status="A",
+                    reversed_at=now,
+                    reversal_txn_at=txn_at,
+                    reversal_channel=channel,
+                    reversal_accounting_date=booked,
+                )
             ).rowcount
         )
 

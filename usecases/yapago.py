@@ -43,6 +43,7 @@ from domain.yapago import (
     ConsultaRequest,
     PagoRequest,
     ReversaRequest,
+    accounting_date,
     ddmmyyyy,
     money,
     parse_txn_time,
@@ -73,8 +74,9 @@ class CompanySetup:
 class SetupCache:
     """Company, services and accounts change rarely and are read on every call: keep them a few seconds."""
 
-    def __init__(self, engine: Engine, ttl_seconds: float = 30.0) -> None:
+    def __init__(self, engine: Engine, ttl_seconds: float = 30.0, cutoff_hour: int = 20) -> None:
         self.engine = engine
+        self.cutoff_hour = cutoff_hour  # PAYMENT_CUTOFF_HOUR: bookings from this hour on count for the next day
         self.ttl = ttl_seconds
         self._items: dict[int, tuple[float, CompanySetup]] = {}
         self._lock = threading.Lock()
@@ -195,6 +197,7 @@ def pago(engine: Engine, setups: SetupCache, req: PagoRequest, clock: Clock) -> 
                     "client_code": debt.client_code, "client_name": debt.client_name, "document": debt.document,
                     "due_date": debt.due_date, "currency": debt.currency, "amount_cents": cents,
                     "validation_mode": mode, "txn_at": txn_at.astimezone(UTC), "status": "P", "created_at": now,
+                    "accounting_date": accounting_date(now, setups.cutoff_hour),
                 }
             )  # fmt: skip
             reply = Reply(
@@ -241,7 +244,8 @@ def reversa(engine: Engine, setups: SetupCache, req: ReversaRequest, clock: Cloc
                 or paid.document != req.numeroDocumento
             ):  # fmt: skip
                 raise Answer(PAYMENT_NOT_FOUND)
-            if paid.status != "P" or not repo.reverse(paid.id, now, txn_at.astimezone(UTC), req.idCanal):
+            booked = accounting_date(now, setups.cutoff_hour)
+            if paid.status != "P" or not repo.reverse(paid.id, now, txn_at.astimezone(UTC), req.idCanal, booked):
                 raise Answer(ALREADY_REVERSED)
             if paid.validation_mode == "completa":
                 repo.give_back(company, paid.service_code, paid.document, paid.client_code, paid.amount_cents)

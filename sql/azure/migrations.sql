@@ -223,3 +223,58 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0003 -> 0004
+
+ALTER TABLE payments ADD accounting_date DATETIME NULL;
+
+GO
+
+ALTER TABLE payments ADD reversal_accounting_date DATETIME NULL;
+
+GO
+
+CREATE TABLE payment_files (
+    id BIGINT NOT NULL IDENTITY, 
+    company_code INTEGER NOT NULL, 
+    file_name VARCHAR(32) NOT NULL, 
+    file_date DATETIME NOT NULL, 
+    seq INTEGER NOT NULL, 
+    records INTEGER NOT NULL, 
+    total_pen BIGINT NOT NULL, 
+    total_usd BIGINT NOT NULL, 
+    created_at DATETIMEOFFSET NOT NULL, 
+    uploaded_at DATETIMEOFFSET NULL, 
+    CONSTRAINT pk_payment_files PRIMARY KEY (id), 
+    CONSTRAINT fk_payment_files_company_code_companies FOREIGN KEY(company_code) REFERENCES companies (code), 
+    CONSTRAINT uq_payment_files_company_code_file_name UNIQUE (company_code, file_name), 
+    CONSTRAINT uq_payment_files_company_code_file_date_seq UNIQUE (company_code, file_date, seq)
+);
+
+GO
+
+CREATE TABLE payment_file_items (
+    payment_id BIGINT NOT NULL, 
+    kind VARCHAR(1) NOT NULL, 
+    file_id BIGINT NOT NULL, 
+    line_no INTEGER NOT NULL, 
+    CONSTRAINT pk_payment_file_items PRIMARY KEY (payment_id, kind), 
+    CONSTRAINT fk_payment_file_items_file_id_payment_files FOREIGN KEY(file_id) REFERENCES payment_files (id), 
+    CONSTRAINT ck_payment_file_items_kind CHECK (kind IN ('P', 'A'))
+);
+
+GO
+
+CREATE INDEX ix_payment_file_items_file ON payment_file_items (file_id, line_no);
+
+GO
+
+UPDATE alembic_version SET version_num='0004' WHERE alembic_version.version_num = '0003';
+
+GO
+
+COMMIT;
+
+GO
+

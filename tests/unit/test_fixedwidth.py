@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from domain.fixedwidth import ALNUM, Field, FieldError, FormatError, Kind, Layout, LayoutError
 from domain.layouts.debts import DETAIL, HEADER
+from domain.layouts.payments import PAYMENT
 
-LAYOUTS = [HEADER, DETAIL]
+LAYOUTS = [HEADER, DETAIL, PAYMENT]
 _CLASSES = {
     ALNUM: string.ascii_letters + string.digits,
     ALNUM + ". ": string.ascii_letters + string.digits + ". ",
