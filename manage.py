@@ -163,6 +163,37 @@ def cmd_load_debts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_generate_payments(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    import bootstrap
+    from blueprints.payment_files import log_file, run_generator
+    from domain.companies import parse_company_code
+    from domain.debts import cents_text
+    from usecases.payment_files import regenerate
+
+    company = parse_company_code(args.company) if args.company else None
+    if args.regenerate:
+        result = regenerate(bootstrap.engine(), bootstrap.file_store(), args.regenerate, company)
+        log_file(result)
+        results = [result]
+    else:
+        since = datetime.fromisoformat(args.since) if args.since else None
+        if since is not None and since.tzinfo is None:
+            print("error: --since needs a time zone, e.g. 2026-11-22T00:00:00-05:00", file=sys.stderr)
+            return 2
+        results = run_generator(company=company, since=since, dry_run=args.dry_run)
+    for r in results:
+        if r.outcome == "SIMULADO":
+            print(f"{r.company:05d} would write {r.records} records (dry run)")
+        else:
+            print(f"{r.company:05d} {r.file_name} {r.outcome}: {r.records} records, PEN {cents_text(r.total_pen)},"
+                  f" USD {cents_text(r.total_usd)}")  # fmt: skip
+    if not results:
+        print("no new payments or reversals")
+    return 0
+
+
 def _progress_bar(name: str, done: int, total: int) -> None:
     width = 30
     share = done / total if total else 1.0
@@ -281,6 +312,13 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("load-debts", help="load the pending debt files now (what the debt_loader timer does)")
     p.add_argument("--company", help="only this company code")
     p.set_defaults(run=cmd_load_debts)
+
+    p = sub.add_parser("generate-payments", help="write the payment files now (what the timer does)")
+    p.add_argument("--company", help="only this company code")
+    p.add_argument("--since", help="only payments booked from this ISO time on, e.g. 2026-11-22T00:00:00-05:00")
+    p.add_argument("--dry-run", action="store_true", help="say what would be written; write nothing")
+    p.add_argument("--regenerate", metavar="FILE", help="write this payment file again, byte for byte, from SQL")
+    p.set_defaults(run=cmd_generate_payments)
 
     p = sub.add_parser("functions", help="list the registered functions")
     p.set_defaults(run=cmd_functions)

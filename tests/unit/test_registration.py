@@ -21,6 +21,7 @@ EXPECTED = {
     "yapago_reversa": ("httpTrigger", "yapago/reversa", ["POST"], "anonymous"),
     "yapago_openapi": ("httpTrigger", "yapago/openapi.json", ["GET"], "anonymous"),
     "debt_loader": ("timerTrigger", "%DEBT_LOADER_SCHEDULE%", None, None),
+    "payment_file_generator": ("timerTrigger", "%PAYMENT_FILE_SCHEDULE%", None, None),
 }
 
 

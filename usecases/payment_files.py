@@ -1,0 +1,180 @@
+"""Write every YAPAGO payment and reversal into exactly one payment file per company.
+
+For each company with records not yet in a file: one transaction locks the company,
+reserves the next name `P<company 5><DDMMYYYY><seq 3>.TXT` (America/Lima day, sequence
+per company and day) and marks every pending payment (P) and reversal (A) as held by that
+file. After the commit the file is rendered from SQL alone and written atomically to
+`[company]/Pagos/`, then marked uploaded. A crash or an overlapping run at any point ends
+the same way: a reserved file that is not marked uploaded is rendered and written again by
+the next run, byte for byte the same, and no record can ever join a second file.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from adapters.files.port import FileStore
+from domain.companies import company_folder
+from domain.layouts.payments import PAYMENT
+from domain.yapago import LIMA
+from sql.payment_file_repository import PaymentFileRepository
+
+log = logging.getLogger(__name__)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_SEQ = 999
+WRITTEN, RECOVERED, REGENERATED, DRY_RUN = "ESCRITO", "RECUPERADO", "REGENERADO", "SIMULADO"
+
+Checkpoint = Callable[[str], None]
+
+
+def _no_checkpoint(step: str) -> None:
+    return None
+
+
+class PaymentFileError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class PaymentFileResult:
+    company: int
+    file_name: str
+    outcome: str
+    records: int
+    total_pen: int
+    total_usd: int
+    duration_ms: float
+    started_at: datetime
+
+
+def file_name(company: int, day: Any, seq: int) -> str:
+    return f"P{company_folder(company)}{day:%d%m%Y}{seq:03d}.TXT"
+
+
+def file_path(company: int, name: str) -> str:
+    return f"{company_folder(company)}/Pagos/{name}"
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def render_record(row: Any) -> bytes:
+    """One DD record from a payment row (and whether it is the payment or its reversal)."""
+    reversal = row.kind == "A"
+    when = _utc(row.reversal_txn_at if reversal else row.txn_at).astimezone(LIMA)
+    booked = row.reversal_accounting_date if reversal else row.accounting_date
+    if booked is None:
+        booked = _utc(row.reversed_at if reversal else row.created_at).astimezone(LIMA).date()
+    return PAYMENT.format(
+        {
+            "codigo_cliente": row.client_code, "nombre_cliente": row.client_name,
+            "codigo_producto": row.service_code, "numero_documento": row.document,
+            "fecha_vencimiento": row.due_date, "fecha_pago": when.date(),
+            "hora_pago": when.time().replace(microsecond=0),
+            "importe_pagado": row.amount_cents, "agencia": 0, "numero_operacion": row.operation_number,
+            "canal_pago": row.reversal_channel if reversal else row.channel, "forma_pago": row.payment_method,
+            "fecha_contable": booked, "estado": row.kind,
+        }
+    )  # fmt: skip
+
+
+def render(repo: PaymentFileRepository, file_id: int) -> Iterator[bytes]:
+    """The file's bytes, from SQL only: the same every time it is rendered."""
+    for row in repo.records(file_id):
+        yield render_record(row) + b"\r\n"
+
+
+def _write(engine: Engine, store: FileStore, row: Any, checkpoint: Checkpoint, now: datetime) -> None:
+    with engine.connect() as conn:
+        store.write_atomic(file_path(row.company_code, row.file_name), render(PaymentFileRepository(conn), row.id))
+    checkpoint("uploaded")
+    with engine.begin() as conn:
+        PaymentFileRepository(conn).mark_uploaded(row.id, now)
+    checkpoint("marked")
+
+
+def _result(row: Any, outcome: str, started: datetime, t0: float) -> PaymentFileResult:
+    return PaymentFileResult(
+        company=row.company_code, file_name=row.file_name, outcome=outcome, records=row.records,
+        total_pen=row.total_pen, total_usd=row.total_usd, duration_ms=(time.perf_counter() - t0) * 1000,
+        started_at=started,
+    )  # fmt: skip
+
+
+def generate_payment_files(
+    engine: Engine,
+    store: FileStore,
+    clock: Callable[[], datetime],
+    *,
+    company: int | None = None,
+    since: datetime | None = None,
+    dry_run: bool = False,
+    checkpoint: Checkpoint = _no_checkpoint,
+    on_file: Callable[[PaymentFileResult], None] | None = None,
+) -> list[PaymentFileResult]:
+    since = since or EPOCH
+    results: list[PaymentFileResult] = []
+
+    def done(result: PaymentFileResult) -> None:
+        results.append(result)
+        if on_file is not None:
+            on_file(result)
+
+    with engine.connect() as conn:
+        repo = PaymentFileRepository(conn)
+        codes = [c for c in repo.company_codes() if company is None or c == company]
+        leftovers = [] if dry_run else repo.not_uploaded(company)
+    for row in leftovers:  # reserved by a run that did not finish: write them first, as they are
+        started, t0 = clock(), time.perf_counter()
+        _write(engine, store, row, checkpoint, clock())
+        done(_result(row, RECOVERED, started, t0))
+    for code in codes:
+        started, t0 = clock(), time.perf_counter()
+        if dry_run:
+            with engine.connect() as conn:
+                pending = PaymentFileRepository(conn).pending_count(code, since)
+            if pending:
+                done(PaymentFileResult(code, "-", DRY_RUN, pending, 0, 0, 0.0, started))
+            continue
+        row = _reserve(engine, code, since, clock)
+        if row is None:
+            continue
+        checkpoint("reserved")
+        _write(engine, store, row, checkpoint, clock())
+        done(_result(row, WRITTEN, started, t0))
+    return results
+
+
+def _reserve(engine: Engine, company: int, since: datetime, clock: Callable[[], datetime]) -> Any:
+    """Name the next file and make the pending records its own, or None if there are none."""
+    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        repo = PaymentFileRepository(conn)
+        repo.lock_company(company)
+        if not repo.pending_count(company, since):
+            return None
+        now = clock()
+        day = now.astimezone(LIMA).date()
+        seq = repo.next_seq(company, day)
+        if seq > MAX_SEQ:
+            raise PaymentFileError(f"company {company:05d} already has {MAX_SEQ} payment files on {day}")
+        file_id = repo.reserve(company, file_name(company, day, seq), day, seq, since, now)
+        return repo.file(file_id)
+
+
+def regenerate(engine: Engine, store: FileStore, name: str, company: int | None = None) -> PaymentFileResult:
+    """Write a lost or damaged file again, byte for byte, from SQL."""
+    started, t0 = datetime.now(UTC), time.perf_counter()
+    with engine.connect() as conn:
+        row = PaymentFileRepository(conn).file_named(company, name)
+        if row is None:
+            raise PaymentFileError(f"no payment file named {name}")
+        store.write_atomic(file_path(row.company_code, row.file_name), render(PaymentFileRepository(conn), row.id))
+    return _result(row, REGENERATED, started, t0)
