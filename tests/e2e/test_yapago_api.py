@@ -240,3 +240,24 @@ def test_openapi_document_is_served_and_checked_in(host: YapagoHost) -> None:
 
     assert json.loads(checked_in.read_text()) == served, "regenerate docs/yapago-openapi.json"
     assert served["openapi"] == "3.1.0" and "/yapago/pago" in served["paths"]
+
+
+def test_payment_file_holds_exactly_the_api_operations(host: YapagoHost) -> None:
+    """Debt file -> loader -> pago and reversa over HTTP -> generator -> the file in Pagos/."""
+    from domain.layouts.payments import PAYMENT
+
+    host.manage("generate-payments")  # whatever earlier tests left
+    kept, undone = f"K{uuid.uuid4().hex[:8]}", f"U{uuid.uuid4().hex[:8]}"
+    assert host.post("pago", pago(kept, "11.00")).json()["codResp"] == "00"
+    assert host.post("pago", pago(undone, "12.00")).json()["codResp"] == "00"
+    assert host.post("reversa", reversa(undone)).json()["codResp"] == "00"
+    printed = host.manage("generate-payments")
+    assert "3 records" in printed, printed
+    name = printed.split()[1]
+    data = (Path(host.env["SFTP_URL"].removeprefix("file://")) / "00730" / "Pagos" / name).read_bytes()
+    records = [PAYMENT.parse(line)[0] for line in data.split(b"\r\n") if line]
+    assert [(r["numero_operacion"], r["estado"], r["importe_pagado"]) for r in records] == [
+        (kept, "P", 1100), (undone, "P", 1200), (undone, "A", 1200),
+    ]  # fmt: skip
+    assert "no new payments" in host.manage("generate-payments")
+    assert host.post("reversa", reversa(kept)).json()["codResp"] == "00"

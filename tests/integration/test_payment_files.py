@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -139,7 +138,7 @@ def test_regenerate_and_dry_run(tmp_path: Path) -> None:
 
 
 def test_two_generators_at_once(empty_db_url: str, tmp_path: Path) -> None:
-    engine, store = world(empty_db_url, tmp_path / "x")
+    engine, _ = world(empty_db_url, tmp_path / "x")
     for n in range(20):
         pay(engine, f"T{n:03d}", "1.00", n / 100, idConsulta="A1B2C3", servicio="003", numeroDocumento="P-77")
     outcomes: list[Any] = []
