@@ -159,6 +159,12 @@ class Layout:
 
     # -- writing -------------------------------------------------------------------------------
 
+    def tuple_writer(self, columns: Sequence[str]) -> Callable[..., str]:
+        """A fast writer taking the values of `columns` positionally and returning the record as
+        text (ASCII). Same checks as `format` (a value that does not fit raises FormatError);
+        fields not named are written blank or as their constant."""
+        return _compile_writer(self, columns)
+
     def format(self, values: Mapping[str, Any]) -> bytes:
         """The record for `values` (missing optional fields are blank); FormatError if one does not fit."""
         parts = [format_field(f, values.get(f.name)) for f in self.fields]
@@ -299,6 +305,78 @@ def _compile_fast_parser(
         body.append("    return (" + ", ".join(variable.get(c, c) for c in columns) + ",)")
     exec("\n".join(body), env)  # the source is built above from the layout table only
     return env["parse"]
+
+
+def _valid_text(f: Field) -> re.Pattern[str]:
+    """What a whole AN value may be (before padding): the writer's fast check."""
+    chars = f.charset if f.charset != PRINTABLE else " -~"
+    if f.spaces_inside:
+        first = chars.replace(" ", "") if chars != " -~" else "!-~"
+        body = f"[{first}](?:[{chars}]{{0,{f.length - 1}}}(?<! ))?"
+    else:
+        body = f"[{chars}]{{1,{f.length}}}"
+    if f.pattern:
+        body = f"(?=(?:{f.pattern})$){body}"
+    return re.compile(body)
+
+
+def _compile_writer(layout: Layout, columns: Sequence[str]) -> Callable[..., str]:
+    """Generate the writer: one f-string of padded pieces, each value checked inline; on a
+    failed check the per-field writer raises the precise FormatError."""
+    unknown = [c for c in columns if c not in layout.names]
+    if unknown:
+        raise LayoutError(f"{layout.name}: no field {', '.join(unknown)}")
+    env: dict[str, Any] = {"_slow": format_field, "_Error": FormatError, "_datecls": date, "_timecls": time}
+    args = {name: f"a{i}" for i, name in enumerate(columns)}
+    body = [f"def write({', '.join(args.values())}):"]
+    pieces = []
+    for i, f in enumerate(layout.fields):
+        env[f"F{i}"] = f
+        a, v = args.get(f.name), f"s{i}"
+        if a is None or f.const is not None:
+            pieces.append(f.const if f.const is not None else " " * f.length)
+            if a is not None:
+                body += [f"    if {a} not in (None, {f.const!r}):", f"        _slow(F{i}, {a})"]
+            continue
+        blank = " " * f.length
+        if f.kind in (Kind.N, Kind.AMOUNT):
+            env[f"LIMIT{i}"] = 10**f.length
+            check = f"type({a}) is int and 0 <= {a} < LIMIT{i}"
+            if f.choices:
+                env[f"CHOICES{i}"] = frozenset(int(c) for c in f.choices)
+                check += f" and {a} in CHOICES{i}"
+            body += [f"    if {check}:", f"        {v} = str({a}).zfill({f.length})", "    else:"]
+            body.append(f"        {v} = _slow(F{i}, {a}).decode()")
+        elif f.kind is Kind.DATE:
+            body += [
+                f"    if isinstance({a}, _datecls) and 1000 <= {a}.year:",
+                f"        {v} = f'{{{a}.day:02d}}{{{a}.month:02d}}{{{a}.year:04d}}'",
+                "    else:",
+                f"        {v} = _slow(F{i}, {a}).decode()",
+            ]
+        elif f.kind is Kind.TIME:
+            body += [
+                f"    if isinstance({a}, _timecls):",
+                f"        {v} = f'{{{a}.hour:02d}}{{{a}.minute:02d}}{{{a}.second:02d}}'",
+                "    else:",
+                f"        {v} = _slow(F{i}, {a}).decode()",
+            ]
+        else:
+            if f.choices:
+                env[f"CHOICES{i}"] = frozenset(f.choices)
+                check = f"{a} in CHOICES{i}"
+            else:
+                env[f"VALID{i}"] = _valid_text(f).fullmatch
+                check = f"type({a}) is str and VALID{i}({a}) is not None"
+            empty = f"{a} is None or {a} == ''"
+            body += [f"    if {check}:", f"        {v} = {a}.ljust({f.length})"]
+            if not f.required:
+                body += [f"    elif {empty}:", f"        {v} = {blank!r}"]
+            body += ["    else:", f"        {v} = _slow(F{i}, {a}).decode()"]
+        pieces.append("{" + v + "}")
+    body.append("    return f" + repr("".join(pieces)))
+    exec("\n".join(body), env)  # the source is built above from the layout table only
+    return env["write"]
 
 
 def check_field(f: Field, raw: bytes) -> str | None:

@@ -155,3 +155,30 @@ def test_implied_decimals_and_times() -> None:
     assert header[52:67] == b"000000000010099"
     values, _ = HEADER.parse(header)
     assert values is not None and values["importe_total_soles"] == 10099 and values["codigo_empresa"] == 730
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda x: x.name)
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fast_writer_matches_format(layout: Layout, data: st.DataObject) -> None:
+    columns = [f.name for f in layout.fields if f.const is None]
+    values = data.draw(records(layout))
+    write = layout.tuple_writer(columns)
+    assert write(*(values[c] for c in columns)).encode() == layout.format(values)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda x: x.name)
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), junk=st.one_of(st.text(max_size=40), st.integers(-5, 10**16), st.none(), st.booleans()))
+def test_fast_writer_refuses_what_format_refuses(layout: Layout, data: st.DataObject, junk: object) -> None:
+    columns = [f.name for f in layout.fields if f.const is None]
+    values = data.draw(records(layout))
+    values[data.draw(st.sampled_from(columns))] = junk
+    write = layout.tuple_writer(columns)
+    try:
+        expected = layout.format(values)
+    except FormatError:
+        with pytest.raises(FormatError):
+            write(*(values[c] for c in columns))
+    else:
+        assert write(*(values[c] for c in columns)).encode() == expected

@@ -1,0 +1,34 @@
+"""The registered payment_file_generator timer writes the file and one ProcessLogs entity per file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from azure.functions.timer import TimerRequest
+
+import bootstrap
+from adapters.table_log import PROCESS_LOGS, partition_key, read_partition
+from tests.e2e.calls import function
+from tests.integration.test_debt_golden import DATA
+from tests.integration.test_payment_files import pay
+from usecases.companies import seed_demo
+from usecases.load_debts import load_debts
+
+
+def test_timer_writes_and_logs(app_env: Path, azurite: str) -> None:
+    seed_demo(bootstrap.unit_of_work, bootstrap.utc_now())
+    (source,) = (DATA / "valid_r").glob("*.TXT")
+    bootstrap.file_store().write_atomic(f"00730/Deudas/Pending/{source.name}", source.read_bytes())
+    load_debts(bootstrap.engine(), bootstrap.file_store(), bootstrap.utc_now)
+    pay(bootstrap.engine(), "TIMER1", "20.00", 0)
+    pay(bootstrap.engine(), "TIMER2", "2515.00", 0, idConsulta="20100047218", servicio="002",
+        numeroDocumento="F002-00000100", moneda="2")  # fmt: skip
+    function("payment_file_generator").get_user_function()(TimerRequest())
+    written = sorted((app_env / "exchange" / "00730" / "Pagos").iterdir())
+    assert len(written) == 1 and written[0].name.startswith("P00730") and len(written[0].read_bytes()) == 2 * 238
+    bootstrap.log_sink().flush()
+    entries = read_partition(azurite, PROCESS_LOGS, partition_key("payment_file_generator", datetime.now(UTC)))
+    files = [e for e in entries if e.get("Kind") == "file" and e.get("File") == written[0].name]
+    assert files and files[0]["Records"] == 2 and files[0]["TotalPEN"] == "20.00" and files[0]["TotalUSD"] == "2515.00"
+    assert files[0]["Company"] == "00730" and files[0]["Outcome"] == "ESCRITO"
