@@ -33,6 +33,27 @@ def _pending(sql: str) -> sa.TextClause:
     return sa.text(sql).bindparams(_SINCE)
 
 
+RECORD_COLUMNS = (
+    "kind", "client_code", "client_name", "service_code", "document", "due_date", "txn_at", "amount_cents",
+    "operation_number", "channel", "payment_method", "accounting_date", "created_at", "reversal_txn_at",
+    "reversal_channel", "reversal_accounting_date", "reversed_at",
+)  # fmt: skip
+_DATES = (5, 11, 15)
+_TIMES = (6, 12, 13, 16)
+
+
+def _sqlite_types(row: Any) -> tuple[Any, ...]:
+    """SQLite hands back text for dates and times (stored as UTC); make them objects."""
+    values = list(row)
+    for i in _DATES:
+        if values[i] is not None:
+            values[i] = date.fromisoformat(values[i])
+    for i in _TIMES:
+        if values[i] is not None:
+            values[i] = datetime.fromisoformat(values[i])
+    return tuple(values)
+
+
 class PaymentFileRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -117,6 +138,28 @@ class PaymentFileRepository:
             .where((payment_files.c.id == file_id) & payment_files.c.uploaded_at.is_(None))
             .values(uploaded_at=now)
         )
+
+    def record_batches(self, file_id: int, size: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
+        """The file's records in order as plain tuples (RECORD_COLUMNS), straight from the driver
+        (a server-side cursor on PostgreSQL): SQLAlchemy's per-row result processing would cost
+        more than rendering the record."""
+        backend = self.conn.engine.dialect.name
+        mark = "?" if backend in ("sqlite", "mssql") else "%s"
+        sql = (
+            f"SELECT {', '.join(('i.kind', *(f'p.{c}' for c in RECORD_COLUMNS[1:])))}"
+            " FROM payment_file_items i JOIN payments p ON p.id = i.payment_id"
+            f" WHERE i.file_id = {mark} ORDER BY i.line_no"
+        )
+        if backend == "postgresql":
+            cursor = self.conn.connection.driver_connection.cursor(name=f"payment_file_{file_id}")
+        else:
+            cursor = self.conn.connection.cursor()
+        try:
+            cursor.execute(sql, (file_id,))
+            while rows := cursor.fetchmany(size):
+                yield [_sqlite_types(r) for r in rows] if backend == "sqlite" else rows
+        finally:
+            cursor.close()
 
     def records(self, file_id: int) -> Iterator[sa.Row[Any]]:
         """The file's records in order, streamed."""

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -62,10 +62,6 @@ def file_path(company: int, name: str) -> str:
     return f"{company_folder(company)}/Pagos/{name}"
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 _WRITE = PAYMENT.tuple_writer(
     ("codigo_cliente", "nombre_cliente", "codigo_producto", "numero_documento", "fecha_vencimiento", "fecha_pago",
      "hora_pago", "importe_pagado", "agencia", "numero_operacion", "canal_pago", "forma_pago", "fecha_contable",
@@ -73,30 +69,54 @@ _WRITE = PAYMENT.tuple_writer(
 )  # fmt: skip
 
 
-def render_record(row: Any) -> str:
-    """One DD record from a payment row (the payment itself, or its reversal when kind is A)."""
-    reversal = row.kind == "A"
-    when = _utc(row.reversal_txn_at if reversal else row.txn_at).astimezone(LIMA)
-    booked = row.reversal_accounting_date if reversal else row.accounting_date
+_OFFSETS: dict[tuple[int, int, int, int], timedelta] = {}
+
+
+def _lima(value: datetime) -> datetime:
+    """A stored UTC time (naive from SQLite, aware from PostgreSQL) as naive America/Lima wall
+    time; the zone's offset is looked up once per hour, not once per record."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    key = (value.year, value.month, value.day, value.hour)
+    offset = _OFFSETS.get(key)
+    if offset is None:
+        offset = value.replace(tzinfo=UTC).astimezone(LIMA).utcoffset() or timedelta(0)
+        _OFFSETS[key] = offset
+    return value + offset
+
+
+def render_record(row: tuple[Any, ...]) -> str:
+    """One DD record from a payment row (RECORD_COLUMNS): the payment, or its reversal when kind is A."""
+    (kind, client, name, service, document, due, txn_at, cents, operation, channel, method, booked, created,
+     reversal_txn_at, reversal_channel, reversal_booked, reversed_at) = row  # fmt: skip
+    if kind == "A":
+        when, channel, booked, created = _lima(reversal_txn_at), reversal_channel, reversal_booked, reversed_at
+    else:
+        when = _lima(txn_at)
     if booked is None:
-        booked = _utc(row.reversed_at if reversal else row.created_at).astimezone(LIMA).date()
+        booked = _lima(created).date()
     return _WRITE(
-        row.client_code, row.client_name, row.service_code, row.document, row.due_date, when.date(),
-        when.time().replace(microsecond=0), row.amount_cents, 0, row.operation_number,
-        row.reversal_channel if reversal else row.channel, row.payment_method, booked, row.kind,
-    )  # fmt: skip
+        client,
+        name,
+        service,
+        document,
+        due,
+        when.date(),
+        when.time().replace(microsecond=0),
+        cents,
+        0,
+        operation,
+        channel,
+        method,
+        booked,
+        kind,
+    )
 
 
 def render(repo: PaymentFileRepository, file_id: int) -> Iterator[bytes]:
     """The file's bytes, from SQL only: the same every time it is rendered."""
-    lines: list[str] = []
-    for row in repo.records(file_id):
-        lines.append(render_record(row))
-        if len(lines) == 10_000:
-            yield ("\r\n".join(lines) + "\r\n").encode("ascii")
-            lines = []
-    if lines:
-        yield ("\r\n".join(lines) + "\r\n").encode("ascii")
+    for batch in repo.record_batches(file_id):
+        yield ("\r\n".join(map(render_record, batch)) + "\r\n").encode("ascii")
 
 
 def _write(engine: Engine, store: FileStore, row: Any, checkpoint: Checkpoint, now: datetime) -> None:
@@ -162,18 +182,20 @@ def generate_payment_files(
 
 def _reserve(engine: Engine, company: int, since: datetime, clock: Callable[[], datetime]) -> Any:
     """Name the next file and make the pending records its own, or None if there are none."""
-    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin() as tx:
         repo = PaymentFileRepository(conn)
         repo.lock_company(company)
-        if not repo.pending_count(company, since):
-            return None
         now = clock()
         day = now.astimezone(LIMA).date()
         seq = repo.next_seq(company, day)
         if seq > MAX_SEQ:
             raise PaymentFileError(f"company {company:05d} already has {MAX_SEQ} payment files on {day}")
         file_id = repo.reserve(company, file_name(company, day, seq), day, seq, since, now)
-        return repo.file(file_id)
+        row = repo.file(file_id)
+        if row.records == 0:
+            tx.rollback()  # nothing new: no file, and the name stays free
+            return None
+        return row
 
 
 def regenerate(engine: Engine, store: FileStore, name: str, company: int | None = None) -> PaymentFileResult:
