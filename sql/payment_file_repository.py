@@ -38,20 +38,6 @@ RECORD_COLUMNS = (
     "operation_number", "channel", "payment_method", "accounting_date", "created_at", "reversal_txn_at",
     "reversal_channel", "reversal_accounting_date", "reversed_at",
 )  # fmt: skip
-_DATES = (5, 11, 15)
-_TIMES = (6, 12, 13, 16)
-
-
-def _sqlite_types(row: Any) -> tuple[Any, ...]:
-    """SQLite hands back text for dates and times (stored as UTC); make them objects."""
-    values = list(row)
-    for i in _DATES:
-        if values[i] is not None:
-            values[i] = date.fromisoformat(values[i])
-    for i in _TIMES:
-        if values[i] is not None:
-            values[i] = datetime.fromisoformat(values[i])
-    return tuple(values)
 
 
 class PaymentFileRepository:
@@ -157,7 +143,7 @@ class PaymentFileRepository:
         try:
             cursor.execute(sql, (file_id,))
             while rows := cursor.fetchmany(size):
-                yield [_sqlite_types(r) for r in rows] if backend == "sqlite" else rows
+                yield rows  # SQLite gives dates and times as ISO text; the renderer reads both
         finally:
             cursor.close()
 

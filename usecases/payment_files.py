@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -72,9 +72,24 @@ _WRITE = PAYMENT.tuple_writer(
 _OFFSETS: dict[tuple[int, int, int, int], timedelta] = {}
 
 
-def _lima(value: datetime) -> datetime:
-    """A stored UTC time (naive from SQLite, aware from PostgreSQL) as naive America/Lima wall
-    time; the zone's offset is looked up once per hour, not once per record."""
+_DAYS: dict[str, date] = {}
+
+
+def _day(value: date | str) -> date:
+    """A stored date: an object (PostgreSQL) or ISO text (SQLite, few distinct values: cached)."""
+    if not isinstance(value, str):
+        return value
+    found = _DAYS.get(value)
+    if found is None:
+        found = _DAYS[value] = date.fromisoformat(value)
+    return found
+
+
+def _lima(value: datetime | str) -> datetime:
+    """A stored UTC time (ISO text from SQLite, aware from PostgreSQL) as naive America/Lima
+    wall time; the zone's offset is looked up once per hour, not once per record."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     key = (value.year, value.month, value.day, value.hour)
@@ -93,24 +108,11 @@ def render_record(row: tuple[Any, ...]) -> str:
         when, channel, booked, created = _lima(reversal_txn_at), reversal_channel, reversal_booked, reversed_at
     else:
         when = _lima(txn_at)
-    if booked is None:
-        booked = _lima(created).date()
+    booked = _lima(created).date() if booked is None else _day(booked)
     return _WRITE(
-        client,
-        name,
-        service,
-        document,
-        due,
-        when.date(),
-        when.time().replace(microsecond=0),
-        cents,
-        0,
-        operation,
-        channel,
-        method,
-        booked,
-        kind,
-    )
+        client, name, service, document, _day(due), when.date(), when.time().replace(microsecond=0), cents, 0,
+        operation, channel, method, booked, kind,
+    )  # fmt: skip
 
 
 def render(repo: PaymentFileRepository, file_id: int) -> Iterator[bytes]:
