@@ -261,3 +261,19 @@ def test_payment_file_holds_exactly_the_api_operations(host: YapagoHost) -> None
     ]  # fmt: skip
     assert "no new payments" in host.manage("generate-payments")
     assert host.post("reversa", reversa(kept)).json()["codResp"] == "00"
+
+
+def test_generate_payments_command_options(host: YapagoHost) -> None:
+    host.manage("generate-payments")
+    op = f"C{uuid.uuid4().hex[:8]}"
+    assert host.post("pago", pago(op, "10.00")).json()["codResp"] == "00"
+    assert "would write 1 records (dry run)" in host.manage("generate-payments", "--dry-run")
+    assert "no new payments" in host.manage("generate-payments", "--since", "2999-01-01T00:00:00-05:00")
+    printed = host.manage("generate-payments", "--company", "730")
+    name = printed.split()[1]
+    path = Path(host.env["SFTP_URL"].removeprefix("file://")) / "00730" / "Pagos" / name
+    original = path.read_bytes()
+    path.unlink()
+    assert "REGENERADO" in host.manage("generate-payments", "--regenerate", name)
+    assert path.read_bytes() == original
+    assert host.post("reversa", reversa(op)).json()["codResp"] == "00"
