@@ -165,51 +165,67 @@ def _replay(held: Any, sha256: str, operation: str) -> Reply:
     return Reply(held.status_code, json.loads(held.response))
 
 
-def pago(engine: Engine, setups: SetupCache, req: PagoRequest, clock: Clock) -> Reply:
+def _idempotent(
+    engine: Engine,
+    req: PagoRequest | ReversaRequest,
+    kind: str,
+    clock: Clock,
+    work: Callable[[YapagoRepository, datetime, datetime], Reply],
+) -> Reply:
+    """Run `work` once per (idBanco, numeroOperacion, kind): claim the key in the transaction
+    that does the work, replay the stored answer to a repeat, refuse other data under it.
+    An Answer raised by `work` rolls everything back (the claim too) and is not stored."""
     try:
         txn_at = parse_txn_time(req.fechaTxn, req.horaTxn)
     except ValueError as exc:
         return Reply.of(Answer(BAD_FIELD, str(exc)))
     sha = request_sha256(req)
     try:
-        company, setup = _company(setups, req.idEmpresa, req.servicio, req.idBanco)
-        mode = setup.services[req.servicio][1]
         now = clock()
         with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
             repo = YapagoRepository(conn)
-            held = repo.claim(req.idBanco, req.numeroOperacion, "pago", sha, now)
+            held = repo.claim(req.idBanco, req.numeroOperacion, kind, sha, now)
             if held is not None:
                 return _replay(held, sha, req.numeroOperacion)
-            clients = repo.client_codes(company, req.idConsulta, query_variants(req.idConsulta))
-            debt = repo.debt_for_payment(company, req.servicio, req.numeroDocumento, clients)
-            if debt is None:
-                raise Answer(DEBT_NOT_FOUND, f"Documento {req.numeroDocumento} no encontrado para {req.idConsulta}")
-            if req.moneda != debt.currency:
-                raise Answer(WRONG_CURRENCY, f"La deuda es en moneda {debt.currency}, el pago en {req.moneda}")
-            cents = req.amount_cents
-            if mode == "completa" and not repo.take_balance(debt.id, cents):
-                raise _why_refused(repo, company, req, clients, cents)
-            payment_id = repo.add_payment(
-                {
-                    "company_code": company, "service_code": req.servicio, "bank_code": req.idBanco,
-                    "operation_number": req.numeroOperacion, "channel": req.idCanal, "payment_method": req.idForma,
-                    "query_id": req.idConsulta, "voucher": req.voucher, "debt_reference": req.referenciaDeuda,
-                    "client_code": debt.client_code, "client_name": debt.client_name, "document": debt.document,
-                    "due_date": debt.due_date, "currency": debt.currency, "amount_cents": cents,
-                    "validation_mode": mode, "txn_at": txn_at.astimezone(UTC), "status": "P", "created_at": now,
-                    "accounting_date": accounting_date(now, setups.cutoff_hour),
-                }
-            )  # fmt: skip
-            reply = Reply(
-                200,
-                {"codResp": OK.code, "desResp": "Pago registrado", "numeroOperacion": req.numeroOperacion,
-                 "idPago": str(payment_id)},
-            )  # fmt: skip
-            repo.record(req.idBanco, req.numeroOperacion, "pago", reply.status, json.dumps(reply.body))
+            reply = work(repo, now, txn_at)
+            repo.record(req.idBanco, req.numeroOperacion, kind, reply.status, json.dumps(reply.body))
         return reply
     except Answer as answer:
         answer.extra.setdefault("numeroOperacion", req.numeroOperacion)
         return Reply.of(answer)
+
+
+def _done(message: str, operation: str, payment_id: int) -> Reply:
+    return Reply(200, {"codResp": OK.code, "desResp": message, "numeroOperacion": operation, "idPago": str(payment_id)})
+
+
+def pago(engine: Engine, setups: SetupCache, req: PagoRequest, clock: Clock) -> Reply:
+    def work(repo: YapagoRepository, now: datetime, txn_at: datetime) -> Reply:
+        company, setup = _company(setups, req.idEmpresa, req.servicio, req.idBanco)
+        mode = setup.services[req.servicio][1]
+        clients = repo.client_codes(company, req.idConsulta, query_variants(req.idConsulta))
+        debt = repo.debt_for_payment(company, req.servicio, req.numeroDocumento, clients)
+        if debt is None:
+            raise Answer(DEBT_NOT_FOUND, f"Documento {req.numeroDocumento} no encontrado para {req.idConsulta}")
+        if req.moneda != debt.currency:
+            raise Answer(WRONG_CURRENCY, f"La deuda es en moneda {debt.currency}, el pago en {req.moneda}")
+        cents = req.amount_cents
+        if mode == "completa" and not repo.take_balance(debt.id, cents):
+            raise _why_refused(repo, company, req, clients, cents)
+        payment_id = repo.add_payment(
+            {
+                "company_code": company, "service_code": req.servicio, "bank_code": req.idBanco,
+                "operation_number": req.numeroOperacion, "channel": req.idCanal, "payment_method": req.idForma,
+                "query_id": req.idConsulta, "voucher": req.voucher, "debt_reference": req.referenciaDeuda,
+                "client_code": debt.client_code, "client_name": debt.client_name, "document": debt.document,
+                "due_date": debt.due_date, "currency": debt.currency, "amount_cents": cents,
+                "validation_mode": mode, "txn_at": txn_at.astimezone(UTC), "status": "P", "created_at": now,
+                "accounting_date": accounting_date(now, setups.cutoff_hour),
+            }
+        )  # fmt: skip
+        return _done("Pago registrado", req.numeroOperacion, payment_id)
+
+    return _idempotent(engine, req, "pago", clock, work)
 
 
 def _why_refused(repo: YapagoRepository, company: int, req: PagoRequest, clients: list[str], cents: int) -> Answer:
@@ -225,37 +241,19 @@ def _why_refused(repo: YapagoRepository, company: int, req: PagoRequest, clients
 
 
 def reversa(engine: Engine, setups: SetupCache, req: ReversaRequest, clock: Clock) -> Reply:
-    try:
-        txn_at = parse_txn_time(req.fechaTxn, req.horaTxn)
-    except ValueError as exc:
-        return Reply.of(Answer(BAD_FIELD, str(exc)))
-    sha = request_sha256(req)
-    try:
+    def work(repo: YapagoRepository, now: datetime, txn_at: datetime) -> Reply:
         company, _ = _company(setups, req.idEmpresa, req.servicio, req.idBanco)
-        now = clock()
-        with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
-            repo = YapagoRepository(conn)
-            held = repo.claim(req.idBanco, req.numeroOperacion, "reversa", sha, now)
-            if held is not None:
-                return _replay(held, sha, req.numeroOperacion)
-            paid = repo.payment(req.idBanco, req.numeroOperacion)
-            if (
-                paid is None or paid.company_code != company or paid.service_code != req.servicio
-                or paid.document != req.numeroDocumento
-            ):  # fmt: skip
-                raise Answer(PAYMENT_NOT_FOUND)
-            booked = accounting_date(now, setups.cutoff_hour)
-            if paid.status != "P" or not repo.reverse(paid.id, now, txn_at.astimezone(UTC), req.idCanal, booked):
-                raise Answer(ALREADY_REVERSED)
-            if paid.validation_mode == "completa":
-                repo.give_back(company, paid.service_code, paid.document, paid.client_code, paid.amount_cents)
-            reply = Reply(
-                200,
-                {"codResp": OK.code, "desResp": "Extorno registrado", "numeroOperacion": req.numeroOperacion,
-                 "idPago": str(paid.id)},
-            )  # fmt: skip
-            repo.record(req.idBanco, req.numeroOperacion, "reversa", reply.status, json.dumps(reply.body))
-        return reply
-    except Answer as answer:
-        answer.extra.setdefault("numeroOperacion", req.numeroOperacion)
-        return Reply.of(answer)
+        paid = repo.payment(req.idBanco, req.numeroOperacion)
+        if (
+            paid is None or paid.company_code != company or paid.service_code != req.servicio
+            or paid.document != req.numeroDocumento
+        ):  # fmt: skip
+            raise Answer(PAYMENT_NOT_FOUND)
+        booked = accounting_date(now, setups.cutoff_hour)
+        if paid.status != "P" or not repo.reverse(paid.id, now, txn_at.astimezone(UTC), req.idCanal, booked):
+            raise Answer(ALREADY_REVERSED)
+        if paid.validation_mode == "completa":
+            repo.give_back(company, paid.service_code, paid.document, paid.client_code, paid.amount_cents)
+        return _done("Extorno registrado", req.numeroOperacion, paid.id)
+
+    return _idempotent(engine, req, "reversa", clock, work)
