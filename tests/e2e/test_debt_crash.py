@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-import bootstrap
 from adapters.files.port import FileStore
-from tests.conftest import ROOT, Sshd
+from tests.conftest import ROOT, Sshd, temporary_database
 from tests.integration.test_debt_golden import golden_engine
 from tests.testdata.debts.build_inputs import detail, header
 from usecases.load_debts import load_debts
@@ -139,12 +138,7 @@ def test_kill_then_rerun_over_real_sftp_and_postgres(
     from sql.engine import create_engine
     from sql.migrate import upgrade
 
-    base = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    name = f"t_{uuid.uuid4().hex[:10]}"
-    with base.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    try:
+    with temporary_database(pg_url) as url:
         upgrade(url)
         golden_engine(url).dispose()
         root = sshd.root / uuid.uuid4().hex
@@ -162,8 +156,3 @@ def test_kill_then_rerun_over_real_sftp_and_postgres(
         engine.dispose()
         store.close()
         assert snapshot(url, root) == clean_run
-    finally:
-        with base.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        base.dispose()
-    _ = bootstrap

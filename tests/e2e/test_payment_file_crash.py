@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from adapters.files.port import FileStore
-from tests.conftest import ROOT, Sshd
-from tests.integration.test_payment_files import DAY, at, scenario, world
+from tests.conftest import ROOT, Sshd, temporary_database
+from tests.integration.test_payment_files import at, scenario, world
 from usecases.payment_files import generate_payment_files
 
 STEPS = ["reserved", "uploaded", "marked"]
@@ -73,14 +72,9 @@ def test_kill_then_rerun_equals_clean(step: str, tmp_path: Path, clean: dict) ->
 def test_kill_then_rerun_over_sshd_and_postgres(step: str, sshd: Sshd, pg_url: str, clean: dict) -> None:
     from adapters.files.sftp import SftpFileStore, SftpOptions
 
-    name = f"t_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
     root = sshd.root / uuid.uuid4().hex
     root.mkdir()
-    try:
+    with temporary_database(pg_url) as url:
         engine, _ = world(url, root)
         scenario(engine)
         sftp_url = f"{sshd.url}/{root.name}"
@@ -90,17 +84,10 @@ def test_kill_then_rerun_over_sshd_and_postgres(step: str, sshd: Sshd, pg_url: s
             step,
             {"SFTP_KNOWN_HOSTS": str(sshd.known_hosts), "SFTP_PRIVATE_KEY_PATH": str(sshd.user_key)},
         )
-        store: FileStore = SftpFileStore(
-            sftp_url, SftpOptions(known_hosts=sshd.known_hosts, private_key_path=sshd.user_key)
-        )
+        store = SftpFileStore(sftp_url, SftpOptions(known_hosts=sshd.known_hosts, private_key_path=sshd.user_key))
         generate_payment_files(engine, store, at(13))
-        store.close()  # type: ignore[attr-defined]
+        store.close()
         engine.dispose()
         after = state(url, root)
-        assert after["tree"] == clean["tree"] and after["files"] == clean["files"]
-        assert [(k, n) for _, k, n in after["items"]] == [(k, n) for _, k, n in clean["items"]]
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-    _ = DAY
+    assert after["tree"] == clean["tree"] and after["files"] == clean["files"]
+    assert [(k, n) for _, k, n in after["items"]] == [(k, n) for _, k, n in clean["items"]]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import temporary_database
 from tests.e2e.yapago_host import YapagoHost, start_yapago_host, stop_host
 
 CONSULTA = {"idConsulta": "4785124", "tipoConsulta": 0, "idEmpresa": "730", "idBanco": "1020", "idCanal": "10"}
@@ -44,26 +46,14 @@ def host(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, azurite: str
 ) -> Iterator[YapagoHost]:
     work = tmp_path_factory.mktemp("yapago")
-    if request.param == "sqlite":
-        url = f"sqlite:///{work / 'app.db'}"
-        drop = None
-    else:
-        base = request.getfixturevalue("pg_url")
-        name = f"t_{uuid.uuid4().hex[:10]}"
-        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
-
-        def drop() -> None:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    running = start_yapago_host(work, url, azurite)
-    yield running
-    stop_host(running)
-    if drop:
-        drop()
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{work / 'app.db'}"
+        else:
+            url = stack.enter_context(temporary_database(request.getfixturevalue("pg_url")))
+        running = start_yapago_host(work, url, azurite)
+        yield running
+        stop_host(running)
 
 
 def test_consulta_shape_order_and_leading_zeros(host: YapagoHost) -> None:

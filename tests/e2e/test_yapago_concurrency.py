@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,22 +12,17 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import temporary_database
 from tests.e2e.test_yapago_api import CONSULTA, pago, reversa
 from tests.e2e.yapago_host import YapagoHost, start_yapago_host, stop_host
 
 
 @pytest.fixture(scope="module")
 def pg_host(tmp_path_factory: pytest.TempPathFactory, azurite: str, pg_url: str) -> Iterator[YapagoHost]:
-    name = f"t_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    host = start_yapago_host(tmp_path_factory.mktemp("yapago-pg"), url, azurite, workers=4)
-    yield host
-    stop_host(host)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with temporary_database(pg_url) as url:
+        host = start_yapago_host(tmp_path_factory.mktemp("yapago-pg"), url, azurite, workers=4)
+        yield host
+        stop_host(host)
 
 
 def all_at_once(calls: list[Callable[[httpx.Client], httpx.Response]]) -> list[httpx.Response]:
