@@ -186,6 +186,7 @@ payments = sa.Table(
     sa.UniqueConstraint("bank_code", "operation_number"),
     sa.CheckConstraint("status IN ('P', 'A')", name="status"),
     sa.Index("ix_payments_debt", "company_code", "service_code", "document", "client_code"),
+    sa.Index("ix_payments_company", "company_code", "id"),  # the payment-file generator's scan
 )
 
 # Idempotency: the first answer to (bank, numeroOperacion, operation), replayed verbatim.

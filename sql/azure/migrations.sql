@@ -235,6 +235,10 @@ ALTER TABLE payments ADD reversal_accounting_date DATETIME NULL;
 
 GO
 
+CREATE INDEX ix_payments_company ON payments (company_code, id);
+
+GO
+
 CREATE TABLE payment_files (
     id BIGINT NOT NULL IDENTITY, 
     company_code INTEGER NOT NULL, 

@@ -20,6 +20,7 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 def upgrade() -> None:
     op.add_column("payments", sa.Column("accounting_date", sa.Date))
     op.add_column("payments", sa.Column("reversal_accounting_date", sa.Date))
+    op.create_index("ix_payments_company", "payments", ["company_code", "id"])
     op.create_table(
         "payment_files",
         sa.Column("id", BigId, nullable=False, autoincrement=True),
@@ -54,6 +55,7 @@ def downgrade() -> None:
     op.drop_index("ix_payment_file_items_file", table_name="payment_file_items")
     op.drop_table("payment_file_items")
     op.drop_table("payment_files")
+    op.drop_index("ix_payments_company", table_name="payments")
     with op.batch_alter_table("payments") as batch:
         batch.drop_column("reversal_accounting_date")
         batch.drop_column("accounting_date")
