@@ -19,17 +19,20 @@ EXAMPLE_SETTINGS = ROOT / "local.settings.example.json"
 def load_local_settings(path: Path = LOCAL_SETTINGS) -> None:
     """Put `Values` of local.settings.json into the environment, as `func start` does.
 
-    A variable already set in the environment wins. Without local.settings.json (a fresh
-    clone before `make run`), the example's non-empty defaults (schedules) are used.
+    The environment wins; then local.settings.json; then the example's non-empty defaults
+    (the schedules), so a local.settings.json older than a new setting still works.
     """
-    if not path.exists():
-        path = EXAMPLE_SETTINGS
-    try:
-        values = json.loads(path.read_text()).get("Values", {})
-    except ValueError as exc:
-        raise SystemExit(f"error: {path.name} is not valid JSON: {exc}") from None
+    values: dict[str, object] = {}
+    for source in (EXAMPLE_SETTINGS, path):
+        if not source.exists():
+            continue
+        try:
+            found = json.loads(source.read_text()).get("Values", {})
+        except ValueError as exc:
+            raise SystemExit(f"error: {source.name} is not valid JSON: {exc}") from None
+        values.update({k: v for k, v in found.items() if not k.startswith("_") and v not in (None, "")})
     for key, value in values.items():
-        if not key.startswith("_") and key not in os.environ and value not in (None, ""):
+        if key not in os.environ:
             os.environ[key] = str(value)
 
 

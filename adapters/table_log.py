@@ -70,22 +70,6 @@ class StdLogSink:
         return True
 
 
-class MemoryLogSink:
-    """Keeps entries in a list; for unit tests of code that logs."""
-
-    def __init__(self) -> None:
-        self.entries: list[tuple[str, dict[str, Any]]] = []
-
-    def write(self, table: str, entity: dict[str, Any]) -> None:
-        self.entries.append((table, entity))
-
-    def flush(self, timeout: float = 10.0) -> bool:
-        return True
-
-    def of(self, table: str) -> list[dict[str, Any]]:
-        return [e for t, e in self.entries if t == table]
-
-
 class TableLogSink:
     """Writes entities from a background thread, in batches (one transaction per partition).
 
@@ -229,7 +213,3 @@ def read_partition(connection_string: str, table: str, partition: str) -> list[d
     client = TableClient.from_connection_string(connection_string, table_name=table)
     escaped = partition.replace("'", "''")
     return [dict(e) for e in client.query_entities(f"PartitionKey eq '{escaped}'")]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -254,10 +254,6 @@ def render_err_line(line_no: int, errors: list[tuple[str, str]], raw: bytes) -> 
     return text + raw + b"\r\n"
 
 
-def detail_key(values: Mapping[str, Any]) -> tuple[str, str, str]:
-    return values["codigo_cliente"], values["codigo_producto"], values["num_documento"]
-
-
 __all__ = [
     "DETAIL",
     "HEADER",

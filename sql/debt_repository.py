@@ -229,9 +229,6 @@ class DebtRepository:
             )
         ).scalar()
 
-    def count(self, company: int) -> int:
-        return int(self.conn.execute(sa.select(sa.func.count()).where(debts.c.company_code == company)).scalar() or 0)
-
     @staticmethod
     def _key(key: dict[str, Any]) -> sa.ColumnElement[bool]:
         return (

@@ -29,12 +29,6 @@ def downgrade(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
 
 
-def upgrade_connection(connection: Connection, revision: str = "head") -> None:
-    config = alembic_config(str(connection.engine.url))
-    config.attributes["connection"] = connection
-    command.upgrade(config, revision)
-
-
 def head_revision() -> str:
     from alembic.script import ScriptDirectory
 

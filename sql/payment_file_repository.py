@@ -146,19 +146,3 @@ class PaymentFileRepository:
                 yield rows  # SQLite gives dates and times as ISO text; the renderer reads both
         finally:
             cursor.close()
-
-    def records(self, file_id: int) -> Iterator[sa.Row[Any]]:
-        """The file's records in order, streamed."""
-        query = (
-            sa.select(
-                payment_file_items.c.kind, payments.c.client_code, payments.c.client_name, payments.c.service_code,
-                payments.c.document, payments.c.due_date, payments.c.txn_at, payments.c.amount_cents,
-                payments.c.operation_number, payments.c.channel, payments.c.payment_method,
-                payments.c.accounting_date, payments.c.created_at, payments.c.reversal_txn_at,
-                payments.c.reversal_channel, payments.c.reversal_accounting_date, payments.c.reversed_at,
-            )
-            .select_from(payment_file_items.join(payments, payments.c.id == payment_file_items.c.payment_id))
-            .where(payment_file_items.c.file_id == file_id)
-            .order_by(payment_file_items.c.line_no)
-        )  # fmt: skip
-        yield from self.conn.execution_options(yield_per=10_000).execute(query)

@@ -48,7 +48,7 @@ def wait_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | None = 
 def stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
-        proc.wait(10)
+        proc.wait(3)
     except subprocess.TimeoutExpired:
         proc.kill()
 

@@ -23,12 +23,6 @@ def run_offline() -> None:
 
 
 def run_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        context.configure(connection=connection, target_metadata=metadata, transaction_per_migration=True)
-        with context.begin_transaction():
-            context.run_migrations()
-        return
     engine = create_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as conn:
         context.configure(connection=conn, target_metadata=metadata, transaction_per_migration=True)

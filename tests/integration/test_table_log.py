@@ -17,7 +17,7 @@ from tests.conftest import free_port
 
 
 def test_entities_land_in_a_daily_partition_newest_first(azurite: str) -> None:
-    sink = TableLogSink(azurite, timeout=5)
+    sink = TableLogSink(azurite, timeout=15)
     base = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
     process = f"ordering_{uuid.uuid4().hex[:8]}"  # the session's Azurite is shared: a name of its own
     for minute in (1, 3, 2):
@@ -32,7 +32,7 @@ def test_entities_land_in_a_daily_partition_newest_first(azurite: str) -> None:
 
 
 def test_large_and_structured_values(azurite: str) -> None:
-    sink = TableLogSink(azurite, timeout=5)
+    sink = TableLogSink(azurite, timeout=15)
     when = datetime(2026, 11, 20, tzinfo=UTC)
     sink.write(API_LOGS, make_entity("big", when, {"Request": "x" * 70000, "Counts": {"PEN": "10.00"}, "Skip": None}))
     assert sink.flush()
@@ -78,9 +78,9 @@ def black_hole() -> Iterator[int]:
     thread.start()
     yield server.getsockname()[1]
     stop.set()
-    thread.join()
     for conn in held:
         conn.close()
+    thread.join(5)
     server.close()
 
 
