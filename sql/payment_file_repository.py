@@ -11,10 +11,10 @@ from sqlalchemy.engine import Connection
 
 from sql.tables import companies, payment_file_items, payment_files, payments
 
-# Payments and reversals of a company not yet in any file, numbered in file order:
-# payments by id, then reversals by the time they were booked.
+# Payments and reversals of a company not yet in any file. Their order in the file is fixed by
+# the data (payments by booking time, then reversals by theirs), so nothing numbers them here.
 _PENDING = """
-SELECT payment_id, kind, ROW_NUMBER() OVER (ORDER BY kind DESC, booked_at, payment_id) AS line_no FROM (
+SELECT payment_id, kind FROM (
   SELECT p.id AS payment_id, 'P' AS kind, p.created_at AS booked_at FROM payments p
    WHERE p.company_code = :company AND p.created_at >= :since
      AND NOT EXISTS (SELECT 1 FROM payment_file_items i WHERE i.payment_id = p.id AND i.kind = 'P')
@@ -78,8 +78,8 @@ class PaymentFileRepository:
         )  # fmt: skip
         self.conn.execute(
             _pending(
-                "INSERT INTO payment_file_items (payment_id, kind, file_id, line_no)"
-                f" SELECT payment_id, kind, :file_id, line_no FROM ({_PENDING}) numbered"
+                "INSERT INTO payment_file_items (payment_id, kind, file_id)"
+                f" SELECT payment_id, kind, :file_id FROM ({_PENDING}) pending_records"
             ),
             {"company": company, "since": since, "file_id": file_id},
         )
@@ -134,7 +134,8 @@ class PaymentFileRepository:
         sql = (
             f"SELECT {', '.join(('i.kind', *(f'p.{c}' for c in RECORD_COLUMNS[1:])))}"
             " FROM payment_file_items i JOIN payments p ON p.id = i.payment_id"
-            f" WHERE i.file_id = {mark} ORDER BY i.line_no"
+            f" WHERE i.file_id = {mark}"
+            " ORDER BY i.kind DESC, CASE WHEN i.kind = 'P' THEN p.created_at ELSE p.reversed_at END, p.id"
         )
         if backend == "postgresql":
             cursor = self.conn.connection.driver_connection.cursor(name=f"payment_file_{file_id}")

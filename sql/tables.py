@@ -228,7 +228,6 @@ payment_file_items = sa.Table(
     sa.Column("payment_id", sa.BigInteger, primary_key=True),
     sa.Column("kind", sa.String(1), primary_key=True),
     sa.Column("file_id", sa.BigInteger, sa.ForeignKey("payment_files.id"), nullable=False),
-    sa.Column("line_no", sa.Integer, nullable=False),
-    sa.Index("ix_payment_file_items_file", "file_id", "line_no"),
+    sa.Index("ix_payment_file_items_file", "file_id"),
     sa.CheckConstraint("kind IN ('P', 'A')", name="kind"),
 )

@@ -262,7 +262,6 @@ CREATE TABLE payment_file_items (
     payment_id BIGINT NOT NULL, 
     kind VARCHAR(1) NOT NULL, 
     file_id BIGINT NOT NULL, 
-    line_no INTEGER NOT NULL, 
     CONSTRAINT pk_payment_file_items PRIMARY KEY (payment_id, kind), 
     CONSTRAINT fk_payment_file_items_file_id_payment_files FOREIGN KEY(file_id) REFERENCES payment_files (id), 
     CONSTRAINT ck_payment_file_items_kind CHECK (kind IN ('P', 'A'))
@@ -270,7 +269,7 @@ CREATE TABLE payment_file_items (
 
 GO
 
-CREATE INDEX ix_payment_file_items_file ON payment_file_items (file_id, line_no);
+CREATE INDEX ix_payment_file_items_file ON payment_file_items (file_id);
 
 GO
 

@@ -43,12 +43,11 @@ def upgrade() -> None:
         sa.Column("payment_id", sa.BigInteger, nullable=False),
         sa.Column("kind", sa.String(1), nullable=False),
         sa.Column("file_id", sa.BigInteger, nullable=False),
-        sa.Column("line_no", sa.Integer, nullable=False),
         sa.PrimaryKeyConstraint("payment_id", "kind", name="pk_payment_file_items"),
         sa.ForeignKeyConstraint(["file_id"], ["payment_files.id"], name="fk_payment_file_items_file_id_payment_files"),
         sa.CheckConstraint("kind IN ('P', 'A')", name="kind"),
     )
-    op.create_index("ix_payment_file_items_file", "payment_file_items", ["file_id", "line_no"])
+    op.create_index("ix_payment_file_items_file", "payment_file_items", ["file_id"])
 
 
 def downgrade() -> None:
