@@ -263,7 +263,6 @@ CREATE TABLE payment_file_items (
     kind VARCHAR(1) NOT NULL, 
     file_id BIGINT NOT NULL, 
     CONSTRAINT pk_payment_file_items PRIMARY KEY (payment_id, kind), 
-    CONSTRAINT fk_payment_file_items_file_id_payment_files FOREIGN KEY(file_id) REFERENCES payment_files (id), 
     CONSTRAINT ck_payment_file_items_kind CHECK (kind IN ('P', 'A'))
 );
 

@@ -44,7 +44,6 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(1), nullable=False),
         sa.Column("file_id", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("payment_id", "kind", name="pk_payment_file_items"),
-        sa.ForeignKeyConstraint(["file_id"], ["payment_files.id"], name="fk_payment_file_items_file_id_payment_files"),
         sa.CheckConstraint("kind IN ('P', 'A')", name="kind"),
     )
     op.create_index("ix_payment_file_items_file", "payment_file_items", ["file_id"])
