@@ -12,9 +12,11 @@ from blueprints.common import ApiError, Call, endpoint, json_response, read_json
 from domain.auth import Scope
 from domain.yapago import (
     BAD_JSON,
+    BANK_NOT_ALLOWED,
     FORBIDDEN,
     INTERNAL,
     UNAUTHORIZED,
+    Answer,
     ConsultaRequest,
     PagoRequest,
     ReversaRequest,
@@ -39,14 +41,20 @@ def yapago_error_body(error: ApiError, call: Call) -> dict[str, Any]:
     return {"codResp": code.code, "desResp": message}
 
 
-def _handle(req: func.HttpRequest, model: type[BaseModel], run: Callable[[Any], Reply]) -> func.HttpResponse:
+def _handle(
+    req: func.HttpRequest, call: Call, model: type[BaseModel], run: Callable[[Any], Reply]
+) -> func.HttpResponse:
     body = read_json(req)
     try:
         parsed = model.model_validate(body)
     except ValidationError as exc:
         reply = Reply.of(invalid_request(exc))
     else:
-        reply = run(parsed)
+        assert call.principal is not None
+        if call.principal.may_act_for(parsed.idBanco):
+            reply = run(parsed)
+        else:
+            reply = Reply.of(Answer(BANK_NOT_ALLOWED, f"{BANK_NOT_ALLOWED.message} ({parsed.idBanco})"))
     return json_response(reply.body, reply.status)
 
 
@@ -54,7 +62,7 @@ def _handle(req: func.HttpRequest, model: type[BaseModel], run: Callable[[Any], 
 @endpoint(Scope.YAPAGO, error_body=yapago_error_body)
 def yapago_consulta(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """Pending debts of a client (by client code, DNI, RUC or Identificador 04)."""
-    return _handle(req, ConsultaRequest, lambda r: consulta(bootstrap.engine(), bootstrap.company_setups(), r))
+    return _handle(req, call, ConsultaRequest, lambda r: consulta(bootstrap.engine(), bootstrap.company_setups(), r))
 
 
 @bp.route(route="yapago/pago", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -62,7 +70,7 @@ def yapago_consulta(req: func.HttpRequest, call: Call) -> func.HttpResponse:
 def yapago_pago(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """Pay one debt; idempotent on (idBanco, numeroOperacion)."""
     return _handle(
-        req, PagoRequest, lambda r: pago(bootstrap.engine(), bootstrap.company_setups(), r, bootstrap.utc_now)
+        req, call, PagoRequest, lambda r: pago(bootstrap.engine(), bootstrap.company_setups(), r, bootstrap.utc_now)
     )
 
 
@@ -71,7 +79,10 @@ def yapago_pago(req: func.HttpRequest, call: Call) -> func.HttpResponse:
 def yapago_reversa(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """Reverse (extorno) a payment and give its amount back to the balance."""
     return _handle(
-        req, ReversaRequest, lambda r: reversa(bootstrap.engine(), bootstrap.company_setups(), r, bootstrap.utc_now)
+        req,
+        call,
+        ReversaRequest,
+        lambda r: reversa(bootstrap.engine(), bootstrap.company_setups(), r, bootstrap.utc_now),
     )
 
 

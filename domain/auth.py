@@ -58,9 +58,24 @@ class Principal:
     client_id: str
     scopes: frozenset[Scope]
     token_id: str
+    banks: frozenset[str] | None = None  # the bank codes it may act for; None: any
 
     def has(self, scope: Scope) -> bool:
         return scope in self.scopes
+
+    def may_act_for(self, bank: str) -> bool:
+        return self.banks is None or bank in self.banks
+
+
+def parse_banks(text: str | None) -> frozenset[str] | None:
+    """`1020,1030` -> the bank codes a client may act for; empty: any bank."""
+    if not text or not text.strip():
+        return None
+    banks = frozenset(b.strip() for b in text.split(",") if b.strip())
+    bad = sorted(b for b in banks if not (len(b) == 4 and b.isdigit() and b.isascii()))
+    if bad:
+        raise DomainError(f"bank codes must be 4 digits: {', '.join(bad)}", field="banks")
+    return banks
 
 
 def granted_scopes(client_scopes: frozenset[Scope], requested: str | None) -> frozenset[Scope]:

@@ -34,6 +34,7 @@ BAD_AMOUNT = Code("12", 400, "Importe invalido: debe ser mayor que 0 y tener a l
 UNKNOWN_COMPANY = Code("20", 404, "Empresa no existe")
 UNKNOWN_SERVICE = Code("21", 404, "Servicio no existe para la empresa")
 UNKNOWN_BANK = Code("22", 404, "Banco sin cuenta de recaudacion para la empresa o el servicio")
+BANK_NOT_ALLOWED = Code("23", 403, "El cliente de la API no puede operar por ese banco")
 NO_DEBTS = Code("30", 404, "Cliente sin deudas pendientes")
 DEBT_NOT_FOUND = Code("31", 404, "Deuda no encontrada para el cliente")
 ALREADY_PAID = Code("32", 409, "Deuda ya pagada")
@@ -48,7 +49,7 @@ FORBIDDEN = Code("91", 403, "Token sin permiso para YAPAGO")
 INTERNAL = Code("99", 500, "Error interno; reintente con el mismo numeroOperacion")
 
 CODES: tuple[Code, ...] = (
-    OK, BAD_JSON, BAD_FIELD, BAD_AMOUNT, UNKNOWN_COMPANY, UNKNOWN_SERVICE, UNKNOWN_BANK, NO_DEBTS,
+    OK, BAD_JSON, BAD_FIELD, BAD_AMOUNT, UNKNOWN_COMPANY, UNKNOWN_SERVICE, UNKNOWN_BANK, BANK_NOT_ALLOWED, NO_DEBTS,
     DEBT_NOT_FOUND, ALREADY_PAID, BELOW_MINIMUM, ABOVE_BALANCE, WRONG_CURRENCY, OPERATION_CONFLICT,
     PAYMENT_NOT_FOUND, ALREADY_REVERSED, UNAUTHORIZED, FORBIDDEN, INTERNAL,
 )  # fmt: skip

@@ -19,6 +19,7 @@ class StoredClient:
     secret_hash: str
     scopes: frozenset[Scope]
     active: bool
+    banks: frozenset[str] | None = None  # None: any bank
 
 
 class ClientRepository:
@@ -29,11 +30,25 @@ class ClientRepository:
         row = self.conn.execute(sa.select(api_clients).where(api_clients.c.client_id == client_id)).first()
         if row is None:
             return None
-        return StoredClient(row.client_id, row.secret_hash, parse_scopes(row.scopes), bool(row.active))
+        banks = frozenset(row.bank_codes.split(",")) if row.bank_codes else None
+        return StoredClient(row.client_id, row.secret_hash, parse_scopes(row.scopes), bool(row.active), banks)
 
-    def upsert(self, client_id: str, secret_hash: str, scopes: frozenset[Scope], now: datetime) -> bool:
-        """Create the client or replace its secret and scopes; True when it was created."""
-        values = {"secret_hash": secret_hash, "scopes": format_scopes(scopes), "active": True, "updated_at": now}
+    def upsert(
+        self,
+        client_id: str,
+        secret_hash: str,
+        scopes: frozenset[Scope],
+        now: datetime,
+        banks: frozenset[str] | None = None,
+    ) -> bool:
+        """Create the client or replace its secret, scopes and banks; True when it was created."""
+        values = {
+            "secret_hash": secret_hash,
+            "scopes": format_scopes(scopes),
+            "active": True,
+            "updated_at": now,
+            "bank_codes": ",".join(sorted(banks)) if banks else None,
+        }
         updated = self.conn.execute(
             sa.update(api_clients).where(api_clients.c.client_id == client_id).values(**values)
         ).rowcount

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,7 +10,16 @@ from datetime import datetime
 
 from adapters.secrets import hash_secret, verify_secret
 from adapters.tokens import IssuedToken, TokenError, TokenService
-from domain.auth import Principal, Scope, granted_scopes, parse_scopes, validate_client_id, validate_secret
+from domain.auth import (
+    Principal,
+    Scope,
+    granted_scopes,
+    parse_banks,
+    parse_scopes,
+    validate_client_id,
+    validate_secret,
+)
+from sql.repositories import StoredClient
 from sql.uow import UnitOfWork
 
 UowFactory = Callable[[], UnitOfWork]
@@ -32,13 +42,16 @@ class ClientSaved:
     created: bool
 
 
-def register_client(uow: UowFactory, client_id: str, secret: str, scopes: str, now: datetime) -> ClientSaved:
-    """Create a client or rotate its secret and scopes; only the Argon2 hash is stored."""
+def register_client(
+    uow: UowFactory, client_id: str, secret: str, scopes: str, now: datetime, banks: str | None = None
+) -> ClientSaved:
+    """Create a client or rotate its secret, scopes and banks; only the Argon2 hash is stored."""
     validate_client_id(client_id)
     validate_secret(secret)
     parsed = parse_scopes(scopes)
+    bank_codes = parse_banks(banks)
     with uow() as tx:
-        created = tx.clients.upsert(client_id, hash_secret(secret), parsed, now)
+        created = tx.clients.upsert(client_id, hash_secret(secret), parsed, now, bank_codes)
         tx.commit()
     return ClientSaved(client_id, parsed, created)
 
@@ -76,19 +89,19 @@ class ClientStatus:
 
     def __init__(self, ttl_seconds: float = 10.0) -> None:
         self.ttl = ttl_seconds
-        self._seen: dict[str, tuple[float, frozenset[Scope] | None]] = {}
+        self._seen: dict[str, tuple[float, StoredClient | None]] = {}
 
-    def scopes(self, uow: UowFactory, client_id: str) -> frozenset[Scope] | None:
-        """The client's scopes if it exists and is active, else None."""
+    def active(self, uow: UowFactory, client_id: str) -> StoredClient | None:
+        """The client if it exists and is active, else None."""
         now = time.monotonic()
         cached = self._seen.get(client_id)
         if cached is not None and cached[0] > now:
             return cached[1]
         with uow() as tx:
             client = tx.clients.get(client_id)
-        scopes = client.scopes if client is not None and client.active else None
-        self._seen[client_id] = (now + self.ttl, scopes)
-        return scopes
+        found = client if client is not None and client.active else None
+        self._seen[client_id] = (now + self.ttl, found)
+        return found
 
     def clear(self) -> None:
         self._seen.clear()
@@ -114,9 +127,9 @@ def authorize(
         principal = tokens.verify(token.strip())
     except TokenError as exc:
         raise AuthFailure(401, "invalid_token", exc.reason) from None
-    client_scopes = status.scopes(uow, principal.client_id)
-    if client_scopes is None:
+    client = status.active(uow, principal.client_id)
+    if client is None:
         raise AuthFailure(401, "invalid_token", "client is disabled")
-    if scope is not None and (not principal.has(scope) or scope not in client_scopes):
+    if scope is not None and (not principal.has(scope) or scope not in client.scopes):
         raise AuthFailure(403, "insufficient_scope", f"token lacks scope '{scope.value}'")
-    return principal
+    return dataclasses.replace(principal, banks=client.banks)

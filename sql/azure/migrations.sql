@@ -280,3 +280,19 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0004 -> 0005
+
+ALTER TABLE api_clients ADD bank_codes VARCHAR(255) NULL;
+
+GO
+
+UPDATE alembic_version SET version_num='0005' WHERE alembic_version.version_num = '0004';
+
+GO
+
+COMMIT;
+
+GO
+

@@ -40,6 +40,9 @@ def test_operator_commands(tmp_path: Path) -> None:
         env, "create-client", "--id", "bank-1020", "--secret", "s3cret-value-123", "--scopes", "yapago,lending"
     )
     assert client.returncode == 0 and "created with scopes lending,yapago" in client.stdout
+    bad_banks = run(env, "create-client", "--id", "bank-1030", "--secret", "s3cret-value-123", "--scopes", "yapago",
+                    "--banks", "10x0")  # fmt: skip
+    assert bad_banks.returncode == 2 and "bank codes must be 4 digits: 10x0" in bad_banks.stderr
     bad_scope = run(env, "create-client", "--id", "bank-1020", "--secret", "s3cret-value-123", "--scopes", "admin")
     assert bad_scope.returncode == 2 and "unknown scope 'admin'" in bad_scope.stderr
 

@@ -22,7 +22,9 @@ def state(url: str, root: Path) -> dict:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         files = conn.execute(sa.text("SELECT file_name, records, total_pen, total_usd FROM payment_files")).all()
-        held = conn.execute(sa.text("SELECT payment_id, kind, file_id FROM payment_file_items ORDER BY kind, payment_id")).all()
+        held = conn.execute(
+            sa.text("SELECT payment_id, kind, file_id FROM payment_file_items ORDER BY kind, payment_id")
+        ).all()
     engine.dispose()
     pagos = root / "00730" / "Pagos"
     tree = (

@@ -267,3 +267,17 @@ def test_generate_payments_command_options(host: YapagoHost) -> None:
     assert "REGENERADO" in host.manage("generate-payments", "--regenerate", name)
     assert path.read_bytes() == original
     assert host.post("reversa", reversa(op)).json()["codResp"] == "00"
+
+
+def test_a_client_bound_to_a_bank_cannot_act_for_another(host: YapagoHost) -> None:
+    import httpx
+
+    from tests.e2e.yapago_host import BANK_SECRET
+
+    token = httpx.post(f"{host.base}/yapago/autenticar", json={"client_id": "bank-1030", "client_secret": BANK_SECRET})
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    for route, body in (("consulta", CONSULTA), ("pago", pago("BOUND1")), ("reversa", reversa("BOUND1"))):
+        r = httpx.post(f"{host.base}/yapago/{route}", json=body, headers=headers)
+        assert (r.status_code, r.json()["codResp"]) == (403, "23"), r.text
+    own = httpx.post(f"{host.base}/yapago/consulta", json={**CONSULTA, "idBanco": "1030"}, headers=headers)
+    assert own.json()["codResp"] == "22", "its own bank passes the binding (and has no account here)"

@@ -52,6 +52,7 @@ def start_yapago_host(tmp_path: Path, sql_url: str, azurite: str, workers: int =
     host.manage("migrate")
     host.manage("seed-demo")
     host.manage("create-client", "--id", "bank-1020", "--secret", BANK_SECRET, "--scopes", "yapago")
+    host.manage("create-client", "--id", "bank-1030", "--secret", BANK_SECRET, "--scopes", "yapago", "--banks", "1030")
     host.manage("create-company", "--code", "731", "--name", "AGUA SA", "--service", "001:completa",
                 "--account", "001:1020:191-731")  # fmt: skip
     (source,) = (DATA / "valid_r").glob("*.TXT")
