@@ -22,12 +22,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from databases import fresh_database  # noqa: E402
 
 NAME = "D0073022112026001.TXT"
 NOW = datetime(2026, 11, 22, 13, 30, tzinfo=UTC)
@@ -180,24 +182,6 @@ def run_stage(args: argparse.Namespace) -> None:
         out = stage_naive(args.url, source, work, args.sample)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
-
-
-def fresh_database(kind: str, pg: str | None, work: Path) -> tuple[str, callable]:  # type: ignore[valid-type]
-    if kind == "sqlite":
-        path = work / f"{uuid.uuid4().hex}.db"
-        return f"sqlite:///{path}", lambda: [p.unlink() for p in work.glob(path.name + "*")]
-    import sqlalchemy as sa
-
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(pg, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return sa.engine.make_url(pg).set(database=name).render_as_string(hide_password=False), drop
 
 
 def orchestrate(args: argparse.Namespace) -> None:

@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -29,6 +28,9 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from databases import fresh_database  # noqa: E402
 
 NOW = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 
@@ -124,22 +126,6 @@ def stage_floor(url: str, work: Path) -> dict:
     return {"seconds": time.perf_counter() - started, "records": count, "files": 1}
 
 
-def fresh(kind: str, pg: str | None, work: Path) -> tuple[str, object]:
-    if kind == "sqlite":
-        path = work / f"{uuid.uuid4().hex}.db"
-        return f"sqlite:///{path}", lambda: None
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(pg, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return sa.engine.make_url(pg).set(database=name).render_as_string(hide_password=False), drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--payments", type=int, default=1_000_000)
@@ -161,7 +147,7 @@ def main() -> None:
         for backend in ["sqlite"] + (["postgresql"] if args.pg else []):
             results = {}
             for stage in ("generator", "floor"):
-                url, drop = fresh(backend, args.pg, work)
+                url, drop = fresh_database(backend, args.pg, work)
                 try:
                     t0 = time.perf_counter()
                     prepare(url, args.payments, args.companies)
