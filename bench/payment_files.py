@@ -160,7 +160,7 @@ def main() -> None:
                     )
                     results[stage] = json.loads(out)
                 finally:
-                    drop()  # type: ignore[operator]
+                    drop()
             for stage, r in results.items():
                 rows.append((backend, stage, r["records"], r["seconds"], r["records"] / r["seconds"], r["peak_rss_mb"]))
             rows.append((backend, "generator/floor", None, None,
