@@ -319,7 +319,11 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("generate-payments", help="write the payment files now (what the timer does)")
     p.add_argument("--company", help="only this company code")
-    p.add_argument("--since", help="only payments booked from this ISO time on, e.g. 2026-11-22T00:00:00-05:00")
+    p.add_argument(
+        "--since",
+        help="only companies with records booked from this ISO time on (their file takes every pending record),"
+        " e.g. 2026-11-22T00:00:00-05:00",
+    )
     p.add_argument("--dry-run", action="store_true", help="say what would be written; write nothing")
     p.add_argument("--regenerate", metavar="FILE", help="write this payment file again, byte for byte, from SQL")
     p.set_defaults(run=cmd_generate_payments)

@@ -37,9 +37,11 @@ NOW = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 
 def prepare(url: str, payments: int, companies: int) -> None:
     from domain.companies import build_company
+    from domain.payment_records import PAID, payment_record
     from sql.debt_repository import DebtRepository
     from sql.engine import create_engine
     from sql.migrate import upgrade
+    from sql.tables import payment_records
     from sql.tables import payments as table
     from sql.uow import UnitOfWork
 
@@ -50,14 +52,15 @@ def prepare(url: str, payments: int, companies: int) -> None:
             tx.companies.save(build_company(str(800 + code), f"EMPRESA {code}", ["001:completa"],
                                             ["001:1020:191-1"]), NOW)  # fmt: skip
         tx.commit()
-    columns = [c.name for c in table.columns if c.name not in ("id",)]
+    columns = [c.name for c in table.columns]
+    record_columns = [c.name for c in payment_records.columns if c.name != "id"]
     booked = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
     with engine.begin() as conn:
         backend = DebtRepository(conn).backend
-        batch = []
+        batch, records = [], []
         for n in range(payments):
             values = {
-                "company_code": 801 + n % companies, "service_code": "001", "bank_code": "1020",
+                "id": n + 1, "company_code": 801 + n % companies, "service_code": "001", "bank_code": "1020",
                 "operation_number": f"{n:012d}", "channel": "10", "payment_method": "01", "query_id": "1",
                 "voucher": "", "debt_reference": None, "client_code": f"C{n // 3:08d}",
                 "client_name": "CLIENTE DE PRUEBA",
@@ -67,27 +70,36 @@ def prepare(url: str, payments: int, companies: int) -> None:
                 "accounting_date": date(2026, 11, 22), "reversal_accounting_date": None,
             }  # fmt: skip
             batch.append(tuple(values[c] for c in columns))
+            # what booking the payment does (usecases/yapago.py): its record, rendered once
+            record = payment_record(
+                PAID, client=values["client_code"], name=values["client_name"], service="001",
+                document=values["document"], due=values["due_date"], at=booked, cents=values["amount_cents"],
+                operation=values["operation_number"], channel="10", method="01", booked=values["accounting_date"],
+            )  # fmt: skip
+            records.append((values["company_code"], n + 1, PAID, "1", values["amount_cents"], booked, record))
             if len(batch) == 50_000:
-                _insert(conn, backend, columns, batch)
-                batch = []
-        _insert(conn, backend, columns, batch)
+                _insert(conn, backend, "payments", columns, batch)
+                _insert(conn, backend, "payment_records", record_columns, records)
+                batch, records = [], []
+        _insert(conn, backend, "payments", columns, batch)
+        _insert(conn, backend, "payment_records", record_columns, records)
     engine.dispose()
 
 
-def _insert(conn: sa.Connection, backend: str, columns: list[str], rows: list[tuple]) -> None:
+def _insert(conn: sa.Connection, backend: str, table: str, columns: list[str], rows: list[tuple]) -> None:
     if not rows:
         return
     if backend == "postgresql":
         with (
             conn.connection.driver_connection.cursor() as cursor,
-            cursor.copy(f"COPY payments ({', '.join(columns)}) FROM STDIN") as copy,
+            cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
         ):
             for row in rows:
                 copy.write_row(row)
         return
     rows = [tuple(v.replace(tzinfo=None) if isinstance(v, datetime) else v for v in row) for row in rows]
     marks = ", ".join("?" for _ in columns)
-    conn.exec_driver_sql(f"INSERT INTO payments ({', '.join(columns)}) VALUES ({marks})", rows)
+    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
 
 def stage_generator(url: str, work: Path) -> dict:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from domain.debts import LoadSummary
+from sql.locks import lock_row
 from sql.tables import companies, debt_file_errors, debt_files, debt_lookup, debts, payments
 
 DEBT_COLUMNS = (
@@ -42,7 +43,7 @@ class DebtRepository:
 
     def lock_company(self, company: int) -> None:
         """Serialize loads of one company across instances (a row lock; SQLite's BEGIN IMMEDIATE does it there)."""
-        self.conn.execute(sa.select(companies.c.code).where(companies.c.code == company).with_for_update())
+        lock_row(self.conn, companies, companies.c.code == company, "update")
 
     def get_file(self, file_id: int) -> sa.Row[Any]:
         return self.conn.execute(sa.select(debt_files).where(debt_files.c.id == file_id)).one()

@@ -1,43 +1,52 @@
-"""SQL for the payment files: reserving a file and what it holds in one statement each."""
+"""SQL for the payment files: a file is a company's range of booked records.
+
+Booking a payment or a reversal inserts its rendered record (payment_records) while holding
+the company's cursor row in share mode; reserving a file holds that row exclusively, so
+when it reads the company's last record id no booking of that company is in flight: every
+id up to it is committed and every later booking gets a larger id. A file is then
+(after_record_id, last_record_id], written in O(1) rows whatever its size, and the next
+file starts where it ended: no record is left out or held twice.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from sql.tables import companies, payment_file_items, payment_files, payments
+from sql.locks import lock_row
+from sql.tables import companies, payment_file_cursors, payment_files, payment_records
 
-# Payments and reversals of a company not yet in any file. Their order in the file is fixed by
-# the data (payments by booking time, then reversals by theirs), so nothing numbers them here.
-_PENDING = """
-SELECT payment_id, kind FROM (
-  SELECT p.id AS payment_id, 'P' AS kind, p.created_at AS booked_at FROM payments p
-   WHERE p.company_code = :company AND p.created_at >= :since
-     AND NOT EXISTS (SELECT 1 FROM payment_file_items i WHERE i.payment_id = p.id AND i.kind = 'P')
-  UNION ALL
-  SELECT p.id, 'A', p.reversed_at FROM payments p
-   WHERE p.company_code = :company AND p.status = 'A' AND p.reversed_at >= :since
-     AND NOT EXISTS (SELECT 1 FROM payment_file_items i WHERE i.payment_id = p.id AND i.kind = 'A')
-) pending
-"""
+WINDOW = 20_000  # record ids per query when rendering: bounds memory, keeps the scan sequential
 
-
-_SINCE = sa.bindparam("since", type_=sa.DateTime(timezone=True))  # stored UTC; SQLite compares text
-
-
-def _pending(sql: str) -> sa.TextClause:
-    return sa.text(sql).bindparams(_SINCE)
+# Per window of ids: which file each record belongs to (a CASE over the files whose range
+# meets the window), then per file the record count, the signed totals per currency (P adds,
+# A subtracts) and, where the database can join strings in a given order, the text itself.
+_TOTALS = """count(*),
+  sum(CASE WHEN currency = '1' THEN CASE WHEN kind = 'P' THEN amount_cents ELSE -amount_cents END ELSE 0 END),
+  sum(CASE WHEN currency = '2' THEN CASE WHEN kind = 'P' THEN amount_cents ELSE -amount_cents END ELSE 0 END)"""
+_AGGREGATE = {
+    "postgresql": "string_agg(record || E'\\r\\n', '' ORDER BY id)",
+    "mssql": "STRING_AGG(CAST(record AS VARCHAR(MAX)) + CHAR(13) + CHAR(10), '') WITHIN GROUP (ORDER BY id)",
+}
+_WINDOW = """SELECT * FROM (
+  SELECT CASE {cases} END AS file_id, id, currency, kind, amount_cents, record
+    FROM payment_records WHERE id > {lo} AND id <= {hi}
+) w WHERE file_id IS NOT NULL"""
 
 
-RECORD_COLUMNS = (
-    "kind", "client_code", "client_name", "service_code", "document", "due_date", "txn_at", "amount_cents",
-    "operation_number", "channel", "payment_method", "accounting_date", "created_at", "reversal_txn_at",
-    "reversal_channel", "reversal_accounting_date", "reversed_at",
-)  # fmt: skip
+def _window(files: Sequence[Any], lo: int, hi: int) -> str | None:
+    """The window's records tagged with their file, or None when no file's range meets it."""
+    cases = [
+        f"WHEN company_code = {int(f.company_code)} AND id > {int(f.after_record_id)}"
+        f" AND id <= {int(f.last_record_id)} THEN {int(f.id)}"
+        for f in files
+        if f.after_record_id < hi and f.last_record_id > lo
+    ]
+    return _WINDOW.format(cases=" ".join(cases), lo=lo, hi=hi) if cases else None
 
 
 class PaymentFileRepository:
@@ -47,16 +56,34 @@ class PaymentFileRepository:
     def company_codes(self) -> list[int]:
         return list(self.conn.execute(sa.select(companies.c.code).order_by(companies.c.code)).scalars())
 
-    def lock_company(self, company: int) -> None:
-        self.conn.execute(sa.select(companies.c.code).where(companies.c.code == company).with_for_update())
+    def lock_cursor(self, company: int) -> int:
+        """Hold the company's cursor exclusively (bookings of it wait) and return its last filed id."""
+        row = lock_row(self.conn, payment_file_cursors, payment_file_cursors.c.company_code == company, "exclusive")
+        if row is None:
+            raise LookupError(f"company {company:05d} has no payment-file cursor")
+        return int(row.last_record_id)
 
-    def pending_count(self, company: int, since: datetime) -> int:
+    def last_record_id(self, company: int) -> int:
         return int(
             self.conn.execute(
-                _pending(f"SELECT count(*) FROM ({_PENDING}) c"), {"company": company, "since": since}
-            ).scalar()
-            or 0
+                sa.select(sa.func.coalesce(sa.func.max(payment_records.c.id), 0)).where(
+                    payment_records.c.company_code == company
+                )
+            ).scalar_one()
         )
+
+    def pending_count(self, company: int, since: datetime | None = None) -> int:
+        """Records of the company in no file yet (booked from `since` on, if given)."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(payment_records.join(
+                payment_file_cursors, payment_file_cursors.c.company_code == payment_records.c.company_code))
+            .where((payment_records.c.company_code == company)
+                   & (payment_records.c.id > payment_file_cursors.c.last_record_id))
+        )  # fmt: skip
+        if since is not None:
+            query = query.where(payment_records.c.booked_at >= since)
+        return int(self.conn.execute(query).scalar_one())
 
     def next_seq(self, company: int, day: date) -> int:
         last = self.conn.execute(
@@ -66,40 +93,20 @@ class PaymentFileRepository:
         ).scalar()
         return int(last or 0) + 1
 
-    def reserve(self, company: int, name: str, day: date, seq: int, since: datetime, now: datetime) -> int:
-        """Create the file row and mark every pending record as its own, in this transaction."""
+    def reserve(self, company: int, name: str, day: date, seq: int, after: int, last: int, now: datetime) -> int:
+        """The file row for records (after, last] and the cursor moved past them, in this transaction."""
         file_id = int(
             self.conn.execute(
                 sa.insert(payment_files).values(
                     company_code=company, file_name=name, file_date=day, seq=seq, records=0, total_pen=0,
-                    total_usd=0, created_at=now,
+                    total_usd=0, created_at=now, after_record_id=after, last_record_id=last,
                 )
             ).inserted_primary_key[0]
         )  # fmt: skip
         self.conn.execute(
-            _pending(
-                "INSERT INTO payment_file_items (payment_id, kind, file_id)"
-                f" SELECT payment_id, kind, :file_id FROM ({_PENDING}) pending_records"
-            ),
-            {"company": company, "since": since, "file_id": file_id},
-        )
-        totals = self.conn.execute(
-            sa.select(
-                sa.func.count(),
-                sa.func.coalesce(sa.func.sum(sa.case(
-                    (payments.c.currency != "1", 0), (payment_file_items.c.kind == "P", payments.c.amount_cents),
-                    else_=-payments.c.amount_cents)), 0),
-                sa.func.coalesce(sa.func.sum(sa.case(
-                    (payments.c.currency != "2", 0), (payment_file_items.c.kind == "P", payments.c.amount_cents),
-                    else_=-payments.c.amount_cents)), 0),
-            )
-            .select_from(payment_file_items.join(payments, payments.c.id == payment_file_items.c.payment_id))
-            .where(payment_file_items.c.file_id == file_id)
-        ).one()  # fmt: skip
-        self.conn.execute(
-            sa.update(payment_files)
-            .where(payment_files.c.id == file_id)
-            .values(records=totals[0], total_pen=totals[1], total_usd=totals[2])
+            sa.update(payment_file_cursors)
+            .where(payment_file_cursors.c.company_code == company)
+            .values(last_record_id=last)
         )
         return file_id
 
@@ -118,32 +125,45 @@ class PaymentFileRepository:
             query = query.where(payment_files.c.company_code == company)
         return list(self.conn.execute(query))
 
-    def mark_uploaded(self, file_id: int, now: datetime) -> None:
+    def mark_uploaded(self, file_id: int, now: datetime, records: int, total_pen: int, total_usd: int) -> None:
         self.conn.execute(
             sa.update(payment_files)
             .where((payment_files.c.id == file_id) & payment_files.c.uploaded_at.is_(None))
-            .values(uploaded_at=now)
+            .values(uploaded_at=now, records=records, total_pen=total_pen, total_usd=total_usd)
         )
 
-    def record_batches(self, file_id: int, size: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
-        """The file's records in order as plain tuples (RECORD_COLUMNS), straight from the driver
-        (a server-side cursor on PostgreSQL): SQLAlchemy's per-row result processing would cost
-        more than rendering the record."""
+    def chunks(self, files: Sequence[Any]) -> Iterator[tuple[int, int, int, int, str]]:
+        """(file id, records, total PEN, total USD, text) of consecutive pieces of the given files,
+        each file's pieces in record order: one pass over their id ranges, a window at a time
+        (a company-by-company scan would read every page once per company)."""
+        if not files:
+            return
+        start = min(int(f.after_record_id) for f in files)
+        end = max(int(f.last_record_id) for f in files)
         backend = self.conn.engine.dialect.name
-        mark = "?" if backend in ("sqlite", "mssql") else "%s"
-        sql = (
-            f"SELECT {', '.join(('i.kind', *(f'p.{c}' for c in RECORD_COLUMNS[1:])))}"
-            " FROM payment_file_items i JOIN payments p ON p.id = i.payment_id"
-            f" WHERE i.file_id = {mark}"
-            " ORDER BY i.kind DESC, CASE WHEN i.kind = 'P' THEN p.created_at ELSE p.reversed_at END, p.id"
-        )
-        if backend == "postgresql":
-            cursor = self.conn.connection.driver_connection.cursor(name=f"payment_file_{file_id}")
-        else:
-            cursor = self.conn.connection.cursor()
+        for lo in range(start, end, WINDOW):
+            window = _window(files, lo, min(lo + WINDOW, end))
+            if window is None:
+                continue
+            if backend in _AGGREGATE:
+                sql = f"SELECT file_id, {_TOTALS}, {_AGGREGATE[backend]} FROM ({window}) t GROUP BY file_id"
+                yield from self.conn.exec_driver_sql(sql)  # type: ignore[misc]
+            else:
+                yield from self._grouped(window)
+
+    def _grouped(self, window: str) -> Iterator[tuple[int, int, int, int, str]]:
+        """SQLite has no ordered string aggregate: the totals come from SQL, the records plain
+        from the driver (without SQLAlchemy's per-row processing) and are joined here."""
+        totals = {row[0]: row[1:] for row in self.conn.exec_driver_sql(
+            f"SELECT file_id, {_TOTALS} FROM ({window}) t GROUP BY file_id")}  # fmt: skip
+        pieces: dict[int, list[str]] = {file_id: [] for file_id in totals}
+        cursor = self.conn.connection.cursor()
         try:
-            cursor.execute(sql, (file_id,))
-            while rows := cursor.fetchmany(size):
-                yield rows  # SQLite gives dates and times as ISO text; the renderer reads both
+            cursor.execute(f"SELECT file_id, record FROM ({window}) t ORDER BY id")
+            for file_id, record in cursor.fetchall():
+                pieces[file_id].append(record)
         finally:
             cursor.close()
+        for file_id, records in pieces.items():
+            count, pen, usd = totals[file_id]
+            yield file_id, count, pen, usd, "\r\n".join(records) + "\r\n"

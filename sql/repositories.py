@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from domain.auth import Scope, format_scopes, parse_scopes
 from domain.companies import CollectionAccount, Company, Currency, Service, ValidationMode
-from sql.tables import api_clients, collection_accounts, companies, services
+from sql.tables import api_clients, collection_accounts, companies, payment_file_cursors, services
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,7 @@ class CompanyRepository:
         ).rowcount
         if created:
             self.conn.execute(sa.insert(companies).values(code=company.code, name=company.name, created_at=now))
+            self.conn.execute(sa.insert(payment_file_cursors).values(company_code=company.code, last_record_id=0))
         for service in company.services:
             key = (services.c.company_code == company.code) & (services.c.code == service.code)
             values = {"currency": service.currency.value, "validation_mode": service.validation_mode.value}

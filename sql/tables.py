@@ -218,19 +218,39 @@ payment_files = sa.Table(
     sa.Column("total_usd", sa.BigInteger, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("uploaded_at", sa.DateTime(timezone=True)),  # null: reserved, not yet on the exchange
+    # the company's payment_records with after_record_id < id <= last_record_id
+    sa.Column("after_record_id", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("last_record_id", sa.BigInteger, nullable=False, server_default="0"),
     sa.UniqueConstraint("company_code", "file_name"),
     sa.UniqueConstraint("company_code", "file_date", "seq"),
 )
 
-# What each payment file holds: a payment (P) or its reversal (A) is in exactly one file.
-# No foreign key on file_id: rows are only written by the reservation, in the transaction
-# that creates their file, and the per-row check cost a third of the reservation's time.
-payment_file_items = sa.Table(
-    "payment_file_items",
+# Every payment (P) and reversal (A) as its file record, rendered when it is booked. The id
+# orders records by booking per company, and a file holds a company's id range: the records
+# with after_record_id < id <= last_record_id. Ranges are exact because booking inserts a
+# record only while holding its company's cursor row in share mode, and the generator reads
+# the last id while holding it exclusively (see sql/payment_file_repository.py).
+payment_records = sa.Table(
+    "payment_records",
     metadata,
-    sa.Column("payment_id", sa.BigInteger, primary_key=True),
-    sa.Column("kind", sa.String(1), primary_key=True),
-    sa.Column("file_id", sa.BigInteger, nullable=False),
-    sa.Index("ix_payment_file_items_file", "file_id"),
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("company_code", sa.Integer, nullable=False),
+    sa.Column("payment_id", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.String(1), nullable=False),
+    sa.Column("currency", sa.String(1), nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("booked_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("record", sa.String(236), nullable=False),
+    sa.UniqueConstraint("payment_id", "kind"),  # a payment and its reversal are each booked once
     sa.CheckConstraint("kind IN ('P', 'A')", name="kind"),
+    sa.Index("ix_payment_records_company_code_id", "company_code", "id"),
+)
+
+# One row per company: the last record id already in a file, and the lock that orders
+# booking (share) against reserving a file (exclusive).
+payment_file_cursors = sa.Table(
+    "payment_file_cursors",
+    metadata,
+    sa.Column("company_code", sa.Integer, sa.ForeignKey("companies.code"), primary_key=True, autoincrement=False),
+    sa.Column("last_record_id", sa.BigInteger, nullable=False),
 )

@@ -10,7 +10,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from domain.yapago import query_variants
-from sql.tables import api_operations, collection_accounts, companies, debt_lookup, debts, payments, services
+from sql.locks import lock_row
+from sql.tables import (
+    api_operations,
+    collection_accounts,
+    companies,
+    debt_lookup,
+    debts,
+    payment_file_cursors,
+    payment_records,
+    payments,
+    services,
+)  # fmt: skip
 
 _TOTAL = debts.c.amount_cents + debts.c.late_fee_cents + debts.c.admin_fee_cents
 _PENDING = _TOTAL - debts.c.paid_cents
@@ -126,6 +137,20 @@ class YapagoRepository:
 
     def add_payment(self, values: dict[str, Any]) -> int:
         return int(self.conn.execute(sa.insert(payments).values(**values)).inserted_primary_key[0])
+
+    def add_record(
+        self, company: int, payment_id: int, kind: str, currency: str, cents: int, booked_at: datetime, record: str
+    ) -> None:
+        """Book the payment file's record. The company's cursor row is held in share mode first,
+        so that a file reserved meanwhile waits for this commit (sql/payment_file_repository.py)."""
+        if lock_row(self.conn, payment_file_cursors, payment_file_cursors.c.company_code == company, "share") is None:
+            raise LookupError(f"company {company:05d} has no payment-file cursor")
+        self.conn.execute(
+            sa.insert(payment_records).values(
+                company_code=company, payment_id=payment_id, kind=kind, currency=currency, amount_cents=cents,
+                booked_at=booked_at, record=record,
+            )
+        )  # fmt: skip
 
     def payment(self, bank: str, operation: str) -> sa.Row[Any] | None:
         return self.conn.execute(

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from domain.companies import parse_company_code
 from domain.errors import DomainError
+from domain.payment_records import PAID, REVERSED, payment_record
 from domain.yapago import (
     ABOVE_BALANCE,
     ALREADY_PAID,
@@ -212,6 +213,7 @@ def pago(engine: Engine, setups: SetupCache, req: PagoRequest, clock: Clock) -> 
         cents = req.amount_cents
         if mode == "completa" and not repo.take_balance(debt.id, cents):
             raise _why_refused(repo, company, req, clients, cents)
+        booked = accounting_date(now, setups.cutoff_hour)
         payment_id = repo.add_payment(
             {
                 "company_code": company, "service_code": req.servicio, "bank_code": req.idBanco,
@@ -220,9 +222,15 @@ def pago(engine: Engine, setups: SetupCache, req: PagoRequest, clock: Clock) -> 
                 "client_code": debt.client_code, "client_name": debt.client_name, "document": debt.document,
                 "due_date": debt.due_date, "currency": debt.currency, "amount_cents": cents,
                 "validation_mode": mode, "txn_at": txn_at.astimezone(UTC), "status": "P", "created_at": now,
-                "accounting_date": accounting_date(now, setups.cutoff_hour),
+                "accounting_date": booked,
             }
         )  # fmt: skip
+        record = payment_record(
+            PAID, client=debt.client_code, name=debt.client_name, service=req.servicio, document=debt.document,
+            due=debt.due_date, at=txn_at, cents=cents, operation=req.numeroOperacion, channel=req.idCanal,
+            method=req.idForma, booked=booked,
+        )  # fmt: skip
+        repo.add_record(company, payment_id, PAID, debt.currency, cents, now, record)
         return _done("Pago registrado", req.numeroOperacion, payment_id)
 
     return _idempotent(engine, req, "pago", clock, work)
@@ -254,6 +262,12 @@ def reversa(engine: Engine, setups: SetupCache, req: ReversaRequest, clock: Cloc
             raise Answer(ALREADY_REVERSED)
         if paid.validation_mode == "completa":
             repo.give_back(company, paid.service_code, paid.document, paid.client_code, paid.amount_cents)
+        record = payment_record(
+            REVERSED, client=paid.client_code, name=paid.client_name, service=paid.service_code,
+            document=paid.document, due=paid.due_date, at=txn_at, cents=paid.amount_cents,
+            operation=paid.operation_number, channel=req.idCanal, method=paid.payment_method, booked=booked,
+        )  # fmt: skip
+        repo.add_record(company, paid.id, REVERSED, paid.currency, paid.amount_cents, now, record)
         return _done("Extorno registrado", req.numeroOperacion, paid.id)
 
     return _idempotent(engine, req, "reversa", clock, work)

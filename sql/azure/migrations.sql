@@ -296,3 +296,64 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0005 -> 0006
+
+CREATE TABLE payment_records (
+    id BIGINT NOT NULL IDENTITY, 
+    company_code INTEGER NOT NULL, 
+    payment_id BIGINT NOT NULL, 
+    kind VARCHAR(1) NOT NULL, 
+    currency VARCHAR(1) NOT NULL, 
+    amount_cents BIGINT NOT NULL, 
+    booked_at DATETIMEOFFSET NOT NULL, 
+    record VARCHAR(236) NOT NULL, 
+    CONSTRAINT pk_payment_records PRIMARY KEY (id), 
+    CONSTRAINT uq_payment_records_payment_id_kind UNIQUE (payment_id, kind), 
+    CONSTRAINT ck_payment_records_kind CHECK (kind IN ('P', 'A'))
+);
+
+GO
+
+CREATE INDEX ix_payment_records_company_code_id ON payment_records (company_code, id);
+
+GO
+
+CREATE TABLE payment_file_cursors (
+    company_code INTEGER NOT NULL, 
+    last_record_id BIGINT NOT NULL, 
+    CONSTRAINT pk_payment_file_cursors PRIMARY KEY (company_code), 
+    CONSTRAINT fk_payment_file_cursors_company_code_companies FOREIGN KEY(company_code) REFERENCES companies (code)
+);
+
+GO
+
+ALTER TABLE payment_files ADD after_record_id BIGINT NOT NULL DEFAULT '0';
+
+GO
+
+ALTER TABLE payment_files ADD last_record_id BIGINT NOT NULL DEFAULT '0';
+
+GO
+
+INSERT INTO payment_file_cursors (company_code, last_record_id) SELECT code, 0 FROM companies;
+
+GO
+
+DROP INDEX ix_payment_file_items_file ON payment_file_items;
+
+GO
+
+DROP TABLE payment_file_items;
+
+GO
+
+UPDATE alembic_version SET version_num='0006' WHERE alembic_version.version_num = '0005';
+
+GO
+
+COMMIT;
+
+GO
+

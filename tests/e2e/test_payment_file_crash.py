@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import ROOT, Sshd, temporary_database
-from tests.integration.test_payment_files import at, scenario, world
+from tests.integration.test_payment_files import HELD, at, scenario, world
 from usecases.payment_files import generate_payment_files
 
 STEPS = ["reserved", "uploaded", "marked"]
@@ -22,9 +22,7 @@ def state(url: str, root: Path) -> dict:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         files = conn.execute(sa.text("SELECT file_name, records, total_pen, total_usd FROM payment_files")).all()
-        held = conn.execute(
-            sa.text("SELECT payment_id, kind, file_id FROM payment_file_items ORDER BY kind, payment_id")
-        ).all()
+        held = conn.execute(HELD).all()
     engine.dispose()
     pagos = root / "00730" / "Pagos"
     tree = (

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import os
+import random
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from adapters.files.local import LocalFileStore
 from domain.layouts.payments import PAYMENT
 from domain.yapago import PagoRequest, ReversaRequest
+from sql import payment_file_repository
 from sql.engine import create_engine
 from sql.migrate import upgrade
 from sql.uow import UnitOfWork
 from tests.integration.test_debt_golden import DATA
+from usecases import payment_files
 from usecases.companies import seed_demo
 from usecases.load_debts import load_debts
 from usecases.payment_files import generate_payment_files, regenerate
@@ -100,9 +105,17 @@ def test_golden_file(tmp_path: Path) -> None:
     assert first["codigo_cliente"] == "04785124" and first["nombre_cliente"] == "JUAN PEREZ"
 
 
+HELD = sa.text(
+    "SELECT r.payment_id, r.kind, f.id FROM payment_records r LEFT JOIN payment_files f"
+    " ON f.company_code = r.company_code AND r.id > f.after_record_id AND r.id <= f.last_record_id"
+    " ORDER BY r.kind, r.payment_id"
+)
+
+
 def items(engine: Engine) -> list[tuple]:
+    """(payment, kind, file) of every booked record; file None while no file holds it."""
     with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(sa.text("SELECT payment_id, kind, file_id FROM payment_file_items"))]
+        return [tuple(r) for r in conn.execute(HELD)]
 
 
 def test_every_record_in_exactly_one_file(tmp_path: Path) -> None:
@@ -121,6 +134,37 @@ def test_every_record_in_exactly_one_file(tmp_path: Path) -> None:
     kinds = sorted((k for _, k, _ in items(engine)))
     assert kinds == ["A", "P", "P", "P"]
     assert len(set((p, k) for p, k, _ in items(engine))) == 4
+
+
+def test_small_windows_and_two_pending_files_of_one_company(
+    empty_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rendering a window of 2 ids at a time, with two not-yet-uploaded files of the same
+    company (two runs that reserved and crashed) gives the same bytes as one big window."""
+    engine, store = world(empty_db_url, tmp_path / "x")
+    scenario(engine)
+    # two overlapping runs, each reserving a file and dying before writing it
+    assert payment_files._reserve(engine, 730, at(12)) is not None
+    pay(engine, "LATE1", "1.00", 12.5, idConsulta="A1B2C3", servicio="003", numeroDocumento="P-77")
+    undo(engine, "LATE1", 12.6, servicio="003", numeroDocumento="P-77")
+    pay(engine, "LATE2", "2.00", 12.7, idConsulta="A1B2C3", servicio="003", numeroDocumento="P-77")
+    assert payment_files._reserve(engine, 730, at(13)) is not None
+    monkeypatch.setattr(payment_file_repository, "WINDOW", 2)
+    first, second = generate_payment_files(engine, store, at(14))
+    assert (first.outcome, first.records, second.outcome, second.records) == ("RECUPERADO", 4, "RECUPERADO", 3)
+    pagos = tmp_path / "x" / "00730" / "Pagos"
+    assert (pagos / first.file_name).read_bytes() == (GOLDEN / "P0073022112026001.TXT").read_bytes()
+    small = (pagos / second.file_name).read_bytes()
+    assert [line[181:193].strip() + line[205:206] for line in small.split(b"\r\n")[:-1]] == [
+        b"LATE1P",
+        b"LATE1A",
+        b"LATE2P",
+    ]
+    monkeypatch.setattr(payment_file_repository, "WINDOW", 20_000)
+    (pagos / second.file_name).unlink()
+    regenerate(engine, store, second.file_name)
+    assert (pagos / second.file_name).read_bytes() == small
+    engine.dispose()
 
 
 def test_regenerate_and_dry_run(tmp_path: Path) -> None:
@@ -158,4 +202,59 @@ def test_two_generators_at_once(empty_db_url: str, tmp_path: Path) -> None:
     assert len(items(engine)) == 20
     data = (tmp_path / "x" / "00730" / "Pagos" / files[0]).read_bytes()
     assert data.count(b"\r\n") == 20
+    engine.dispose()
+
+
+def test_bookings_racing_the_generator_all_land_once(empty_db_url: str, tmp_path: Path) -> None:
+    """Payments committed while files are being reserved: each record is in exactly one file
+    on disk, none is skipped by a range that was reserved before it committed."""
+    engine, store = world(empty_db_url, tmp_path / "x")
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    jitter = random.Random(7)
+    slowed: list[str] = []
+
+    @sa.event.listens_for(engine, "after_cursor_execute")
+    def slow_commit(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        """Widen the gap between a record's id and its commit, in a random order per booking."""
+        if statement.startswith("INSERT INTO payment_records"):
+            time.sleep(jitter.uniform(0, 0.05))
+            slowed.append(statement)
+
+    def book(worker: int) -> None:
+        try:
+            for n in range(25):
+                pay(engine, f"W{worker}N{n:03d}", "1.00", n / 1000, idConsulta="A1B2C3", servicio="003",
+                    numeroDocumento="P-77")  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 (reported by the assertion below)
+            errors.append(exc)
+
+    def generate() -> None:
+        own = create_engine(empty_db_url)
+        hour = 1.0
+        while not stop.is_set():
+            generate_payment_files(own, store, at(hour))
+            hour += 0.01  # each run may name a new file; the day stays the same
+        own.dispose()
+
+    generator = threading.Thread(target=generate)
+    generator.start()
+    bookers = [threading.Thread(target=book, args=(w,)) for w in range(4)]
+    for thread in bookers:
+        thread.start()
+    for thread in bookers:
+        thread.join()
+    stop.set()
+    generator.join()
+    generate_payment_files(engine, store, at(2))
+    assert not errors, errors
+    assert len(slowed) == 100, "every booking went through the delay"
+    lines = [
+        line
+        for path in sorted((tmp_path / "x" / "00730" / "Pagos").iterdir())
+        for line in path.read_bytes().split(b"\r\n")[:-1]
+    ]
+    operations = sorted(PAYMENT.parse(line, 1)[0]["numero_operacion"] for line in lines)
+    assert operations == sorted(f"W{w}N{n:03d}" for w in range(4) for n in range(25))
+    assert all(file_id is not None for _, _, file_id in items(engine))
     engine.dispose()
