@@ -86,19 +86,25 @@ def cmd_azure_sql(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_openapi(args: argparse.Namespace) -> int:
-    from domain.yapago_openapi import openapi_document
+def _openapi_documents() -> dict[str, dict]:
+    from domain.collections.openapi import openapi_document as collections_document
+    from domain.yapago_openapi import openapi_document as yapago_document
 
-    target = ROOT / "docs" / "yapago-openapi.json"
-    text = json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n"
-    if args.check:
-        if not target.exists() or json.loads(target.read_text()) != openapi_document():
-            print("docs/yapago-openapi.json is stale: run `python manage.py openapi`", file=sys.stderr)
-            return 1
-        return 0
-    target.write_text(text)
-    print("wrote docs/yapago-openapi.json")
-    return 0
+    return {"yapago-openapi.json": yapago_document(), "collections-openapi.json": collections_document()}
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    stale = 0
+    for name, document in _openapi_documents().items():
+        target = ROOT / "docs" / name
+        if args.check:
+            if not target.exists() or json.loads(target.read_text()) != document:
+                print(f"docs/{name} is stale: run `python manage.py openapi`", file=sys.stderr)
+                stale += 1
+            continue
+        target.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        print(f"wrote docs/{name}")
+    return 1 if stale else 0
 
 
 def cmd_create_client(args: argparse.Namespace) -> int:
@@ -144,6 +150,28 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     bootstrap.file_store().mkdir(f"{company.folder}/Deudas/Pending")
     print(f"demo company {company.folder} ({company.name}) with services {', '.join(s.code for s in company.services)}")
     print(f"demo client {client.client_id} with scopes {','.join(sorted(s.value for s in client.scopes))}")
+    return 0
+
+
+def cmd_import_collections(args: argparse.Namespace) -> int:
+    import csv
+
+    import bootstrap
+    from usecases.collections import ImportProblem, agreement_from_row, import_collections
+
+    path = Path(args.file)
+    try:
+        if path.suffix.lower() == ".csv":
+            with path.open(newline="", encoding="utf-8-sig") as handle:
+                data = {"agreements": [agreement_from_row(row) for row in csv.DictReader(handle)]}
+        else:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        counts = import_collections(bootstrap.engine(), data, bootstrap.utc_now())
+    except (OSError, ValueError) as exc:  # ImportProblem and JSON errors are ValueErrors
+        kind = "invalid item" if isinstance(exc, ImportProblem) else "cannot read"
+        print(f"error: {kind} in {path}: {exc}", file=sys.stderr)
+        return 2
+    print(f"imported {counts['agreements']} agreements ({counts['agreements_new']} new) from {path}")
     return 0
 
 
@@ -312,6 +340,14 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("seed-demo", help="load demo company 730 and the demo client (idempotent)")
     p.set_defaults(run=cmd_seed_demo)
+
+    p = sub.add_parser(
+        "import-collections",
+        help="load collections agreements from JSON (sections, see data/collections-demo.json) or CSV"
+        " (acctId,acctType,govIssueIdentType,identSerialNum,...); all or nothing",
+    )
+    p.add_argument("file")
+    p.set_defaults(run=cmd_import_collections)
 
     p = sub.add_parser("load-debts", help="load the pending debt files now (what the debt_loader timer does)")
     p.add_argument("--company", help="only this company code")

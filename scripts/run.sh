@@ -28,6 +28,7 @@ trap cleanup EXIT INT TERM
 
 $PY manage.py migrate
 $PY manage.py seed-demo
+$PY manage.py import-collections data/collections-demo.json
 
 SECRET=${DEMO_CLIENT_SECRET:-demo-secret-0730-change-me}
 cat <<TXT

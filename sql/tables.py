@@ -254,3 +254,39 @@ payment_file_cursors = sa.Table(
     sa.Column("company_code", sa.Integer, sa.ForeignKey("companies.code"), primary_key=True, autoincrement=False),
     sa.Column("last_record_id", sa.BigInteger, nullable=False),
 )
+
+# -- collections management API (Colombia) -------------------------------------------------------
+
+# An account's payment agreement (GET agreement/ics): the answer document as the operator
+# imported it, keyed by the account and by the holder's identity.
+collection_agreements = sa.Table(
+    "collection_agreements",
+    metadata,
+    sa.Column("acct_id", sa.String(20), primary_key=True),  # without the right padding to 20
+    sa.Column("ident_type", sa.String(2), nullable=False),
+    sa.Column("ident_num", sa.String(15), nullable=False),
+    sa.Column("acct_type", sa.String(60), nullable=False),
+    sa.Column("document", sa.Text, nullable=False),  # the agreement answer, JSON
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_collection_agreements_ident", "ident_type", "ident_num"),
+)
+
+# Every negotiation mark received, with the state the core would give it.
+negotiation_marks = sa.Table(
+    "negotiation_marks",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("core", sa.String(3), nullable=False),  # BM, SLP, OTC, OCR
+    sa.Column("strategy_type", sa.String(10), nullable=False),
+    sa.Column("acct_id", sa.String(20), nullable=False),  # right-padded to 20, as the core reads it
+    sa.Column("partial_pmt", sa.String(1)),  # P or T; null where the tool has no commitments
+    sa.Column("amount_cents", sa.BigInteger),
+    sa.Column("start_date", sa.Date),
+    sa.Column("end_date", sa.Date),
+    sa.Column("state", sa.String(10), nullable=False),  # Received / Rejected
+    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("request", sa.Text, nullable=False),  # the checked request, JSON
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_negotiation_marks_negotiation", "core", "acct_id", "strategy_type", "start_date"),
+)

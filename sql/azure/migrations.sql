@@ -357,3 +357,54 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0006 -> 0007
+
+CREATE TABLE collection_agreements (
+    acct_id VARCHAR(20) NOT NULL, 
+    ident_type VARCHAR(2) NOT NULL, 
+    ident_num VARCHAR(15) NOT NULL, 
+    acct_type VARCHAR(60) NOT NULL, 
+    document TEXT NOT NULL, 
+    updated_at DATETIMEOFFSET NOT NULL, 
+    CONSTRAINT pk_collection_agreements PRIMARY KEY (acct_id)
+);
+
+GO
+
+CREATE INDEX ix_collection_agreements_ident ON collection_agreements (ident_type, ident_num);
+
+GO
+
+CREATE TABLE negotiation_marks (
+    id BIGINT NOT NULL IDENTITY, 
+    core VARCHAR(3) NOT NULL, 
+    strategy_type VARCHAR(10) NOT NULL, 
+    acct_id VARCHAR(20) NOT NULL, 
+    partial_pmt VARCHAR(1) NULL, 
+    amount_cents BIGINT NULL, 
+    start_date DATETIME NULL, 
+    end_date DATETIME NULL, 
+    state VARCHAR(10) NOT NULL, 
+    reason VARCHAR(200) NOT NULL, 
+    client_id VARCHAR(64) NOT NULL, 
+    request TEXT NOT NULL, 
+    created_at DATETIMEOFFSET NOT NULL, 
+    CONSTRAINT pk_negotiation_marks PRIMARY KEY (id)
+);
+
+GO
+
+CREATE INDEX ix_negotiation_marks_negotiation ON negotiation_marks (core, acct_id, strategy_type, start_date);
+
+GO
+
+UPDATE alembic_version SET version_num='0007' WHERE alembic_version.version_num = '0006';
+
+GO
+
+COMMIT;
+
+GO
+

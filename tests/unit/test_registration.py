@@ -20,6 +20,9 @@ EXPECTED = {
     "yapago_pago": ("httpTrigger", "yapago/pago", ["POST"], "anonymous"),
     "yapago_reversa": ("httpTrigger", "yapago/reversa", ["POST"], "anonymous"),
     "yapago_openapi": ("httpTrigger", "yapago/openapi.json", ["GET"], "anonymous"),
+    "collections_agreement": ("httpTrigger", "collections-management/v1/agreement/ics", ["GET"], "anonymous"),
+    "collections_negotiations": ("httpTrigger", "collections-management/v1/negotiations", ["POST"], "anonymous"),
+    "collections_openapi": ("httpTrigger", "collections-management/v1/openapi.json", ["GET"], "anonymous"),
     "debt_loader": ("timerTrigger", "%DEBT_LOADER_SCHEDULE%", None, None),
     "payment_file_generator": ("timerTrigger", "%PAYMENT_FILE_SCHEDULE%", None, None),
 }

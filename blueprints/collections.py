@@ -1,0 +1,128 @@
+"""Collections management API (`/api/collections-management/v1/...`).
+
+Every route: Bearer token with scope `collections`, the same client's `client_id` /
+`client_secret` headers, its table of `X-Invoker-*` headers, then the body. Every error is
+answered as `responseType` / `responseDetail` (domain/collections/errors.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import azure.functions as func
+from pydantic import BaseModel, ValidationError
+
+import bootstrap
+from blueprints.common import ApiError, Call, endpoint, json_response, read_json
+from domain.auth import Scope
+from domain.collections.errors import (
+    FORBIDDEN,
+    NULL_INPUT,
+    TRANSFORM,
+    UNAUTHORIZED,
+    UNEXPECTED,
+    CollectionsError,
+)
+from domain.collections.headers import COMMON, check_headers
+from domain.collections.negotiations import IDENT_TYPES, NegotiationRequest
+from domain.collections.openapi import openapi_document
+from usecases.clients import AuthFailure, check_header_credentials
+from usecases.collections import find_agreement, register_negotiation
+
+bp = func.Blueprint()
+BASE = "collections-management/v1"
+
+
+def collections_error_body(error: ApiError, call: Call) -> dict[str, Any]:
+    """Errors raised before a route's own work (auth, JSON, internal) in the spec's shape."""
+    if error.status == 401:
+        code = UNAUTHORIZED
+    elif error.status == 403:
+        code = FORBIDDEN
+    elif error.status == 400:
+        code = TRANSFORM
+    else:
+        return CollectionsError(UNEXPECTED, f"correlationId {call.correlation_id}").body()
+    return CollectionsError(code, error.message).body()
+
+
+def _first_problem(exc: ValidationError) -> CollectionsError:
+    error = exc.errors()[0]
+    path = ".".join(str(part) if not isinstance(part, int) else f"[{part}]" for part in error["loc"]).replace(".[", "[")
+    if error["type"] == "missing":
+        return CollectionsError(NULL_INPUT, f"{path} es obligatorio")
+    if error["type"] == "extra_forbidden":
+        return CollectionsError(TRANSFORM, f"{path} no es un campo de este servicio")
+    return CollectionsError(TRANSFORM, f"{path} invalido: {error['msg']}")
+
+
+def _guarded(req: func.HttpRequest, call: Call, headers: tuple, work: Callable[[], Any]) -> func.HttpResponse:
+    """Header credentials and the route's header table, then `work`; CollectionsError becomes its answer."""
+    try:
+        assert call.principal is not None
+        try:
+            check_header_credentials(
+                bootstrap.unit_of_work, call.principal, req.headers.get("client_id"), req.headers.get("client_secret")
+            )
+        except AuthFailure as exc:
+            raise CollectionsError(UNAUTHORIZED, exc.message) from None
+        check_headers(req.headers, headers)
+        result = work()
+    except CollectionsError as exc:
+        call.log_fields["ErrorCode"] = exc.code.code
+        return json_response(exc.body(), exc.status)
+    body = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+    return json_response(body)
+
+
+def _parse(model: type[BaseModel], req: func.HttpRequest) -> Any:
+    try:
+        body = read_json(req)
+    except ApiError as exc:
+        raise CollectionsError(TRANSFORM, exc.message) from None
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise _first_problem(exc) from None
+
+
+@bp.route(route=f"{BASE}/agreement/ics", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint(Scope.COLLECTIONS, error_body=collections_error_body)
+def collections_agreement(req: func.HttpRequest, call: Call) -> func.HttpResponse:
+    """The payment agreement of an account (acctId) or of a holder (govIssueIdentType + identSerialNum)."""
+
+    def work() -> Any:
+        acct = (req.params.get("acctId") or "").strip() or None
+        kind = (req.params.get("govIssueIdentType") or "").strip()
+        number = (req.params.get("identSerialNum") or "").strip()
+        if acct is None and not (kind and number):
+            raise CollectionsError(NULL_INPUT, "acctId (o govIssueIdentType e identSerialNum) es obligatorio")
+        if acct is not None and (len(acct) > 20 or not acct.replace("-", "").isalnum()):
+            raise CollectionsError(TRANSFORM, "acctId invalido: a lo sumo 20 letras o digitos")
+        if acct is None and (kind not in IDENT_TYPES or not number.isdigit() or len(number) > 15):
+            raise CollectionsError(TRANSFORM, "govIssueIdentType / identSerialNum invalidos")
+        return find_agreement(bootstrap.engine(), acct, (kind, number) if acct is None else None)
+
+    return _guarded(req, call, COMMON, work)
+
+
+@bp.route(route=f"{BASE}/negotiations", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint(Scope.COLLECTIONS, error_body=collections_error_body)
+def collections_negotiations(req: func.HttpRequest, call: Call) -> func.HttpResponse:
+    """Register a negotiation mark for a core (BM, SLP, OTC, OCR) and tool (strategyType)."""
+
+    def work() -> Any:
+        parsed = _parse(NegotiationRequest, req)
+        assert call.principal is not None
+        return register_negotiation(bootstrap.engine(), parsed, call.principal.client_id, bootstrap.utc_now)
+
+    return _guarded(req, call, COMMON, work)
+
+
+@bp.route(route=f"{BASE}/openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint(log_call=False)
+def collections_openapi(req: func.HttpRequest, call: Call) -> func.HttpResponse:
+    """The OpenAPI 3.1 document of these routes."""
+    return func.HttpResponse(json.dumps(openapi_document(), indent=2), mimetype="application/json", charset="utf-8")

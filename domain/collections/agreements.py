@@ -1,0 +1,120 @@
+"""The payment agreement of an account (GET /v1/agreement/ics), in the spec's answer shape.
+
+Every field is text, as in the spec's example; an operator imports the documents
+(`manage.py import-collections`) and the route answers them as stored, after checking
+them against this model on the way in.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.collections.negotiations import IDENT_TYPES
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GovIssueIdent(_Model):
+    identSerialNum: str = Field(pattern=r"^[0-9]{1,15}$")
+    govIssueIdentType: str
+
+
+class OtherIdentDoc(_Model):
+    phoneNumAdditional: str = ""
+    phoneAreaCode: str = ""
+    phoneType: str = ""
+
+
+class PostAddr(_Model):
+    latitude: str = ""
+    longitude: str = ""
+
+
+class ContactInfo(_Model):
+    phone: str = ""
+    phoneAreaCode: str = ""
+    phoneType: str = ""
+    addres: str = ""  # sic: the spec's spelling
+    city: str = ""
+    zone: str = ""
+    addrType: str = ""
+    addr1: str = ""
+    otherIdentDoc: OtherIdentDoc = OtherIdentDoc()
+    postAddr: PostAddr = PostAddr()
+
+
+class PersonInfo(_Model):
+    govIssueIdent: GovIssueIdent
+    contactInfo: ContactInfo = ContactInfo()
+
+
+class NameValue(_Model):
+    name: str
+    value: str
+
+
+class EntityInformer(_Model):
+    additionalData: list[NameValue] = []
+
+
+class LoanInfoCommon(_Model):
+    acctId: str = Field(pattern=r"^[A-Za-z0-9\-]{1,20}$")
+    acctType: str = Field(max_length=60)
+
+
+class TrnSrcInfo(_Model):
+    channel: str = ""
+    action: str = ""
+    status: str = ""
+    contactStatus: str = ""
+    desc: str = ""
+    nextPmtDt: str = ""
+    user: str = ""
+
+
+class Transaction(_Model):
+    required: str = "N"
+
+
+class RefInfo(_Model):
+    destination: str = ""
+
+
+class EntprAgreement(_Model):
+    scvIdent: str = ""
+    daysCycle: str = ""
+
+
+class PmtStatus(_Model):
+    chkNum: str = ""
+
+
+class CurAmt(_Model):
+    amt: str = ""
+
+
+class Fee(_Model):
+    curAmt: CurAmt = CurAmt()
+    establishDt: str = ""
+
+
+class Agreement(_Model):
+    """The agreement answer of one account."""
+
+    personInfo: PersonInfo
+    entityInformer: EntityInformer = EntityInformer()
+    loanInfoCommon: LoanInfoCommon
+    trnSrcInfo: TrnSrcInfo = TrnSrcInfo()
+    transaction: Transaction = Transaction()
+    refInfo: RefInfo = RefInfo()
+    entprAgreement: EntprAgreement = EntprAgreement()
+    pmtStatus: PmtStatus = PmtStatus()
+    fee: Fee = Fee()
+
+    def identity(self) -> tuple[str, str]:
+        ident = self.personInfo.govIssueIdent
+        if ident.govIssueIdentType not in IDENT_TYPES:
+            raise ValueError(f"govIssueIdentType {ident.govIssueIdentType!r} is not one of {', '.join(IDENT_TYPES)}")
+        return ident.govIssueIdentType, ident.identSerialNum

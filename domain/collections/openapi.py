@@ -1,0 +1,99 @@
+"""The OpenAPI 3.1 document of the collections routes, generated from the pydantic models
+and the header tables. Checked in as docs/collections-openapi.json (a test fails when it is
+stale) and served at GET /api/collections-management/v1/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from domain.collections.agreements import Agreement
+from domain.collections.errors import CATALOGUE, ErrorResponse
+from domain.collections.headers import COMMON, Header
+from domain.collections.negotiations import NegotiationRequest, NegotiationResponse
+
+BASE = "/collections-management/v1"
+_MODELS: list[type[BaseModel]] = [Agreement, NegotiationRequest, NegotiationResponse, ErrorResponse]
+_CREDENTIALS = [
+    {"name": "client_id", "in": "header", "required": True, "schema": {"type": "string"}},
+    {"name": "client_secret", "in": "header", "required": True, "schema": {"type": "string"}},
+]
+
+
+def _ref(model: type) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _headers(table: tuple[Header, ...]) -> list[dict[str, Any]]:
+    return _CREDENTIALS + [
+        {"name": h.name, "in": "header", "required": h.required, "schema": {"type": "string"}}
+        for h in table
+        if h.name != "Accept"
+    ]
+
+
+def _errors(*codes: str) -> dict[str, Any]:
+    by_status: dict[int, list[str]] = {}
+    for code in CATALOGUE:
+        if code.code in codes:
+            by_status.setdefault(code.status, []).append(f"{code.code} {code.description}")
+    return {
+        str(status): {"description": "; ".join(lines), "content": {"application/json": {"schema": _ref(ErrorResponse)}}}
+        for status, lines in sorted(by_status.items())
+    }
+
+
+_ALWAYS = ("401", "403", "10002", "10007", "15001")
+
+
+def openapi_document() -> dict[str, Any]:
+    _, definitions = models_json_schema(
+        [(m, "validation" if m.__name__.endswith("Request") else "serialization") for m in _MODELS],
+        ref_template="#/components/schemas/{model}",
+    )
+    codes = "\n".join(f"| {c.code} | {c.error_type} | {c.status} | {c.description} |" for c in CATALOGUE)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Collections-Management-Api-Services",
+            "version": "1.0.0",
+            "description": (
+                "Convenios, marcas de negociacion, perfilamiento, politicas y consulta de recaudo. Token con "
+                "POST /api/auth/token (scope collections); cada llamada envia `Authorization: Bearer <token>` y las "
+                "cabeceras client_id y client_secret del mismo cliente.\n\n"
+                "| errorCode | errorType | HTTP | descripcion |\n|---|---|---|---|\n" + codes
+            ),
+        },
+        "servers": [{"url": "/api"}],
+        "paths": {
+            f"{BASE}/agreement/ics": {"get": {
+                "operationId": "collections_agreement",
+                "summary": "Convenio de pago de una cuenta",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    {"name": "acctId", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 20}},
+                    {"name": "govIssueIdentType", "in": "query", "required": False, "schema": {"type": "string"}},
+                    {"name": "identSerialNum", "in": "query", "required": False, "schema": {"type": "string"}},
+                    *_headers(COMMON),
+                ],
+                "responses": {"200": {"description": "El convenio", "content": {"application/json": {
+                    "schema": _ref(Agreement)}}}, **_errors(*_ALWAYS, "00502")},
+            }},
+            f"{BASE}/negotiations": {"post": {
+                "operationId": "collections_negotiations",
+                "summary": "Registra una marca de negociacion (BM, SLP, OTC, OCR)",
+                "security": [{"bearer": []}],
+                "parameters": _headers(COMMON),
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": _ref(NegotiationRequest)}}},
+                "responses": {"200": {"description": "La marca, Received o Rejected con el motivo", "content": {
+                    "application/json": {"schema": _ref(NegotiationResponse)}}}, **_errors(*_ALWAYS)},
+            }},
+        },
+        "components": {
+            "schemas": definitions["$defs"],
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+    }  # fmt: skip

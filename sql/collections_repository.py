@@ -1,0 +1,76 @@
+"""SQL for the collections management API: agreements and negotiation marks."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from sql.locks import lock_row
+from sql.tables import collection_agreements, negotiation_marks
+
+
+class CollectionsRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def save_agreement(
+        self, acct_id: str, ident: tuple[str, str], acct_type: str, document: str, now: datetime
+    ) -> bool:
+        """Insert or replace an account's agreement; True when it is new."""
+        values = {"ident_type": ident[0], "ident_num": ident[1], "acct_type": acct_type, "document": document,
+                  "updated_at": now}  # fmt: skip
+        key = collection_agreements.c.acct_id == acct_id
+        if self.conn.execute(sa.update(collection_agreements).where(key).values(**values)).rowcount:
+            return False
+        self.conn.execute(sa.insert(collection_agreements).values(acct_id=acct_id, **values))
+        return True
+
+    def agreement(self, acct_id: str) -> str | None:
+        return self.conn.execute(
+            sa.select(collection_agreements.c.document).where(collection_agreements.c.acct_id == acct_id)
+        ).scalar()
+
+    def agreement_of(self, ident_type: str, ident_num: str) -> str | None:
+        """The holder's agreement (the first account by number when the holder has several)."""
+        return self.conn.execute(
+            sa.select(collection_agreements.c.document)
+            .where(
+                (collection_agreements.c.ident_type == ident_type) & (collection_agreements.c.ident_num == ident_num)
+            )
+            .order_by(collection_agreements.c.acct_id)
+            .limit(1)
+        ).scalar()
+
+    def lock_account(self, acct_id: str) -> bool:
+        """Hold the account's row until commit (marks of one account take turns); False if unknown."""
+        return (
+            lock_row(self.conn, collection_agreements, collection_agreements.c.acct_id == acct_id, "update") is not None
+        )
+
+    def has_total(self, core: str, account: str, tool: str, start: date | None) -> bool:
+        """Whether the negotiation already holds its total (T) commitment."""
+        query = sa.select(sa.func.count()).where(
+            (negotiation_marks.c.core == core) & (negotiation_marks.c.acct_id == account)
+            & (negotiation_marks.c.strategy_type == tool) & (negotiation_marks.c.state == "Received")
+            & (negotiation_marks.c.partial_pmt == "T")
+        )  # fmt: skip
+        query = query.where(
+            negotiation_marks.c.start_date.is_(None) if start is None else negotiation_marks.c.start_date == start
+        )
+        return bool(self.conn.execute(query).scalar())
+
+    def same_mark(self, client_id: str, account: str, request: str) -> sa.Row[Any] | None:
+        """A mark this client already sent with exactly this request (a retry)."""
+        return self.conn.execute(
+            sa.select(negotiation_marks.c.state, negotiation_marks.c.reason, negotiation_marks.c.created_at)
+            .where((negotiation_marks.c.client_id == client_id) & (negotiation_marks.c.acct_id == account)
+                   & (negotiation_marks.c.request == request))
+            .order_by(negotiation_marks.c.id)
+            .limit(1)
+        ).first()  # fmt: skip
+
+    def add_mark(self, **values: Any) -> int:
+        return int(self.conn.execute(sa.insert(negotiation_marks).values(**values)).inserted_primary_key[0])

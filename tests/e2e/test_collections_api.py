@@ -1,0 +1,215 @@
+"""Collections management API over real HTTP on the local host, SQLite and PostgreSQL:
+the spec's examples verbatim, auth and headers, agreement lookups, negotiation states in SQL,
+and every call in ApiLogs with identity numbers masked."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from adapters.table_log import API_LOGS, partition_key, read_partition
+from domain.collections import BOGOTA
+from tests.conftest import ROOT, SIGNING_KEY, stop, temporary_database
+from tests.e2e.test_local_host import start_host
+
+DATA = Path(__file__).resolve().parents[1] / "testdata" / "collections"
+SECRET = "collections-secret-value"
+HEADERS = {
+    "X-Invoker-Channel": "012", "X-Invoker-UserIPAddress": "10.5.43.214", "X-Invoker-ServerIPAddress": "192.168.169.197",
+    "X-Invoker-UserMACAddress": "0E-A5-38-F7-C3-09", "Accept": "application/json", "client_id": "collector",
+    "client_secret": SECRET,
+}  # fmt: skip
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1" and not os.environ.get("CI")
+
+
+@dataclass
+class Host:
+    base: str
+    token: str
+    url: str
+    env: dict[str, str]
+
+    def call(
+        self, method: str, route: str, body: Any = None, token: str | None = None, **changes: Any
+    ) -> httpx.Response:
+        headers = {**HEADERS, "Authorization": f"Bearer {token or self.token}"}
+        for name, value in changes.pop("headers", {}).items():
+            if value is None:
+                headers.pop(name, None)
+            else:
+                headers[name] = value
+        content = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else None
+        return httpx.request(method, f"{self.base}/collections-management/v1/{route}", content=content,
+                             headers=headers, timeout=30, **changes)  # fmt: skip
+
+    def manage(self, *args: str) -> str:
+        done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True,
+                              text=True)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+
+def _token(base: str, client: str, secret: str) -> str:
+    r = httpx.post(f"{base}/auth/token", headers={"client_id": client, "client_secret": secret})
+    assert r.status_code == 200, r.text
+    return r.json()["access_token"]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, azurite: str) -> Iterator[Host]:
+    tmp = tmp_path_factory.mktemp(f"collections-{request.param}")
+    if request.param == "sqlite":
+        yield from _host(tmp, f"sqlite:///{tmp / 'db.sqlite'}", azurite)
+        return
+    with temporary_database(request.getfixturevalue("pg_url")) as url:
+        yield from _host(tmp, url, azurite)
+
+
+def _host(tmp: Path, url: str, azurite: str) -> Iterator[Host]:
+    env = {**os.environ, "SQL_URL": url, "SFTP_URL": f"file://{tmp / 'x'}", "LOG_STORAGE_CONNECTION": azurite,
+           "AzureWebJobsStorage": azurite, "JWT_SIGNING_KEY": SIGNING_KEY}  # fmt: skip
+    host = Host("", "", url, env)
+    host.manage("migrate")
+    host.manage("import-collections", str(ROOT / "data" / "collections-demo.json"))
+    host.manage("create-client", "--id", "collector", "--secret", SECRET, "--scopes", "collections")
+    host.manage("create-client", "--id", "bank-only", "--secret", SECRET, "--scopes", "yapago")
+    proc, port, _ = start_host(tmp, env, "--workers", "2", "--no-timers")
+    host.base = f"http://127.0.0.1:{port}/api"
+    host.token = _token(host.base, "collector", SECRET)
+    yield host
+    stop(proc)
+
+
+def golden(name: str, body: dict[str, Any]) -> None:
+    path = DATA / "expected" / f"{name}.json"
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(body, ensure_ascii=False, indent=2) + "\n")
+    assert body == json.loads(path.read_text()), name
+
+
+def today() -> str:
+    return datetime.now(UTC).astimezone(BOGOTA).date().isoformat()
+
+
+@pytest.mark.parametrize("name", ["bm-pppl", "bm-pdda", "bm-ppps", "otc-cntl", "ocr-pppl", "ocr-prerm", "otc-prerm",
+                                  "default"])  # fmt: skip
+def test_spec_examples_verbatim(host: Host, name: str) -> None:
+    r = host.call("POST", "negotiations", (DATA / "negotiations" / f"{name}.json").read_bytes())
+    body = r.json()
+    if "collection" in body:
+        assert r.status_code == 200 and body["collection"].pop("createdDt") == today()
+    golden(f"negotiation-{name}", {"status": r.status_code, "body": body})
+
+
+def test_agreement_matches_the_spec_example(host: Host) -> None:
+    r = host.call("GET", "agreement/ics", params={"acctId": "5895180000053129617"})
+    assert r.status_code == 200
+    assert r.json() == json.loads((DATA / "agreement-ics.json").read_text())
+    by_holder = host.call("GET", "agreement/ics", params={"govIssueIdentType": "CC", "identSerialNum": "79641257"})
+    assert by_holder.json()["loanInfoCommon"]["acctId"] == "4570215061040388"
+
+
+def test_unknown_account_is_00502(host: Host) -> None:
+    r = host.call("GET", "agreement/ics", params={"acctId": "999999"})
+    assert r.status_code == 404
+    assert r.json() == {"responseType": {"value": "ER"}, "responseDetail": {
+        "errorCode": "00502", "errorDesc": "CUENTA NO EXISTE.", "errorType": "DBA"}}  # fmt: skip
+    missing = host.call("GET", "agreement/ics")
+    assert missing.status_code == 400 and missing.json()["responseDetail"]["errorCode"] == "10002"
+
+
+def test_auth_and_headers(host: Host) -> None:
+    body = json.loads((DATA / "negotiations" / "otc-cntl.json").read_text())
+    cases = {
+        "no token": host.call("POST", "negotiations", body, headers={"Authorization": None}),
+        "wrong scope": host.call("POST", "negotiations", body, token=_token(host.base, "bank-only", SECRET),
+                                 headers={"client_id": "bank-only"}),
+        "other client_id": host.call("POST", "negotiations", body, headers={"client_id": "bank-only"}),
+        "wrong secret": host.call("POST", "negotiations", body, headers={"client_secret": "not-the-secret"}),
+        "no secret": host.call("POST", "negotiations", body, headers={"client_secret": None}),
+        "no channel": host.call("POST", "negotiations", body, headers={"X-Invoker-Channel": None}),
+        "bad mac": host.call("POST", "negotiations", body, headers={"X-Invoker-UserMACAddress": "zz"}),
+        "not json": host.call("POST", "negotiations", b"{nope"),
+    }  # fmt: skip
+    got = {name: (r.status_code, r.json()["responseType"]["value"], r.json()["responseDetail"]["errorCode"])
+           for name, r in cases.items()}  # fmt: skip
+    assert got == {
+        "no token": (401, "ER", "401"), "wrong scope": (403, "ER", "403"), "other client_id": (401, "ER", "401"),
+        "wrong secret": (401, "ER", "401"), "no secret": (401, "ER", "401"), "no channel": (400, "ER", "10002"),
+        "bad mac": (400, "ER", "10007"), "not json": (400, "ER", "10007"),
+    }  # fmt: skip
+    assert "X-Invoker-Channel" in cases["no channel"].json()["responseDetail"]["errorDesc"]
+    assert SECRET not in cases["wrong secret"].text
+
+
+def _marks(host: Host, account: str) -> list[tuple]:
+    engine = sa.create_engine(host.url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT partial_pmt, state, reason, client_id FROM negotiation_marks WHERE acct_id = :a ORDER BY id"),
+            {"a": account.ljust(20)}).all()  # fmt: skip
+    engine.dispose()
+    return [tuple(r) for r in rows]
+
+
+def test_commitments_partial_then_one_total(host: Host) -> None:
+    body = json.loads((DATA / "negotiations" / "bm-pdda.json").read_text())
+    body["collection"]["startDt"] = body["collection"]["endDt"] = "2026-11-02"
+    states = []
+    for partial, amount in (("P", 100), ("P", 200), ("T", 300), ("P", 400), ("T", 500)):
+        body["collection"]["partialPmt"] = partial
+        body["collection"]["partyAcctRelRec"]["amt"] = amount
+        states.append(host.call("POST", "negotiations", body).json()["collection"]["state"])
+    assert states == ["Received", "Received", "Received", "Rejected", "Rejected"]
+    body["collection"]["partialPmt"], body["collection"]["partyAcctRelRec"]["amt"] = "T", 300
+    retry = host.call("POST", "negotiations", body).json()["collection"]
+    assert (retry["state"], retry["desc"]) == ("Received", "successful transaction"), "a retry gets the first answer"
+    marks = [m for m in _marks(host, "123456789") if m[0] is not None][-5:]
+    assert [(m[0], m[1]) for m in marks] == [("P", "Received"), ("P", "Received"), ("T", "Received"),
+                                             ("P", "Rejected"), ("T", "Rejected")]  # fmt: skip
+    assert marks[-1][2].startswith("La negociacion ya tiene su compromiso total") and marks[0][3] == "collector"
+    body["collection"]["startDt"] = body["collection"]["endDt"] = "2026-11-03"  # a new negotiation
+    assert host.call("POST", "negotiations", body).json()["collection"]["state"] == "Received"
+
+
+def test_unknown_account_mark_is_rejected_and_stored(host: Host) -> None:
+    body = json.loads((DATA / "negotiations" / "otc-cntl.json").read_text())
+    body["collection"]["partyAcctRelRec"]["acctId"] = "000111222"
+    r = host.call("POST", "negotiations", body)
+    assert r.status_code == 200 and r.json()["collection"]["state"] == "Rejected"
+    assert r.json()["collection"]["desc"] == "CUENTA NO EXISTE."
+    assert _marks(host, "000111222")[-1][1:3] == ("Rejected", "CUENTA NO EXISTE.")
+
+
+def test_calls_are_logged_with_identities_masked(host: Host, azurite: str) -> None:
+    body = json.loads((DATA / "negotiations" / "ocr-pppl.json").read_text())
+    correlation = f"coll-log-{uuid.uuid4().hex[:12]}"
+    host.call("POST", "negotiations", body, headers={"X-Correlation-Id": correlation})
+    for _ in range(50):
+        rows = read_partition(azurite, API_LOGS, partition_key("collections_negotiations", datetime.now(UTC)))
+        mine = [r for r in rows if r["CorrelationId"] == correlation]
+        if mine:
+            break
+        time.sleep(0.1)
+    (row,) = mine
+    assert row["Status"] == 200 and row["ClientId"] == "collector"
+    assert "1234567890" not in row["Request"] and "identSerialNum" in row["Request"]
+
+
+def test_openapi_is_served_and_checked_in(host: Host) -> None:
+    served = httpx.get(f"{host.base}/collections-management/v1/openapi.json").json()
+    assert served == json.loads((ROOT / "docs" / "collections-openapi.json").read_text())

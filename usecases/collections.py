@@ -1,0 +1,120 @@
+"""Collections management use cases: agreements and negotiation marks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine
+
+from domain.collections import BOGOTA
+from domain.collections.agreements import Agreement
+from domain.collections.errors import NO_ACCOUNT, CollectionsError
+from domain.collections.negotiations import (
+    RECEIVED,
+    REJECTED,
+    NegotiationAccount,
+    NegotiationRequest,
+    NegotiationResponse,
+    NegotiationResult,
+    check_negotiation,
+)
+from sql.collections_repository import CollectionsRepository
+
+Clock = Callable[[], datetime]
+SUCCESS = "successful transaction"
+
+
+def find_agreement(engine: Engine, acct_id: str | None, ident: tuple[str, str] | None) -> Agreement:
+    """By account number, else by the holder's identity; 00502 when there is none."""
+    with engine.connect() as conn:
+        repo = CollectionsRepository(conn)
+        document = repo.agreement(acct_id.strip()) if acct_id else repo.agreement_of(*ident) if ident else None
+    if document is None:
+        raise CollectionsError(NO_ACCOUNT)
+    return Agreement.model_validate_json(document)
+
+
+def register_negotiation(engine: Engine, req: NegotiationRequest, client_id: str, clock: Clock) -> NegotiationResponse:
+    """Check the mark against its core's mapping table, then store it Received, or Rejected
+    with the core's reason (unknown account; a negotiation whose total commitment is in)."""
+    mark = check_negotiation(req)
+    request = req.model_dump_json(exclude_none=True)
+    now = clock()
+    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        repo = CollectionsRepository(conn)
+        known = repo.lock_account(mark.account.rstrip())
+        sent = repo.same_mark(client_id, mark.account, request) if known else None
+        if sent is not None:  # a retry: the first answer again, nothing stored twice
+            state, reason, now = sent.state, sent.reason, _aware(sent.created_at)
+        else:
+            if not known:
+                state, reason = REJECTED, NO_ACCOUNT.description
+            elif mark.partial is not None and repo.has_total(mark.core, mark.account, mark.tool, mark.start):
+                state, reason = REJECTED, "La negociacion ya tiene su compromiso total (T): no admite mas compromisos"
+            else:
+                state, reason = RECEIVED, SUCCESS
+            repo.add_mark(
+                core=mark.core, strategy_type=mark.tool, acct_id=mark.account, partial_pmt=mark.partial,
+                amount_cents=mark.amount_cents, start_date=mark.start, end_date=mark.end, state=state, reason=reason,
+                client_id=client_id, request=request, created_at=now,
+            )  # fmt: skip
+    return NegotiationResponse(
+        collection=NegotiationResult(
+            partyAcctRelRec=NegotiationAccount(acctId=mark.account.rstrip()), state=state,
+            createdDt=now.astimezone(BOGOTA).date().isoformat(), desc=reason,
+        )
+    )  # fmt: skip
+
+
+def _aware(moment: datetime) -> datetime:
+    """A stored time (SQLite gives it back naive, in UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _agreements(data: dict) -> list[Agreement]:
+    found = []
+    for n, item in enumerate(data.get("agreements", [])):
+        try:
+            agreement = Agreement.model_validate(item)
+            agreement.identity()
+        except (ValidationError, ValueError) as exc:
+            raise ImportProblem(f"agreements[{n}]: {exc}") from None
+        found.append(agreement)
+    return found
+
+
+class ImportProblem(ValueError):
+    """An item of an import file that cannot be loaded; nothing of the file was written."""
+
+
+def agreement_from_row(row: dict[str, str]) -> dict:
+    """A CSV row (acctId, acctType, govIssueIdentType, identSerialNum and optional contact and
+    agreement columns) as an agreement document."""
+    pick = {k: (v or "").strip() for k, v in row.items() if k}
+    return {
+        "personInfo": {
+            "govIssueIdent": {"identSerialNum": pick.get("identSerialNum", ""),
+                              "govIssueIdentType": pick.get("govIssueIdentType", "")},
+            "contactInfo": {k: pick[k] for k in ("phone", "city", "addr1", "zone") if k in pick},
+        },
+        "loanInfoCommon": {"acctId": pick.get("acctId", ""), "acctType": pick.get("acctType", "")},
+        "trnSrcInfo": {k: pick[k] for k in ("channel", "action", "status", "contactStatus", "desc") if k in pick},
+        "entprAgreement": {"daysCycle": pick.get("daysCycle", "")},
+    }  # fmt: skip
+
+
+def import_collections(engine: Engine, data: dict, now: datetime) -> dict[str, int]:
+    """Load an operator's file (JSON sections; see data/collections-demo.json) in one
+    transaction: every item is checked first, so a bad one names itself and nothing is written."""
+    agreements = _agreements(data)
+    created = 0
+    with engine.begin() as conn:
+        repo = CollectionsRepository(conn)
+        for agreement in agreements:
+            created += repo.save_agreement(
+                agreement.loanInfoCommon.acctId, agreement.identity(), agreement.loanInfoCommon.acctType,
+                agreement.model_dump_json(), now,
+            )  # fmt: skip
+    return {"agreements": len(agreements), "agreements_new": created}
