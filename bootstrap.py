@@ -66,11 +66,18 @@ def company_setups():  # type: ignore[no-untyped-def]
     return SetupCache(engine(), cutoff_hour=get_settings().payment_cutoff_hour)
 
 
+@functools.cache
+def decision_rules():  # type: ignore[no-untyped-def]
+    from domain.collections.rules import DecisionRules
+
+    return DecisionRules.load(get_settings().collections_rules_file)
+
+
 def reset() -> None:
     """Drop every cached adapter and setting (tests change the environment between cases)."""
     if engine.cache_info().currsize:
         engine().dispose()
-    for cached in (engine, file_store, log_sink, token_service, company_setups):
+    for cached in (engine, file_store, log_sink, token_service, company_setups, decision_rules):
         cached.cache_clear()
     from usecases.clients import CLIENT_STATUS
 

@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     log_retry_after_seconds: float = Field(default=30.0, ge=0, le=3600, alias="LOG_RETRY_AFTER_SECONDS")
 
     payment_cutoff_hour: int = Field(default=20, ge=0, le=24, alias="PAYMENT_CUTOFF_HOUR")
+    collections_rules_file: Path | None = Field(default=None, alias="COLLECTIONS_RULES_FILE")
 
     jwt_signing_key: SecretStr | None = Field(default=None, alias="JWT_SIGNING_KEY")
     jwt_issuer: str = Field(default="asbanc-functions", min_length=1, alias="JWT_ISSUER")

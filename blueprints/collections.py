@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import azure.functions as func
+import simplejson
 from pydantic import BaseModel, ValidationError
 
 import bootstrap
@@ -28,8 +29,9 @@ from domain.collections.errors import (
 from domain.collections.headers import COMMON, check_headers
 from domain.collections.negotiations import IDENT_TYPES, NegotiationRequest
 from domain.collections.openapi import openapi_document
+from domain.collections.profiling import ProfileRequest
 from usecases.clients import AuthFailure, check_header_credentials
-from usecases.collections import find_agreement, register_negotiation
+from usecases.collections import find_agreement, profile_clients, register_negotiation
 
 bp = func.Blueprint()
 BASE = "collections-management/v1"
@@ -73,8 +75,18 @@ def _guarded(req: func.HttpRequest, call: Call, headers: tuple, work: Callable[[
     except CollectionsError as exc:
         call.log_fields["ErrorCode"] = exc.code.code
         return json_response(exc.body(), exc.status)
-    body = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
-    return json_response(body)
+    body = result.model_dump(exclude_none=True) if isinstance(result, BaseModel) else result
+    return _exact_json(body)
+
+
+def _exact_json(body: Any, status: int = 200) -> func.HttpResponse:
+    """JSON with Decimal amounts written as exact numbers (never through float)."""
+    return func.HttpResponse(
+        simplejson.dumps(body, use_decimal=True, ensure_ascii=False),
+        status_code=status,
+        mimetype="application/json",
+        charset="utf-8",
+    )
 
 
 def _parse(model: type[BaseModel], req: func.HttpRequest) -> Any:
@@ -117,6 +129,21 @@ def collections_negotiations(req: func.HttpRequest, call: Call) -> func.HttpResp
         parsed = _parse(NegotiationRequest, req)
         assert call.principal is not None
         return register_negotiation(bootstrap.engine(), parsed, call.principal.client_id, bootstrap.utc_now)
+
+    return _guarded(req, call, COMMON, work)
+
+
+@bp.route(route=f"{BASE}/negotiations/profile", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint(Scope.COLLECTIONS, error_body=collections_error_body)
+def collections_profile(req: func.HttpRequest, call: Call) -> func.HttpResponse:
+    """Profiling (motor de decision): payment capacity of each listValidation item."""
+
+    def work() -> Any:
+        parsed = _parse(ProfileRequest, req)
+        assert call.principal is not None
+        return profile_clients(
+            bootstrap.engine(), parsed, bootstrap.decision_rules(), call.principal.client_id, bootstrap.utc_now
+        )
 
     return _guarded(req, call, COMMON, work)
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from sql.locks import lock_row
-from sql.tables import collection_agreements, negotiation_marks
+from sql.tables import collection_agreements, collection_profiles, negotiation_marks
 
 
 class CollectionsRepository:
@@ -74,3 +74,6 @@ class CollectionsRepository:
 
     def add_mark(self, **values: Any) -> int:
         return int(self.conn.execute(sa.insert(negotiation_marks).values(**values)).inserted_primary_key[0])
+
+    def add_profile(self, **values: Any) -> None:
+        self.conn.execute(sa.insert(collection_profiles).values(**values))

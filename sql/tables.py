@@ -290,3 +290,22 @@ negotiation_marks = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_negotiation_marks_negotiation", "core", "acct_id", "strategy_type", "start_date"),
 )
+
+# Each profiled listValidation item, with the figures the engine calculated.
+collection_profiles = sa.Table(
+    "collection_profiles",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("trn_rq_uid", sa.String(40), nullable=False),
+    sa.Column("acct_id", sa.String(20), nullable=False),
+    sa.Column("ident_type", sa.String(2), nullable=False),
+    sa.Column("ident_num", sa.String(15), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("business_net", sa.Numeric(18, 2)),
+    sa.Column("disposable", sa.Numeric(18, 2)),
+    sa.Column("capacity", sa.Numeric(18, 2)),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("request", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_collection_profiles_acct_id", "acct_id"),
+)

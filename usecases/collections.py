@@ -20,6 +20,9 @@ from domain.collections.negotiations import (
     NegotiationResult,
     check_negotiation,
 )
+from domain.collections.profiling import ProfileRequest, ProfileResponse, ResponseType, profile
+from domain.collections.profiling import check_request as check_profile_request
+from domain.collections.rules import DecisionRules
 from sql.collections_repository import CollectionsRepository
 
 Clock = Callable[[], datetime]
@@ -66,6 +69,28 @@ def register_negotiation(engine: Engine, req: NegotiationRequest, client_id: str
             createdDt=now.astimezone(BOGOTA).date().isoformat(), desc=reason,
         )
     )  # fmt: skip
+
+
+def profile_clients(
+    engine: Engine, req: ProfileRequest, rules: DecisionRules, client_id: str, clock: Clock
+) -> ProfileResponse:
+    """Check every item first (one bad item refuses the call), then profile and store each."""
+    items = check_profile_request(req)
+    profiles = [profile(item, rules) for item in items]
+    now = clock()
+    with engine.begin() as conn:
+        repo = CollectionsRepository(conn)
+        for found in profiles:
+            item = found.item
+            assert item.transaccion and item.partyAcctRelRec and item.govIssueIdent
+            repo.add_profile(
+                trn_rq_uid=str(item.transaccion.trnRqUID), acct_id=str(item.partyAcctRelRec.acctId),
+                ident_type=str(item.govIssueIdent.govIssueIdentType),
+                ident_num=str(item.govIssueIdent.identSerialNum), action=found.action,
+                business_net=found.business_net, disposable=found.disposable, capacity=found.capacity,
+                client_id=client_id, request=item.model_dump_json(exclude_none=True), created_at=now,
+            )  # fmt: skip
+    return ProfileResponse(listValidation=[p.result() for p in profiles], responseType=ResponseType(value="OK"))
 
 
 def _aware(moment: datetime) -> datetime:

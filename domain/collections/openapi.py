@@ -13,9 +13,12 @@ from domain.collections.agreements import Agreement
 from domain.collections.errors import CATALOGUE, ErrorResponse
 from domain.collections.headers import COMMON, Header
 from domain.collections.negotiations import NegotiationRequest, NegotiationResponse
+from domain.collections.profiling import ProfileRequest, ProfileResponse
 
 BASE = "/collections-management/v1"
-_MODELS: list[type[BaseModel]] = [Agreement, NegotiationRequest, NegotiationResponse, ErrorResponse]
+_MODELS: list[type[BaseModel]] = [
+    Agreement, NegotiationRequest, NegotiationResponse, ProfileRequest, ProfileResponse, ErrorResponse,
+]  # fmt: skip
 _CREDENTIALS = [
     {"name": "client_id", "in": "header", "required": True, "schema": {"type": "string"}},
     {"name": "client_secret", "in": "header", "required": True, "schema": {"type": "string"}},
@@ -46,6 +49,18 @@ def _errors(*codes: str) -> dict[str, Any]:
 
 
 _ALWAYS = ("401", "403", "10002", "10007", "15001")
+
+
+def _post(operation: str, summary: str, request: type, response: type, *codes: str) -> dict[str, Any]:
+    return {"post": {
+        "operationId": operation,
+        "summary": summary,
+        "security": [{"bearer": []}],
+        "parameters": _headers(COMMON),
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(request)}}},
+        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": _ref(response)}}},
+                      **_errors(*_ALWAYS, *codes)},
+    }}  # fmt: skip
 
 
 def openapi_document() -> dict[str, Any]:
@@ -91,6 +106,10 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": {"description": "La marca, Received o Rejected con el motivo", "content": {
                     "application/json": {"schema": _ref(NegotiationResponse)}}}, **_errors(*_ALWAYS)},
             }},
+            f"{BASE}/negotiations/profile": _post(
+                "collections_profile", "Perfilamiento (motor de decision): capacidad de pago de cada item",
+                ProfileRequest, ProfileResponse, "10001", "10101",
+            ),
         },
         "components": {
             "schemas": definitions["$defs"],

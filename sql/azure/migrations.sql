@@ -408,3 +408,37 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0007 -> 0008
+
+CREATE TABLE collection_profiles (
+    id BIGINT NOT NULL IDENTITY, 
+    trn_rq_uid VARCHAR(40) NOT NULL, 
+    acct_id VARCHAR(20) NOT NULL, 
+    ident_type VARCHAR(2) NOT NULL, 
+    ident_num VARCHAR(15) NOT NULL, 
+    action VARCHAR(40) NOT NULL, 
+    business_net NUMERIC(18, 2) NULL, 
+    disposable NUMERIC(18, 2) NULL, 
+    capacity NUMERIC(18, 2) NULL, 
+    client_id VARCHAR(64) NOT NULL, 
+    request TEXT NOT NULL, 
+    created_at DATETIMEOFFSET NOT NULL, 
+    CONSTRAINT pk_collection_profiles PRIMARY KEY (id)
+);
+
+GO
+
+CREATE INDEX ix_collection_profiles_acct_id ON collection_profiles (acct_id);
+
+GO
+
+UPDATE alembic_version SET version_num='0008' WHERE alembic_version.version_num = '0007';
+
+GO
+
+COMMIT;
+
+GO
+

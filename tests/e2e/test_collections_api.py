@@ -213,3 +213,40 @@ def test_calls_are_logged_with_identities_masked(host: Host, azurite: str) -> No
 def test_openapi_is_served_and_checked_in(host: Host) -> None:
     served = httpx.get(f"{host.base}/collections-management/v1/openapi.json").json()
     assert served == json.loads((ROOT / "docs" / "collections-openapi.json").read_text())
+
+
+def _keys(node: Any, prefix: str = "") -> set[str]:
+    if isinstance(node, dict):
+        return {f"{prefix}{k}" for k in node} | {p for k, v in node.items() for p in _keys(v, f"{prefix}{k}.")}
+    if isinstance(node, list):
+        return {p for v in node for p in _keys(v, f"{prefix}[].")}
+    return set()
+
+
+def test_profile_example_verbatim(host: Host) -> None:
+    r = host.call("POST", "negotiations/profile", (DATA / "profile" / "request.json").read_bytes())
+    assert r.status_code == 200
+    golden("profile", r.json())
+    spec = json.loads((DATA / "profile" / "spec-response.json").read_text())
+    assert _keys(spec) <= _keys(r.json()), "every field of the spec's answer is there"
+    assert r.json()["listValidation"][0]["collection"]["pmtCapacity"]["amt"] == 7500000
+    engine = sa.create_engine(host.url)
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(
+            "SELECT action, disposable, capacity, client_id FROM collection_profiles WHERE trn_rq_uid = '28498521'"
+            " ORDER BY id DESC")).first()  # fmt: skip
+    engine.dispose()
+    assert row is not None and row[0] == "Calculo PERFILAMIENTO" and row[2] == 7500000 and row[3] == "collector"
+
+
+def test_profile_refusals(host: Host) -> None:
+    body = json.loads((DATA / "profile" / "request.json").read_text())
+    body["listValidation"][0]["offer"]["executionLine"] = None
+    r = host.call("POST", "negotiations/profile", body)
+    assert r.status_code == 400 and r.json()["responseDetail"] == {
+        "errorCode": "10002", "errorType": "OTR",
+        "errorDesc": "El objeto de Entrada es nulo: listValidation[0].offer.executionLine es obligatorio"}  # fmt: skip
+    body["listValidation"][0]["offer"]["executionLine"] = "V"
+    body["listValidation"][0]["unexpected"] = 1
+    r = host.call("POST", "negotiations/profile", body)
+    assert r.status_code == 400 and "listValidation[0].unexpected" in r.json()["responseDetail"]["errorDesc"]
