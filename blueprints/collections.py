@@ -29,9 +29,10 @@ from domain.collections.errors import (
 from domain.collections.headers import COMMON, check_headers
 from domain.collections.negotiations import IDENT_TYPES, NegotiationRequest
 from domain.collections.openapi import openapi_document
+from domain.collections.policies import PolicyRequest
 from domain.collections.profiling import ProfileRequest
 from usecases.clients import AuthFailure, check_header_credentials
-from usecases.collections import find_agreement, profile_clients, register_negotiation
+from usecases.collections import decide_policies, find_agreement, profile_clients, register_negotiation
 
 bp = func.Blueprint()
 BASE = "collections-management/v1"
@@ -142,6 +143,21 @@ def collections_profile(req: func.HttpRequest, call: Call) -> func.HttpResponse:
         parsed = _parse(ProfileRequest, req)
         assert call.principal is not None
         return profile_clients(
+            bootstrap.engine(), parsed, bootstrap.decision_rules(), call.principal.client_id, bootstrap.utc_now
+        )
+
+    return _guarded(req, call, COMMON, work)
+
+
+@bp.route(route=f"{BASE}/negotiations/policies", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint(Scope.COLLECTIONS, error_body=collections_error_body)
+def collections_policies(req: func.HttpRequest, call: Call) -> func.HttpResponse:
+    """Policies (AppPolicies): viability ("primer momento") or the recalculated plan of each item."""
+
+    def work() -> Any:
+        parsed = _parse(PolicyRequest, req)
+        assert call.principal is not None
+        return decide_policies(
             bootstrap.engine(), parsed, bootstrap.decision_rules(), call.principal.client_id, bootstrap.utc_now
         )
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from sql.locks import lock_row
-from sql.tables import collection_agreements, collection_profiles, negotiation_marks
+from sql.tables import collection_agreements, collection_policy_decisions, collection_profiles, negotiation_marks
 
 
 class CollectionsRepository:
@@ -77,3 +77,6 @@ class CollectionsRepository:
 
     def add_profile(self, **values: Any) -> None:
         self.conn.execute(sa.insert(collection_profiles).values(**values))
+
+    def add_policy_decision(self, **values: Any) -> None:
+        self.conn.execute(sa.insert(collection_policy_decisions).values(**values))

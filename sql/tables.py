@@ -309,3 +309,21 @@ collection_profiles = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_collection_profiles_acct_id", "acct_id"),
 )
+
+# Each creditAnalysis item the policies engine decided: viability, and the recalculated plan.
+collection_policy_decisions = sa.Table(
+    "collection_policy_decisions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("trn_rq_uid", sa.String(40), nullable=False),
+    sa.Column("acct_id", sa.String(20), nullable=False),
+    sa.Column("strategy_type", sa.String(10), nullable=False),  # empty: every tool was evaluated
+    sa.Column("recalculated", sa.Boolean, nullable=False),  # primer momento (false) or recalculo
+    sa.Column("viable", sa.Boolean, nullable=False),
+    sa.Column("installment", sa.Numeric(18, 2)),
+    sa.Column("forgiven", sa.Numeric(18, 2)),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("response", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_collection_policy_decisions_acct_id", "acct_id"),
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import simplejson
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
@@ -20,6 +21,9 @@ from domain.collections.negotiations import (
     NegotiationResult,
     check_negotiation,
 )
+from domain.collections.policies import CreditAnalysis, PolicyRequest, PolicyResponse, decide
+from domain.collections.policies import ResponseType as PolicyResponseType
+from domain.collections.policies import check_request as check_policy_request
 from domain.collections.profiling import ProfileRequest, ProfileResponse, ResponseType, profile
 from domain.collections.profiling import check_request as check_profile_request
 from domain.collections.rules import DecisionRules
@@ -91,6 +95,29 @@ def profile_clients(
                 client_id=client_id, request=item.model_dump_json(exclude_none=True), created_at=now,
             )  # fmt: skip
     return ProfileResponse(listValidation=[p.result() for p in profiles], responseType=ResponseType(value="OK"))
+
+
+def decide_policies(engine: Engine, req: PolicyRequest, rules: DecisionRules, client_id: str, clock: Clock) -> dict:
+    """Check every item, decide each ("primer momento" or "recalculo"), store the decisions;
+    the answer echoes each item as sent with the engine's figures in place."""
+    decisions = [decide(col, rules) for col in check_policy_request(req)]
+    answer = PolicyResponse(
+        responseType=PolicyResponseType(value="OK"),
+        creditAnalysis=[CreditAnalysis(collection=d.collection) for d in decisions],
+    ).model_dump(exclude_unset=True)
+    now = clock()
+    with engine.begin() as conn:
+        repo = CollectionsRepository(conn)
+        for decision, item in zip(decisions, answer["creditAnalysis"], strict=True):
+            col = decision.collection
+            assert col.transaction and col.partyAcctRelRec
+            repo.add_policy_decision(
+                trn_rq_uid=str(col.transaction.trnRqUID), acct_id=str(col.partyAcctRelRec.acctId),
+                strategy_type=decision.tool, recalculated=decision.recalculated, viable=decision.viable,
+                installment=decision.installment, forgiven=decision.forgiven, client_id=client_id,
+                response=simplejson.dumps(item, use_decimal=True), created_at=now,
+            )  # fmt: skip
+    return answer
 
 
 def _aware(moment: datetime) -> datetime:

@@ -13,11 +13,13 @@ from domain.collections.agreements import Agreement
 from domain.collections.errors import CATALOGUE, ErrorResponse
 from domain.collections.headers import COMMON, Header
 from domain.collections.negotiations import NegotiationRequest, NegotiationResponse
+from domain.collections.policies import PolicyRequest, PolicyResponse
 from domain.collections.profiling import ProfileRequest, ProfileResponse
 
 BASE = "/collections-management/v1"
 _MODELS: list[type[BaseModel]] = [
-    Agreement, NegotiationRequest, NegotiationResponse, ProfileRequest, ProfileResponse, ErrorResponse,
+    Agreement, NegotiationRequest, NegotiationResponse, ProfileRequest, ProfileResponse, PolicyRequest,
+    PolicyResponse, ErrorResponse,
 ]  # fmt: skip
 _CREDENTIALS = [
     {"name": "client_id", "in": "header", "required": True, "schema": {"type": "string"}},
@@ -109,6 +111,10 @@ def openapi_document() -> dict[str, Any]:
             f"{BASE}/negotiations/profile": _post(
                 "collections_profile", "Perfilamiento (motor de decision): capacidad de pago de cada item",
                 ProfileRequest, ProfileResponse, "10001", "10101",
+            ),
+            f"{BASE}/negotiations/policies": _post(
+                "collections_policies", "Politicas: viabilidad (primer momento) o recalculo de cada item",
+                PolicyRequest, PolicyResponse, "10001",
             ),
         },
         "components": {

@@ -442,3 +442,36 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0008 -> 0009
+
+CREATE TABLE collection_policy_decisions (
+    id BIGINT NOT NULL IDENTITY, 
+    trn_rq_uid VARCHAR(40) NOT NULL, 
+    acct_id VARCHAR(20) NOT NULL, 
+    strategy_type VARCHAR(10) NOT NULL, 
+    recalculated BIT NOT NULL, 
+    viable BIT NOT NULL, 
+    installment NUMERIC(18, 2) NULL, 
+    forgiven NUMERIC(18, 2) NULL, 
+    client_id VARCHAR(64) NOT NULL, 
+    response TEXT NOT NULL, 
+    created_at DATETIMEOFFSET NOT NULL, 
+    CONSTRAINT pk_collection_policy_decisions PRIMARY KEY (id)
+);
+
+GO
+
+CREATE INDEX ix_collection_policy_decisions_acct_id ON collection_policy_decisions (acct_id);
+
+GO
+
+UPDATE alembic_version SET version_num='0009' WHERE alembic_version.version_num = '0008';
+
+GO
+
+COMMIT;
+
+GO
+

@@ -250,3 +250,33 @@ def test_profile_refusals(host: Host) -> None:
     body["listValidation"][0]["unexpected"] = 1
     r = host.call("POST", "negotiations/profile", body)
     assert r.status_code == 400 and "listValidation[0].unexpected" in r.json()["responseDetail"]["errorDesc"]
+
+
+@pytest.mark.parametrize("name", ["primer-momento", "recalculo-1-offer", "recalculo-more-offers"])
+def test_policies_examples_verbatim(host: Host, name: str) -> None:
+    r = host.call("POST", "negotiations/policies", (DATA / "policies" / f"{name}.json").read_bytes())
+    assert r.status_code == 200, r.text
+    golden(f"policies-{name}", r.json())
+    spec = json.loads((DATA / "policies" / "spec-response.json").read_text())
+    ours = r.json()["creditAnalysis"][0]["collection"]
+    theirs = spec["creditAnalysis"][0]["collection"]
+    assert set(theirs) <= set(ours), "every field of the spec's answer"
+    if name.startswith("recalculo"):
+        assert _keys(theirs) <= _keys(ours)
+    sent = json.loads((DATA / "policies" / f"{name}.json").read_text())
+    engine = sa.create_engine(host.url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT strategy_type, recalculated, viable, installment FROM collection_policy_decisions"
+            " WHERE client_id = 'collector' ORDER BY id DESC")).all()[: len(sent["creditAnalysis"])]  # fmt: skip
+    engine.dispose()
+    assert sorted(r[0] for r in rows) == sorted(i["collection"]["strategyType"] for i in sent["creditAnalysis"])
+
+
+def test_policies_recalculated_installment_over_http(host: Host) -> None:
+    body = json.loads((DATA / "policies" / "recalculo-more-offers.json").read_text())
+    first = body["creditAnalysis"][0]["collection"]
+    r = host.call("POST", "negotiations/policies", body)
+    assert r.json()["creditAnalysis"][0]["collection"]["curAmt"] == {"amt": 512107.00}
+    assert r.text.count("512107.00") == 1, "an exact number, not a float or a string"
+    assert first["curAmt"] == {"amt": 534329.0}, "what was sent"
