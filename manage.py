@@ -171,7 +171,10 @@ def cmd_import_collections(args: argparse.Namespace) -> int:
         kind = "invalid item" if isinstance(exc, ImportProblem) else "cannot read"
         print(f"error: {kind} in {path}: {exc}", file=sys.stderr)
         return 2
-    print(f"imported {counts['agreements']} agreements ({counts['agreements_new']} new) from {path}")
+    print(
+        f"imported {counts['agreements']} agreements ({counts['agreements_new']} new), {counts['convenios']} convenios"
+        f" with {counts['references']} references from {path}"
+    )
     return 0
 
 

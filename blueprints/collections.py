@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 import bootstrap
 from blueprints.common import ApiError, Call, endpoint, json_response, read_json
 from domain.auth import Scope
+from domain.collections.collection_check import CollectionRequest
 from domain.collections.errors import (
     FORBIDDEN,
     NULL_INPUT,
@@ -32,7 +33,13 @@ from domain.collections.openapi import openapi_document
 from domain.collections.policies import PolicyRequest
 from domain.collections.profiling import ProfileRequest
 from usecases.clients import AuthFailure, check_header_credentials
-from usecases.collections import decide_policies, find_agreement, profile_clients, register_negotiation
+from usecases.collections import (
+    check_collection,
+    decide_policies,
+    find_agreement,
+    profile_clients,
+    register_negotiation,
+)
 
 bp = func.Blueprint()
 BASE = "collections-management/v1"
@@ -162,6 +169,30 @@ def collections_policies(req: func.HttpRequest, call: Call) -> func.HttpResponse
         )
 
     return _guarded(req, call, COMMON, work)
+
+
+def collection_error_body(error: ApiError, call: Call) -> dict[str, Any]:
+    """As collections_error_body; an internal error is `ER500`, as the collection check's example shows."""
+    body = collections_error_body(error, call)
+    if error.status >= 500:
+        body["responseType"]["value"] = "ER500"
+    return body
+
+
+@bp.route(route=f"{BASE}/collection", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint(Scope.COLLECTIONS, error_body=collection_error_body)
+def collections_collection(req: func.HttpRequest, call: Call) -> func.HttpResponse:
+    """Collection check for banking agents: holder, amounts and an approval id for a convenio reference."""
+
+    def work() -> Any:
+        parsed = _parse(CollectionRequest, req)
+        assert call.principal is not None
+        token = (req.headers.get("Authorization") or "").partition(" ")[2].strip()
+        return check_collection(
+            bootstrap.engine(), parsed, req.headers, token, call.principal.client_id, bootstrap.utc_now
+        )
+
+    return _guarded(req, call, (), work)
 
 
 @bp.route(route=f"{BASE}/openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

@@ -9,7 +9,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from sql.locks import lock_row
-from sql.tables import collection_agreements, collection_policy_decisions, collection_profiles, negotiation_marks
+from sql.tables import (
+    collection_agreements,
+    collection_checks,
+    collection_convenios,
+    collection_policy_decisions,
+    collection_profiles,
+    collection_references,
+    negotiation_marks,
+)  # fmt: skip
 
 
 class CollectionsRepository:
@@ -80,3 +88,43 @@ class CollectionsRepository:
 
     def add_policy_decision(self, **values: Any) -> None:
         self.conn.execute(sa.insert(collection_policy_decisions).values(**values))
+
+    def save_convenio(self, ref_id: str, values: dict[str, Any], now: datetime) -> bool:
+        key = collection_convenios.c.ref_id == ref_id
+        if self.conn.execute(sa.update(collection_convenios).where(key).values(**values, updated_at=now)).rowcount:
+            return False
+        self.conn.execute(sa.insert(collection_convenios).values(ref_id=ref_id, **values, updated_at=now))
+        return True
+
+    def save_reference(self, ref_id: str, reference: str, values: dict[str, Any], now: datetime) -> None:
+        key = (collection_references.c.ref_id == ref_id) & (collection_references.c.reference == reference)
+        if not self.conn.execute(sa.update(collection_references).where(key).values(**values, updated_at=now)).rowcount:
+            self.conn.execute(
+                sa.insert(collection_references).values(ref_id=ref_id, reference=reference, **values, updated_at=now)
+            )
+
+    def convenio(self, ref_id: str) -> sa.Row[Any] | None:
+        return self.conn.execute(sa.select(collection_convenios).where(collection_convenios.c.ref_id == ref_id)).first()
+
+    def reference(self, ref_id: str, reference: str) -> sa.Row[Any] | None:
+        return self.conn.execute(
+            sa.select(collection_references).where(
+                (collection_references.c.ref_id == ref_id) & (collection_references.c.reference == reference)
+            )
+        ).first()
+
+    def check_of(self, client_id: str, tx_id: str) -> sa.Row[Any] | None:
+        return self.conn.execute(
+            sa.select(collection_checks).where(
+                (collection_checks.c.client_id == client_id) & (collection_checks.c.tx_id == tx_id)
+            )
+        ).first()
+
+    def add_check(self, **values: Any) -> bool:
+        """False when the same client's TxId is already stored (a concurrent retry won)."""
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(sa.insert(collection_checks).values(**values))
+        except sa.exc.IntegrityError:
+            return False
+        return True

@@ -327,3 +327,42 @@ collection_policy_decisions = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_collection_policy_decisions_acct_id", "acct_id"),
 )
+
+# Collection agreements (convenios de recaudo) for banking agents, their payment references,
+# and every check an agent made (the approval id it got).
+collection_convenios = sa.Table(
+    "collection_convenios",
+    metadata,
+    sa.Column("ref_id", sa.String(20), primary_key=True),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("ref_type", sa.String(10), nullable=False),
+    sa.Column("flag_update", sa.String(1), nullable=False),  # 1: the payer may change the amount
+    sa.Column("pmt_ref_id", sa.String(20), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+collection_references = sa.Table(
+    "collection_references",
+    metadata,
+    sa.Column("ref_id", sa.String(20), sa.ForeignKey("collection_convenios.ref_id"), primary_key=True),
+    sa.Column("reference", sa.String(40), primary_key=True),
+    sa.Column("full_name", sa.String(120), nullable=False),
+    sa.Column("amounts", sa.Text, nullable=False),  # [{"name", "value"}], JSON with exact decimals
+    sa.Column("due_date", sa.Date),
+    sa.Column("acct_id", sa.String(30), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+collection_checks = sa.Table(
+    "collection_checks",
+    metadata,
+    sa.Column("approval_id", sa.String(20), primary_key=True),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("tx_id", sa.String(20), nullable=False),
+    sa.Column("action", sa.String(1), nullable=False),
+    sa.Column("ref_id", sa.String(20), nullable=False),
+    sa.Column("reference", sa.String(40), nullable=False),
+    sa.Column("response", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("client_id", "tx_id"),  # a repeated TxId is a retry: its first answer again
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 import simplejson
@@ -11,7 +11,21 @@ from sqlalchemy.engine import Engine
 
 from domain.collections import BOGOTA
 from domain.collections.agreements import Agreement
-from domain.collections.errors import NO_ACCOUNT, CollectionsError
+from domain.collections.collection_check import (
+    CollectionRequest,
+    CollectionResponse,
+    Convenio,
+    PersonName,
+    ResultData,
+    ResultTrn,
+    ValueToPay,
+    barcode_value,
+    new_approval_id,
+)
+from domain.collections.collection_check import ResponseType as CheckResponseType
+from domain.collections.collection_check import check_request as check_collection_request
+from domain.collections.errors import NO_ACCOUNT, TRANSFORM, CollectionsError
+from domain.collections.headers import check_collection_headers
 from domain.collections.negotiations import (
     RECEIVED,
     REJECTED,
@@ -120,6 +134,64 @@ def decide_policies(engine: Engine, req: PolicyRequest, rules: DecisionRules, cl
     return answer
 
 
+def check_collection(
+    engine: Engine, req: CollectionRequest, headers: Mapping[str, str], token: str, client_id: str, clock: Clock
+) -> dict:
+    """The banking agent's collection check: headers (TxId of today in Bogota), body, then the
+    convenio and reference from SQL. A repeated TxId of the same client gets its first answer."""
+    now = clock()
+    check_collection_headers(headers, now.astimezone(BOGOTA).date(), token)
+    tx_id, action = _header(headers, "X-Invoker-TxId"), _header(headers, "X-Invoker-Action")
+    trn = check_collection_request(req)
+    ref_id, reference = str(trn.refId).strip(), str(trn.curAmt.amt if trn.curAmt else "").strip()
+    with engine.begin() as conn:
+        repo = CollectionsRepository(conn)
+        held = repo.check_of(client_id, tx_id)
+        if held is not None:
+            return simplejson.loads(held.response, use_decimal=True)
+        convenio = repo.convenio(ref_id)
+        if convenio is None:
+            raise CollectionsError(NO_ACCOUNT, f"el convenio {ref_id} no existe")
+        found = repo.reference(ref_id, reference)
+        if found is None:
+            raise CollectionsError(NO_ACCOUNT, f"la referencia {reference} no existe en el convenio {ref_id}")
+        amounts = [ValueToPay.model_validate(a) for a in simplejson.loads(found.amounts, use_decimal=True)]
+        value = barcode_value(trn)
+        if convenio.flag_update == "0":
+            if trn.flagAnotherAmt == "1":
+                raise CollectionsError(
+                    TRANSFORM, f"trn.flagAnotherAmt invalido: el convenio {ref_id} no admite otro valor"
+                )
+            if value and value not in {a.value for a in amounts}:
+                raise CollectionsError(
+                    TRANSFORM, f"trn.totalCurAmt.amt invalido: {value} no es un valor a pagar del convenio {ref_id}"
+                )
+        answer = CollectionResponse(
+            responseType=CheckResponseType(value="OK"),
+            trn=ResultTrn(
+                personName=PersonName(fullName=found.full_name), approvalId=new_approval_id(),
+                aditionalData=ResultData(curAmt=amounts), pmtRefId=convenio.pmt_ref_id,
+                dueDt=found.due_date.isoformat() if found.due_date else "", flagUpdate=convenio.flag_update,
+                acctId=found.acct_id, refType=convenio.ref_type,
+            ),
+        ).model_dump()  # fmt: skip
+        stored = repo.add_check(
+            approval_id=answer["trn"]["approvalId"], client_id=client_id, tx_id=tx_id, action=action, ref_id=ref_id,
+            reference=reference, response=simplejson.dumps(answer, use_decimal=True), created_at=now,
+        )  # fmt: skip
+    if not stored:  # a concurrent retry of the same TxId committed first: its answer
+        with engine.connect() as conn:
+            held = CollectionsRepository(conn).check_of(client_id, tx_id)
+        assert held is not None
+        return simplejson.loads(held.response, use_decimal=True)
+    return answer
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    lowered = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == lowered), "").strip()
+
+
 def _aware(moment: datetime) -> datetime:
     """A stored time (SQLite gives it back naive, in UTC)."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
@@ -157,11 +229,23 @@ def agreement_from_row(row: dict[str, str]) -> dict:
     }  # fmt: skip
 
 
+def _convenios(data: dict) -> list[Convenio]:
+    found = []
+    for n, item in enumerate(data.get("convenios", [])):
+        try:
+            found.append(Convenio.model_validate(item))
+        except ValidationError as exc:
+            raise ImportProblem(f"convenios[{n}]: {exc}") from None
+    return found
+
+
 def import_collections(engine: Engine, data: dict, now: datetime) -> dict[str, int]:
     """Load an operator's file (JSON sections; see data/collections-demo.json) in one
     transaction: every item is checked first, so a bad one names itself and nothing is written."""
     agreements = _agreements(data)
+    convenios = _convenios(data)
     created = 0
+    references = 0
     with engine.begin() as conn:
         repo = CollectionsRepository(conn)
         for agreement in agreements:
@@ -169,4 +253,14 @@ def import_collections(engine: Engine, data: dict, now: datetime) -> dict[str, i
                 agreement.loanInfoCommon.acctId, agreement.identity(), agreement.loanInfoCommon.acctType,
                 agreement.model_dump_json(), now,
             )  # fmt: skip
-    return {"agreements": len(agreements), "agreements_new": created}
+        for convenio in convenios:
+            values = {"name": convenio.name, "ref_type": convenio.refType, "flag_update": convenio.flagUpdate,
+                      "pmt_ref_id": convenio.pmtRefId}  # fmt: skip
+            repo.save_convenio(convenio.refId, values, now)
+            for ref in convenio.references:
+                amounts = simplejson.dumps([a.model_dump() for a in ref.amounts], use_decimal=True)
+                repo.save_reference(convenio.refId, ref.reference, {"full_name": ref.fullName, "amounts": amounts,
+                                    "due_date": ref.dueDt, "acct_id": ref.acctId}, now)  # fmt: skip
+                references += 1
+    return {"agreements": len(agreements), "agreements_new": created, "convenios": len(convenios),
+            "references": references}  # fmt: skip

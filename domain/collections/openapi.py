@@ -10,8 +10,9 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from domain.collections.agreements import Agreement
+from domain.collections.collection_check import CollectionRequest, CollectionResponse
 from domain.collections.errors import CATALOGUE, ErrorResponse
-from domain.collections.headers import COMMON, Header
+from domain.collections.headers import COLLECTION, COMMON, Header
 from domain.collections.negotiations import NegotiationRequest, NegotiationResponse
 from domain.collections.policies import PolicyRequest, PolicyResponse
 from domain.collections.profiling import ProfileRequest, ProfileResponse
@@ -19,7 +20,7 @@ from domain.collections.profiling import ProfileRequest, ProfileResponse
 BASE = "/collections-management/v1"
 _MODELS: list[type[BaseModel]] = [
     Agreement, NegotiationRequest, NegotiationResponse, ProfileRequest, ProfileResponse, PolicyRequest,
-    PolicyResponse, ErrorResponse,
+    PolicyResponse, CollectionRequest, CollectionResponse, ErrorResponse,
 ]  # fmt: skip
 _CREDENTIALS = [
     {"name": "client_id", "in": "header", "required": True, "schema": {"type": "string"}},
@@ -53,12 +54,14 @@ def _errors(*codes: str) -> dict[str, Any]:
 _ALWAYS = ("401", "403", "10002", "10007", "15001")
 
 
-def _post(operation: str, summary: str, request: type, response: type, *codes: str) -> dict[str, Any]:
+def _post(
+    operation: str, summary: str, request: type, response: type, *codes: str, headers: tuple[Header, ...] = COMMON
+) -> dict[str, Any]:
     return {"post": {
         "operationId": operation,
         "summary": summary,
         "security": [{"bearer": []}],
-        "parameters": _headers(COMMON),
+        "parameters": _headers(headers),
         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(request)}}},
         "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": _ref(response)}}},
                       **_errors(*_ALWAYS, *codes)},
@@ -115,6 +118,12 @@ def openapi_document() -> dict[str, Any]:
             f"{BASE}/negotiations/policies": _post(
                 "collections_policies", "Politicas: viabilidad (primer momento) o recalculo de cada item",
                 PolicyRequest, PolicyResponse, "10001",
+            ),
+            f"{BASE}/collection": _post(
+                "collections_collection",
+                "Consulta de recaudo (corresponsal bancario): titular, valores y numero de autorizacion; errores"
+                " internos con responseType ER500",
+                CollectionRequest, CollectionResponse, "00502", headers=COLLECTION,
             ),
         },
         "components": {

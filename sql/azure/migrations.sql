@@ -475,3 +475,56 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0009 -> 0010
+
+CREATE TABLE collection_convenios (
+    ref_id VARCHAR(20) NOT NULL, 
+    name VARCHAR(80) NOT NULL, 
+    ref_type VARCHAR(10) NOT NULL, 
+    flag_update VARCHAR(1) NOT NULL, 
+    pmt_ref_id VARCHAR(20) NOT NULL, 
+    updated_at DATETIMEOFFSET NOT NULL, 
+    CONSTRAINT pk_collection_convenios PRIMARY KEY (ref_id)
+);
+
+GO
+
+CREATE TABLE collection_references (
+    ref_id VARCHAR(20) NOT NULL, 
+    reference VARCHAR(40) NOT NULL, 
+    full_name VARCHAR(120) NOT NULL, 
+    amounts TEXT NOT NULL, 
+    due_date DATETIME NULL, 
+    acct_id VARCHAR(30) NOT NULL, 
+    updated_at DATETIMEOFFSET NOT NULL, 
+    CONSTRAINT pk_collection_references PRIMARY KEY (ref_id, reference), 
+    CONSTRAINT fk_collection_references_ref_id_collection_convenios FOREIGN KEY(ref_id) REFERENCES collection_convenios (ref_id)
+);
+
+GO
+
+CREATE TABLE collection_checks (
+    approval_id VARCHAR(20) NOT NULL, 
+    client_id VARCHAR(64) NOT NULL, 
+    tx_id VARCHAR(20) NOT NULL, 
+    action VARCHAR(1) NOT NULL, 
+    ref_id VARCHAR(20) NOT NULL, 
+    reference VARCHAR(40) NOT NULL, 
+    response TEXT NOT NULL, 
+    created_at DATETIMEOFFSET NOT NULL, 
+    CONSTRAINT pk_collection_checks PRIMARY KEY (approval_id), 
+    CONSTRAINT uq_collection_checks_client_id_tx_id UNIQUE (client_id, tx_id)
+);
+
+GO
+
+UPDATE alembic_version SET version_num='0010' WHERE alembic_version.version_num = '0009';
+
+GO
+
+COMMIT;
+
+GO
+

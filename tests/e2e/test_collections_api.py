@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from adapters.table_log import API_LOGS, partition_key, read_partition
 from domain.collections import BOGOTA
+from domain.collections.headers import julian
 from tests.conftest import ROOT, SIGNING_KEY, stop, temporary_database
 from tests.e2e.test_local_host import start_host
 
@@ -280,3 +281,90 @@ def test_policies_recalculated_installment_over_http(host: Host) -> None:
     assert r.json()["creditAnalysis"][0]["collection"]["curAmt"] == {"amt": 512107.00}
     assert r.text.count("512107.00") == 1, "an exact number, not a float or a string"
     assert first["curAmt"] == {"amt": 534329.0}, "what was sent"
+
+
+def agent_headers(host: Host, number: int, **changes: str | None) -> dict[str, str | None]:
+    """The collection check's headers for authorization number `number`, today in Bogota."""
+    tx_id = f"APIF{julian(datetime.now(UTC).astimezone(BOGOTA).date())}32{number:010d}"
+    headers: dict[str, str | None] = {
+        "X-Invoker-Channel": "13", "X-Invoker-BranchId": "1108", "X-Invoker-TerminalId": "PDS-0001",
+        "X-Invoker-UserIPAddress": "10.1.2.3", "X-Invoker-ServerIPAddress": "10.1.2.4",
+        "X-Invoker-UserMACAddress": "00-00-00-00-00-00", "X-Invoker-ProcessDate": today(), "X-Invoker-TxId": tx_id,
+        "X-Invoker-SessionKey": host.token[:30], "X-Invoker-Source": "18", "X-Invoker-Country": "CO",
+        "X-Invoker-ProcessId": tx_id[-11:].rjust(12, "0"), "X-Invoker-subChannel": "07", "X-Invoker-User": "NEWCBSER",
+        "X-Invoker-Action": "R", "X-Invoker-ModifierUser": "",  # "enviar espacios": HTTP trims them
+    }  # fmt: skip
+    headers.update(changes)
+    return headers
+
+
+def test_collection_example_verbatim(host: Host) -> None:
+    number = int(uuid.uuid4().int % 10**10)
+    r = host.call("POST", "collection", (DATA / "collection" / "request.json").read_bytes(),
+                  headers=agent_headers(host, number))  # fmt: skip
+    assert r.status_code == 200, r.text
+    body = r.json()
+    approval = body["trn"].pop("approvalId")
+    assert len(approval) == 20 and approval.startswith("Z") and approval.isalnum()
+    spec = json.loads((DATA / "collection" / "spec-response.json").read_text())
+    spec["trn"].pop("approvalId")
+    assert body == spec, "the spec's success example, field for field"
+    again = host.call("POST", "collection", (DATA / "collection" / "request.json").read_bytes(),
+                      headers=agent_headers(host, number))  # fmt: skip
+    assert again.json()["trn"]["approvalId"] == approval, "a repeated TxId is a retry: the first answer"
+    other = host.call("POST", "collection", (DATA / "collection" / "request.json").read_bytes(),
+                      headers=agent_headers(host, number + 1))  # fmt: skip
+    assert other.json()["trn"]["approvalId"] != approval, "a new call, a new approval id"
+
+
+def test_collection_fixed_amount_convenio(host: Host) -> None:
+    body = json.loads((DATA / "collection" / "request.json").read_text())
+    body["trn"].update({"refId": "15907356", "curAmt": {"amt": "0399200339917"}, "totalCurAmt": {"amt": 128350.5}})
+    r = host.call("POST", "collection", body, headers=agent_headers(host, 7000000001))
+    assert r.status_code == 200, r.text
+    trn = r.json()["trn"]
+    assert (trn["personName"]["fullName"], trn["flagUpdate"], trn["dueDt"], trn["acctId"]) == (
+        "MARIA FERNANDA GOMEZ", "0", "2026-12-15", "83000109863")  # fmt: skip
+    assert '"value": 128350.5' in r.text
+    body["trn"]["totalCurAmt"] = {"amt": 1000}
+    wrong = host.call("POST", "collection", body, headers=agent_headers(host, 7000000002))
+    assert wrong.status_code == 400 and "trn.totalCurAmt.amt" in wrong.json()["responseDetail"]["errorDesc"]
+    body["trn"].update({"totalCurAmt": {"amt": 0}, "flagAnotherAmt": "1"})
+    other = host.call("POST", "collection", body, headers=agent_headers(host, 7000000003))
+    assert other.status_code == 400 and "trn.flagAnotherAmt" in other.json()["responseDetail"]["errorDesc"]
+
+
+def test_collection_refusals(host: Host) -> None:
+    body = json.loads((DATA / "collection" / "request.json").read_text())
+    cases = {
+        "unknown convenio": (dict(body, trn={**body["trn"], "refId": "999"}), {}),
+        "unknown reference": (dict(body, trn={**body["trn"], "curAmt": {"amt": "100"}}), {}),
+        "channel": (body, {"X-Invoker-Channel": "12"}),
+        "yesterday": (body, {"X-Invoker-TxId": "APIF0001320000000001", "X-Invoker-ProcessId": "020000000001"}),
+        "process id": (body, {"X-Invoker-ProcessId": "000000000001"}),
+        "session key": (body, {"X-Invoker-SessionKey": "x" * 30}),
+        "no terminal": (body, {"X-Invoker-TerminalId": None}),
+        "no trnRqUID": (dict(body, trn={**body["trn"], "trnRqUID": ""}), {}),
+        "bad hour": (dict(body, trn={**body["trn"], "transactionHour": "25:00:00"}), {}),
+    }  # fmt: skip
+    got = {}
+    for n, (name, (payload, changes)) in enumerate(cases.items()):
+        r = host.call("POST", "collection", payload, headers=agent_headers(host, 8000000000 + n, **changes))
+        got[name] = (r.status_code, r.json()["responseDetail"]["errorCode"])
+    assert got == {
+        "unknown convenio": (404, "00502"), "unknown reference": (404, "00502"), "channel": (400, "10007"),
+        "yesterday": (400, "10007"), "process id": (400, "10007"), "session key": (400, "10007"),
+        "no terminal": (400, "10002"), "no trnRqUID": (400, "10002"), "bad hour": (400, "10007"),
+    }  # fmt: skip
+
+
+def test_collection_checks_are_stored(host: Host) -> None:
+    number = 9000000000 + int(uuid.uuid4().int % 10**8)
+    r = host.call("POST", "collection", (DATA / "collection" / "request.json").read_bytes(),
+                  headers=agent_headers(host, number, **{"X-Invoker-Action": "C"}))  # fmt: skip
+    engine = sa.create_engine(host.url)
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT tx_id, action, ref_id, reference, client_id FROM collection_checks"
+                                   " WHERE approval_id = :a"), {"a": r.json()["trn"]["approvalId"]}).one()  # fmt: skip
+    engine.dispose()
+    assert row[0].endswith(f"32{number:010d}") and tuple(row[1:]) == ("C", "123456", "99", "collector")

@@ -220,3 +220,16 @@ def test_collection_headers_missing(header: str) -> None:
     with pytest.raises(CollectionsError) as caught:
         check_collection_headers(headers, TODAY, TOKEN)
     assert caught.value.code is NULL_INPUT and header in caught.value.detail
+
+
+def test_internal_errors_of_the_collection_check_are_er500() -> None:
+    from datetime import UTC, datetime
+
+    from blueprints.collections import collection_error_body, collections_error_body
+    from blueprints.common import ApiError, Call
+
+    call = Call("collections_collection", "corr-1", datetime.now(UTC))
+    error = ApiError(500, "internal_error", "boom")
+    assert collection_error_body(error, call)["responseType"] == {"value": "ER500"}
+    assert collection_error_body(error, call)["responseDetail"]["errorCode"] == "15001"
+    assert collections_error_body(error, call)["responseType"] == {"value": "ER"}

@@ -24,6 +24,7 @@ EXPECTED = {
     "collections_negotiations": ("httpTrigger", "collections-management/v1/negotiations", ["POST"], "anonymous"),
     "collections_profile": ("httpTrigger", "collections-management/v1/negotiations/profile", ["POST"], "anonymous"),
     "collections_policies": ("httpTrigger", "collections-management/v1/negotiations/policies", ["POST"], "anonymous"),
+    "collections_collection": ("httpTrigger", "collections-management/v1/collection", ["POST"], "anonymous"),
     "collections_openapi": ("httpTrigger", "collections-management/v1/openapi.json", ["GET"], "anonymous"),
     "debt_loader": ("timerTrigger", "%DEBT_LOADER_SCHEDULE%", None, None),
     "payment_file_generator": ("timerTrigger", "%PAYMENT_FILE_SCHEDULE%", None, None),

@@ -1,0 +1,169 @@
+"""Collection check for banking agents (POST /v1/collection): which holder and amounts a
+payment reference of a convenio has, before the agent takes the money.
+
+The convenio (trn.refId) and the reference (trn.curAmt.amt, the product number) come from
+SQL (`manage.py import-collections`). The answer gives the holder, the amounts to pay, the
+due date, `flagUpdate` (whether the convenio lets the payer change the amount) and an
+approval id unique per call; a repeated X-Invoker-TxId gets its first answer again.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.collections.errors import NULL_INPUT, TRANSFORM, CollectionsError
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Amount(_Model):
+    amt: str | Decimal | None = None
+
+
+class NameValue(_Model):
+    name: str | None = None
+    value: str | Decimal | None = None
+
+
+class DepAcct(_Model):
+    acctId: str | None = None
+
+
+class Trn(_Model):
+    transactionHour: str | None = None
+    code: str | None = None
+    refId: str | None = None
+    eanCode: str | None = None
+    curAmt: Amount | None = None
+    trnRqUID: str | None = None
+    branchName: str | None = None
+    cityId: str | None = None
+    city: str | None = None
+    stateProv: str | None = None
+    aditionalData: list[NameValue] | None = None  # sic: the spec's spelling
+    depAcctId: DepAcct | None = None
+    totalCurAmt: Amount | None = None
+    flagAnotherAmt: str | None = None
+    refType: str | None = None
+    effDt: str | None = None
+    refName: str | None = None
+
+
+class CollectionRequest(_Model):
+    trn: Trn | None = None
+
+
+class PersonName(_Model):
+    fullName: str
+
+
+class ValueToPay(_Model):
+    name: str
+    value: Decimal
+
+
+class ResultData(_Model):
+    curAmt: list[ValueToPay]
+
+
+class ResultTrn(_Model):
+    personName: PersonName
+    approvalId: str
+    aditionalData: ResultData
+    pmtRefId: str
+    dueDt: str
+    flagUpdate: str
+    acctId: str
+    refType: str
+
+
+class ResponseType(_Model):
+    value: str
+
+
+class CollectionResponse(_Model):
+    responseType: ResponseType
+    trn: ResultTrn
+
+
+class ConvenioReference(_Model):
+    """One payment reference of a convenio, as an operator imports it."""
+
+    reference: str = Field(pattern=r"^[A-Za-z0-9\-]{1,40}$")
+    fullName: str = Field(min_length=1, max_length=120)
+    amounts: list[ValueToPay] = Field(min_length=1, max_length=2)
+    dueDt: date | None = None
+    acctId: str = Field(default="", max_length=30)
+
+
+class Convenio(_Model):
+    """A collection agreement (convenio de recaudo) and its references, as an operator imports it."""
+
+    refId: str = Field(pattern=r"^[0-9]{1,20}$")
+    name: str = Field(min_length=1, max_length=80)
+    refType: str = Field(default="", max_length=10)
+    flagUpdate: str = Field(pattern=r"^[01]$")
+    pmtRefId: str = Field(default="", max_length=20)
+    references: list[ConvenioReference] = []
+
+
+_HOUR = re.compile(r"^([01]\d|2[0-3]):?([0-5]\d):?([0-5]\d)$")
+
+
+def check_request(req: CollectionRequest) -> Trn:
+    trn = req.trn
+    if trn is None:
+        raise CollectionsError(NULL_INPUT, "trn es obligatorio")
+    reference = trn.curAmt.amt if trn.curAmt is not None else None
+    required: dict[str, Any] = {"trn.transactionHour": trn.transactionHour, "trn.code": trn.code,
+                                "trn.refId": trn.refId, "trn.curAmt.amt": reference, "trn.trnRqUID": trn.trnRqUID,
+                                "trn.depAcctId.acctId": trn.depAcctId.acctId if trn.depAcctId else None}  # fmt: skip
+    for path, value in required.items():
+        if value is None or str(value).strip() == "":
+            raise CollectionsError(NULL_INPUT, f"{path} es obligatorio")
+    checks = [
+        ("trn.transactionHour", _HOUR.match(str(trn.transactionHour).strip()) is not None, "HHMMSS (o HH:MM:SS)"),
+        ("trn.trnRqUID", str(trn.trnRqUID).isdigit() and len(str(trn.trnRqUID)) == 6, "6 digitos"),
+        ("trn.refId", str(trn.refId).isdigit() and len(str(trn.refId)) <= 20, "codigo de convenio numerico"),
+        ("trn.code", len(str(trn.code)) <= 15, "a lo sumo 15 caracteres"),
+        ("trn.cityId", _optional_digits(trn.cityId, 6), "codigo DANE de hasta 6 digitos"),
+        ("trn.stateProv", _optional_digits(trn.stateProv, 2), "codigo DANE de 2 digitos"),
+        ("trn.flagAnotherAmt", trn.flagAnotherAmt in (None, "", "0", "1"), "0 o 1"),
+        ("trn.totalCurAmt.amt", _amount(trn.totalCurAmt) is not None, "un valor no negativo"),
+    ]  # fmt: skip
+    for path, ok, reason in checks:
+        if not ok:
+            raise CollectionsError(TRANSFORM, f"{path} invalido: {reason}")
+    return trn
+
+
+def _optional_digits(value: str | None, most: int) -> bool:
+    return value in (None, "") or (str(value).isdigit() and len(str(value)) <= most)
+
+
+def _amount(value: Amount | None) -> Decimal | None:
+    if value is None or value.amt in (None, ""):
+        return Decimal(0)
+    try:
+        amount = Decimal(str(value.amt).strip())
+    except ArithmeticError:
+        return None
+    return amount if amount >= 0 and amount.is_finite() else None
+
+
+def barcode_value(trn: Trn) -> Decimal:
+    """The value read from the barcode (tag 3900), zero when none was read."""
+    return _amount(trn.totalCurAmt) or Decimal(0)
+
+
+def new_approval_id() -> str:
+    """20 characters like the spec's example (Z69599FB119FB12927E1): Z and 19 random hex digits."""
+    return "Z" + secrets.token_hex(10).upper()[:19]
