@@ -23,6 +23,9 @@ from urllib.parse import urlsplit
 API_VERSION = "2019-02-02"
 
 
+_LINE_SEPARATORS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 class BatchError(Exception):
     pass
 
@@ -103,7 +106,8 @@ class TableBatchWriter:
         batch, changeset = f"batch_{uuid.uuid4()}", f"changeset_{uuid.uuid4()}"
         parts = [f"--{batch}\r\nContent-Type: multipart/mixed; boundary={changeset}\r\n\r\n"]
         for entity in entities:
-            payload = json.dumps(_typed(entity), ensure_ascii=False)
+            # U+2028/U+2029 are valid in JSON but split lines in a batch body (Azurite answers 500): escaped
+            payload = json.dumps(_typed(entity), ensure_ascii=False).translate(_LINE_SEPARATORS)
             parts.append(
                 f"--{changeset}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
                 f"POST {self.base_url}/{table} HTTP/1.1\r\nContent-Type: application/json\r\n"

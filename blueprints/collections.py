@@ -123,7 +123,14 @@ def collections_agreement(req: func.HttpRequest, call: Call) -> func.HttpRespons
             raise CollectionsError(TRANSFORM, "acctId invalido: a lo sumo 20 letras o digitos")
         if acct is None and (kind not in IDENT_TYPES or not number.isdigit() or len(number) > 15):
             raise CollectionsError(TRANSFORM, "govIssueIdentType / identSerialNum invalidos")
-        return find_agreement(bootstrap.engine(), acct, (kind, number) if acct is None else None)
+        assert call.principal is not None
+        return find_agreement(
+            bootstrap.engine(),
+            acct,
+            (kind, number) if acct is None else None,
+            call.principal.client_id,
+            bootstrap.utc_now,
+        )
 
     return _guarded(req, call, COMMON, work)
 

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from sql.locks import lock_row
 from sql.tables import (
+    collection_agreement_lookups,
     collection_agreements,
     collection_checks,
     collection_convenios,
@@ -128,3 +129,6 @@ class CollectionsRepository:
         except sa.exc.IntegrityError:
             return False
         return True
+
+    def add_lookup(self, **values: Any) -> None:
+        self.conn.execute(sa.insert(collection_agreement_lookups).values(**values))

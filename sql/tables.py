@@ -366,3 +366,16 @@ collection_checks = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("client_id", "tx_id"),  # a repeated TxId is a retry: its first answer again
 )
+
+# Who looked up which agreement (GET agreement/ics), found or not: reads of personal data are audited.
+collection_agreement_lookups = sa.Table(
+    "collection_agreement_lookups",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("acct_id", sa.String(20)),
+    sa.Column("ident_type", sa.String(2)),
+    sa.Column("ident_num", sa.String(15)),
+    sa.Column("found", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -73,7 +73,8 @@ def azurite() -> Iterator[str]:
     proc = subprocess.Popen(
         [str(binary), "--inMemoryPersistence", "--silent", "--skipApiVersionCheck", "--loose",
          "--blobHost", "127.0.0.1", "--blobPort", str(blob), "--queueHost", "127.0.0.1", "--queuePort", str(queue),
-         "--tableHost", "127.0.0.1", "--tablePort", str(table)],
+         "--tableHost", "127.0.0.1", "--tablePort", str(table),
+         *(["--debug", os.environ["AZURITE_DEBUG_LOG"]] if os.environ.get("AZURITE_DEBUG_LOG") else [])],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:

@@ -47,11 +47,18 @@ Clock = Callable[[], datetime]
 SUCCESS = "successful transaction"
 
 
-def find_agreement(engine: Engine, acct_id: str | None, ident: tuple[str, str] | None) -> Agreement:
-    """By account number, else by the holder's identity; 00502 when there is none."""
-    with engine.connect() as conn:
+def find_agreement(
+    engine: Engine, acct_id: str | None, ident: tuple[str, str] | None, client_id: str, clock: Clock
+) -> Agreement:
+    """By account number, else by the holder's identity; 00502 when there is none. Every
+    lookup, found or not, is recorded with who made it."""
+    with engine.begin() as conn:
         repo = CollectionsRepository(conn)
         document = repo.agreement(acct_id.strip()) if acct_id else repo.agreement_of(*ident) if ident else None
+        repo.add_lookup(
+            client_id=client_id, acct_id=acct_id.strip() if acct_id else None, ident_type=ident[0] if ident else None,
+            ident_num=ident[1] if ident else None, found=document is not None, created_at=clock(),
+        )  # fmt: skip
     if document is None:
         raise CollectionsError(NO_ACCOUNT)
     return Agreement.model_validate_json(document)

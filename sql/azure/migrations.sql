@@ -528,3 +528,28 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0010 -> 0011
+
+CREATE TABLE collection_agreement_lookups (
+    id BIGINT NOT NULL IDENTITY, 
+    client_id VARCHAR(64) NOT NULL, 
+    acct_id VARCHAR(20) NULL, 
+    ident_type VARCHAR(2) NULL, 
+    ident_num VARCHAR(15) NULL, 
+    found BIT NOT NULL, 
+    created_at DATETIMEOFFSET NOT NULL, 
+    CONSTRAINT pk_collection_agreement_lookups PRIMARY KEY (id)
+);
+
+GO
+
+UPDATE alembic_version SET version_num='0011' WHERE alembic_version.version_num = '0010';
+
+GO
+
+COMMIT;
+
+GO
+

@@ -131,6 +131,12 @@ def test_unknown_account_is_00502(host: Host) -> None:
         "errorCode": "00502", "errorDesc": "CUENTA NO EXISTE.", "errorType": "DBA"}}  # fmt: skip
     missing = host.call("GET", "agreement/ics")
     assert missing.status_code == 400 and missing.json()["responseDetail"]["errorCode"] == "10002"
+    engine = sa.create_engine(host.url)
+    with engine.connect() as conn:
+        last = conn.execute(sa.text("SELECT client_id, acct_id, found FROM collection_agreement_lookups"
+                                    " WHERE acct_id = '999999' ORDER BY id DESC")).first()  # fmt: skip
+    engine.dispose()
+    assert last is not None and (last[0], bool(last[2])) == ("collector", False), "the lookup is audited"
 
 
 def test_auth_and_headers(host: Host) -> None:

@@ -31,6 +31,18 @@ def test_entities_land_in_a_daily_partition_newest_first(azurite: str) -> None:
     assert [r["Minute"] for r in read_partition(azurite, PROCESS_LOGS, f"{process}_20261123")] == [99]
 
 
+def test_line_separators_and_control_characters_land(azurite: str) -> None:
+    """U+2028 in a request body once made Azurite refuse the whole batch (HTTP 500)."""
+    sink = TableLogSink(azurite, timeout=15)
+    when = datetime(2026, 11, 21, tzinfo=UTC)
+    name = f"odd_{uuid.uuid4().hex[:8]}"
+    texts = ["ls\u2028ps\u2029", "nul\x00ctl\x1f", "emoji\U0001f600 ñandú"]
+    for text in texts:
+        sink.write(API_LOGS, make_entity(name, when, {"Request": text}))
+    assert sink.flush()
+    assert sorted(r["Request"] for r in read_partition(azurite, API_LOGS, f"{name}_20261121")) == sorted(texts)
+
+
 def test_large_and_structured_values(azurite: str) -> None:
     sink = TableLogSink(azurite, timeout=15)
     when = datetime(2026, 11, 20, tzinfo=UTC)
