@@ -1,0 +1,1 @@
+"""Contract-faithful local stand-ins for external systems that cannot run here (Mambu, SMS)."""
