@@ -379,3 +379,112 @@ collection_agreement_lookups = sa.Table(
     sa.Column("found", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# -- credit-line QR payments (Mexico) -------------------------------------------------------------
+
+# Distributor channels (KOF, Pronto) and the CLABE their purchases are paid to.
+lending_channels = sa.Table(
+    "lending_channels",
+    metadata,
+    sa.Column("channel", sa.String(10), primary_key=True),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("clabe", sa.String(18), nullable=False),  # check digit validated on the way in
+    sa.Column("webhook_url", sa.String(300)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Customers of the credit line: where their OTPs go, and the row their purchases lock so that
+# simultaneous requests of one customer take turns on the limit.
+lending_customers = sa.Table(
+    "lending_customers",
+    metadata,
+    sa.Column("customer_id", sa.String(40), primary_key=True),
+    sa.Column("phone", sa.String(20), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Payment orders a distributor registers for a customer (spec step 1).
+lending_orders = sa.Table(
+    "lending_orders",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(10), sa.ForeignKey("lending_channels.channel"), nullable=False),
+    sa.Column("order_id", sa.String(40), nullable=False),
+    sa.Column("customer_id", sa.String(40), sa.ForeignKey("lending_customers.customer_id"), nullable=False),
+    sa.Column("amount", sa.Numeric(18, 2), nullable=False),
+    sa.Column("concept", sa.String(80), nullable=False),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("channel", "order_id"),
+)
+
+# A purchase on the credit line: the transaction and its QR (spec steps 2-19), in its state.
+lending_purchases = sa.Table(
+    "lending_purchases",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),  # the transaction id printed in the QR
+    sa.Column("order_ref", sa.BigInteger, sa.ForeignKey("lending_orders.id"), nullable=False),
+    sa.Column("channel", sa.String(10), nullable=False),
+    sa.Column("customer_id", sa.String(40), nullable=False),
+    sa.Column("amount", sa.Numeric(18, 2), nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("concept", sa.String(80), nullable=False),
+    sa.Column("operation", sa.String(30), nullable=False),
+    sa.Column("clabe", sa.String(18), nullable=False),
+    sa.Column("state", sa.String(24), nullable=False),
+    sa.Column("valid_until", sa.DateTime(timezone=True)),
+    sa.Column("payload", sa.Text),  # the signed QR payload, once issued
+    sa.Column("reason", sa.String(300), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_lending_purchases_customer_id_state", "customer_id", "state"),
+    sa.Index("ix_lending_purchases_state_valid_until", "state", "valid_until"),
+)
+
+# Every credit-engine answer (spec steps 5 and 19), approved or not.
+lending_credit_checks = sa.Table(
+    "lending_credit_checks",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("purchase_id", sa.String(36), nullable=False),
+    sa.Column("step", sa.String(20), nullable=False),  # qr_request or approval
+    sa.Column("approved", sa.Boolean, nullable=False),
+    sa.Column("code", sa.String(40), nullable=False),
+    sa.Column("message", sa.String(300), nullable=False),
+    sa.Column("credit_limit", sa.Numeric(18, 2)),
+    sa.Column("available", sa.Numeric(18, 2)),
+    sa.Column("overdue", sa.Numeric(18, 2)),
+    sa.Column("held", sa.Numeric(18, 2)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_lending_credit_checks_purchase_id", "purchase_id"),
+)
+
+# OTPs: only a keyed hash of the code, its expiry and the attempts.
+lending_otps = sa.Table(
+    "lending_otps",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("purchase_id", sa.String(36), nullable=False),
+    sa.Column("purpose", sa.String(10), nullable=False),  # otp1 (QR) or otp2 (payment)
+    sa.Column("code_hash", sa.String(64), nullable=False),
+    sa.Column("salt", sa.String(32), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("outcome", sa.String(20)),  # ok, wrong, expired, too_many_attempts (last)
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_lending_otps_purchase_id_purpose", "purchase_id", "purpose"),
+)
+
+# Every state change of a purchase, refused ones included (what was asked, from where, why).
+lending_events = sa.Table(
+    "lending_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("purchase_id", sa.String(36), nullable=False),
+    sa.Column("from_state", sa.String(24)),
+    sa.Column("event", sa.String(30), nullable=False),
+    sa.Column("to_state", sa.String(24)),
+    sa.Column("detail", sa.String(300), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_lending_events_purchase_id", "purchase_id"),
+)

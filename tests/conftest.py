@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -193,3 +194,17 @@ def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, azurite: str) -> It
     upgrade(db)
     yield tmp_path
     bootstrap.reset()
+
+
+MAMBU_KEY = "test-mambu-key"
+
+
+@pytest.fixture(scope="session")
+def mambu() -> Iterator[str]:
+    """The local fake Mambu (fakes/mambu.py) on a free port, seeded with data/mambu-demo.json."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "fakes.mambu", "--port", str(port), "--api-key", MAMBU_KEY],
+                            cwd=ROOT)  # fmt: skip
+    wait_port(port, 30, proc)
+    yield f"http://127.0.0.1:{port}"
+    stop(proc)

@@ -553,3 +553,139 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0011 -> 0012
+
+CREATE TABLE lending_channels (
+    channel VARCHAR(10) NOT NULL, 
+    name VARCHAR(80) NOT NULL, 
+    clabe VARCHAR(18) NOT NULL, 
+    webhook_url VARCHAR(300) NULL, 
+    created_at DATETIMEOFFSET NOT NULL, 
+    CONSTRAINT pk_lending_channels PRIMARY KEY (channel)
+);
+
+GO
+
+CREATE TABLE lending_credit_checks (
+    id BIGINT NOT NULL IDENTITY, 
+    purchase_id VARCHAR(36) NOT NULL, 
+    step VARCHAR(20) NOT NULL, 
+    approved BIT NOT NULL, 
+    code VARCHAR(40) NOT NULL, 
+    message VARCHAR(300) NOT NULL, 
+    credit_limit NUMERIC(18, 2) NULL, 
+    available NUMERIC(18, 2) NULL, 
+    overdue NUMERIC(18, 2) NULL, 
+    held NUMERIC(18, 2) NULL, 
+    created_at DATETIMEOFFSET NOT NULL, 
+    CONSTRAINT pk_lending_credit_checks PRIMARY KEY (id)
+);
+
+GO
+
+CREATE INDEX ix_lending_credit_checks_purchase_id ON lending_credit_checks (purchase_id);
+
+GO
+
+CREATE TABLE lending_customers (
+    customer_id VARCHAR(40) NOT NULL, 
+    phone VARCHAR(20) NOT NULL, 
+    created_at DATETIMEOFFSET NOT NULL, 
+    CONSTRAINT pk_lending_customers PRIMARY KEY (customer_id)
+);
+
+GO
+
+CREATE TABLE lending_events (
+    id BIGINT NOT NULL IDENTITY, 
+    purchase_id VARCHAR(36) NOT NULL, 
+    from_state VARCHAR(24) NULL, 
+    event VARCHAR(30) NOT NULL, 
+    to_state VARCHAR(24) NULL, 
+    detail VARCHAR(300) NOT NULL, 
+    created_at DATETIMEOFFSET NOT NULL, 
+    CONSTRAINT pk_lending_events PRIMARY KEY (id)
+);
+
+GO
+
+CREATE INDEX ix_lending_events_purchase_id ON lending_events (purchase_id);
+
+GO
+
+CREATE TABLE lending_otps (
+    id BIGINT NOT NULL IDENTITY, 
+    purchase_id VARCHAR(36) NOT NULL, 
+    purpose VARCHAR(10) NOT NULL, 
+    code_hash VARCHAR(64) NOT NULL, 
+    salt VARCHAR(32) NOT NULL, 
+    expires_at DATETIMEOFFSET NOT NULL, 
+    attempts INTEGER NOT NULL, 
+    outcome VARCHAR(20) NULL, 
+    created_at DATETIMEOFFSET NOT NULL, 
+    CONSTRAINT pk_lending_otps PRIMARY KEY (id)
+);
+
+GO
+
+CREATE INDEX ix_lending_otps_purchase_id_purpose ON lending_otps (purchase_id, purpose);
+
+GO
+
+CREATE TABLE lending_orders (
+    id BIGINT NOT NULL IDENTITY, 
+    channel VARCHAR(10) NOT NULL, 
+    order_id VARCHAR(40) NOT NULL, 
+    customer_id VARCHAR(40) NOT NULL, 
+    amount NUMERIC(18, 2) NOT NULL, 
+    concept VARCHAR(80) NOT NULL, 
+    client_id VARCHAR(64) NOT NULL, 
+    created_at DATETIMEOFFSET NOT NULL, 
+    CONSTRAINT pk_lending_orders PRIMARY KEY (id), 
+    CONSTRAINT fk_lending_orders_channel_lending_channels FOREIGN KEY(channel) REFERENCES lending_channels (channel), 
+    CONSTRAINT fk_lending_orders_customer_id_lending_customers FOREIGN KEY(customer_id) REFERENCES lending_customers (customer_id), 
+    CONSTRAINT uq_lending_orders_channel_order_id UNIQUE (channel, order_id)
+);
+
+GO
+
+CREATE TABLE lending_purchases (
+    id VARCHAR(36) NOT NULL, 
+    order_ref BIGINT NOT NULL, 
+    channel VARCHAR(10) NOT NULL, 
+    customer_id VARCHAR(40) NOT NULL, 
+    amount NUMERIC(18, 2) NOT NULL, 
+    amount_cents BIGINT NOT NULL, 
+    concept VARCHAR(80) NOT NULL, 
+    operation VARCHAR(30) NOT NULL, 
+    clabe VARCHAR(18) NOT NULL, 
+    state VARCHAR(24) NOT NULL, 
+    valid_until DATETIMEOFFSET NULL, 
+    payload TEXT NULL, 
+    reason VARCHAR(300) NOT NULL, 
+    created_at DATETIMEOFFSET NOT NULL, 
+    updated_at DATETIMEOFFSET NOT NULL, 
+    CONSTRAINT pk_lending_purchases PRIMARY KEY (id), 
+    CONSTRAINT fk_lending_purchases_order_ref_lending_orders FOREIGN KEY(order_ref) REFERENCES lending_orders (id)
+);
+
+GO
+
+CREATE INDEX ix_lending_purchases_customer_id_state ON lending_purchases (customer_id, state);
+
+GO
+
+CREATE INDEX ix_lending_purchases_state_valid_until ON lending_purchases (state, valid_until);
+
+GO
+
+UPDATE alembic_version SET version_num='0012' WHERE alembic_version.version_num = '0011';
+
+GO
+
+COMMIT;
+
+GO
+

@@ -3,10 +3,7 @@ a slow or absent Mambu; and the credit check on top of it."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 
 import httpx
@@ -16,18 +13,8 @@ from adapters.mambu import MambuCreditEngine, MambuUnavailable
 from domain.lending import LendingError
 from domain.lending.credit import assess
 from fakes.mambu import customer
-from tests.conftest import ROOT, free_port, stop, wait_port
-
-KEY = "test-mambu-key"
-
-
-@pytest.fixture(scope="module")
-def mambu() -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "fakes.mambu", "--port", str(port), "--api-key", KEY], cwd=ROOT)
-    wait_port(port, 30, proc)
-    yield f"http://127.0.0.1:{port}"
-    stop(proc)
+from tests.conftest import MAMBU_KEY as KEY
+from tests.conftest import free_port
 
 
 def test_credit_lines(mambu: str) -> None:

@@ -1,0 +1,148 @@
+"""SQL for the credit-line purchases: orders, purchases and their state, checks, OTPs, events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from domain.lending.states import HOLDS_LIMIT, State
+from sql.locks import lock_row
+from sql.tables import (
+    lending_channels,
+    lending_credit_checks,
+    lending_customers,
+    lending_events,
+    lending_orders,
+    lending_otps,
+    lending_purchases,
+)
+
+
+class LendingRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- catalogue -------------------------------------------------------------------------------
+
+    def save_channel(self, channel: str, name: str, clabe: str, webhook_url: str | None, now: datetime) -> None:
+        key = lending_channels.c.channel == channel
+        values = {"name": name, "clabe": clabe, "webhook_url": webhook_url}
+        if not self.conn.execute(sa.update(lending_channels).where(key).values(**values)).rowcount:
+            self.conn.execute(sa.insert(lending_channels).values(channel=channel, created_at=now, **values))
+
+    def save_customer(self, customer_id: str, phone: str, now: datetime) -> None:
+        key = lending_customers.c.customer_id == customer_id
+        if not self.conn.execute(sa.update(lending_customers).where(key).values(phone=phone)).rowcount:
+            self.conn.execute(sa.insert(lending_customers).values(customer_id=customer_id, phone=phone, created_at=now))
+
+    def channel(self, channel: str) -> sa.Row[Any] | None:
+        return self.conn.execute(sa.select(lending_channels).where(lending_channels.c.channel == channel)).first()
+
+    def customer(self, customer_id: str) -> sa.Row[Any] | None:
+        return self.conn.execute(
+            sa.select(lending_customers).where(lending_customers.c.customer_id == customer_id)
+        ).first()
+
+    def lock_customer(self, customer_id: str) -> sa.Row[Any] | None:
+        """Hold the customer's row until commit: their purchases take turns on the limit."""
+        return lock_row(self.conn, lending_customers, lending_customers.c.customer_id == customer_id, "update")
+
+    # -- orders ----------------------------------------------------------------------------------
+
+    def order(self, channel: str, order_id: str) -> sa.Row[Any] | None:
+        return self.conn.execute(
+            sa.select(lending_orders).where(
+                (lending_orders.c.channel == channel) & (lending_orders.c.order_id == order_id)
+            )
+        ).first()
+
+    def add_order(self, **values: Any) -> int:
+        return int(self.conn.execute(sa.insert(lending_orders).values(**values)).inserted_primary_key[0])
+
+    # -- purchases -------------------------------------------------------------------------------
+
+    def held(self, customer_id: str) -> Decimal:
+        """What this system holds of the customer's line: purchases not yet finished or failed."""
+        total = self.conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(lending_purchases.c.amount), 0)).where(
+                (lending_purchases.c.customer_id == customer_id)
+                & lending_purchases.c.state.in_([s.value for s in HOLDS_LIMIT])
+            )
+        ).scalar_one()
+        return Decimal(str(total))
+
+    def purchase_for_order(self, order_ref: int) -> sa.Row[Any] | None:
+        """The order's live purchase (a refused or expired one does not count)."""
+        return self.conn.execute(
+            sa.select(lending_purchases).where(
+                (lending_purchases.c.order_ref == order_ref)
+                & lending_purchases.c.state.notin_([State.REJECTED.value, State.EXPIRED.value])
+            )
+        ).first()
+
+    def add_purchase(self, **values: Any) -> None:
+        self.conn.execute(sa.insert(lending_purchases).values(**values))
+
+    def purchase(self, purchase_id: str, lock: bool = False) -> sa.Row[Any] | None:
+        where = lending_purchases.c.id == purchase_id
+        if lock:
+            return lock_row(self.conn, lending_purchases, where, "update")
+        return self.conn.execute(sa.select(lending_purchases).where(where)).first()
+
+    def move(self, purchase_id: str, expected: State, to: State, now: datetime, **values: Any) -> bool:
+        """Compare-and-set the state: False when another request moved it first."""
+        return bool(
+            self.conn.execute(
+                sa.update(lending_purchases)
+                .where((lending_purchases.c.id == purchase_id) & (lending_purchases.c.state == expected.value))
+                .values(state=to.value, updated_at=now, **values)
+            ).rowcount
+        )
+
+    def expirable(self, now: datetime, limit: int = 500) -> list[sa.Row[Any]]:
+        return list(
+            self.conn.execute(
+                sa.select(lending_purchases.c.id, lending_purchases.c.state)
+                .where(
+                    lending_purchases.c.state.in_([State.QR_PENDING.value, State.PENDING_OTP2.value])
+                    & (lending_purchases.c.valid_until <= now)
+                )
+                .limit(limit)
+            )
+        )
+
+    # -- checks, OTPs, events --------------------------------------------------------------------
+
+    def add_credit_check(self, **values: Any) -> None:
+        self.conn.execute(sa.insert(lending_credit_checks).values(**values))
+
+    def add_otp(self, **values: Any) -> None:
+        self.conn.execute(sa.insert(lending_otps).values(**values))
+
+    def otp(self, purchase_id: str, purpose: str) -> sa.Row[Any] | None:
+        return self.conn.execute(
+            sa.select(lending_otps)
+            .where((lending_otps.c.purchase_id == purchase_id) & (lending_otps.c.purpose == purpose))
+            .order_by(lending_otps.c.id.desc())
+            .limit(1)
+        ).first()
+
+    def record_attempt(self, otp_id: int, outcome: str) -> None:
+        self.conn.execute(
+            sa.update(lending_otps)
+            .where(lending_otps.c.id == otp_id)
+            .values(attempts=lending_otps.c.attempts + 1, outcome=outcome)
+        )
+
+    def add_event(self, purchase_id: str, from_state: str | None, event: str, to_state: str | None, detail: str,
+                  now: datetime) -> None:  # fmt: skip
+        self.conn.execute(
+            sa.insert(lending_events).values(
+                purchase_id=purchase_id, from_state=from_state, event=event, to_state=to_state, detail=detail[:300],
+                created_at=now,
+            )
+        )  # fmt: skip

@@ -1,0 +1,361 @@
+"""Credit-line QR purchases (spec steps 1-22): order, QR request with the credit check and
+OTP #1, the signed QR, the distributor's scan, OTP #2, the final credit check, expiry.
+
+Every step moves the purchase through the state machine of domain/lending/states.py with a
+compare-and-set on its row and writes an event, refusals included. Calls to Mambu happen
+before a transaction opens (a down Mambu changes nothing); SMS after it commits.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Engine
+
+from adapters.sms import SmsError, SmsSender
+from domain.lending import MEXICO, LendingError
+from domain.lending.clabe import validate_clabe
+from domain.lending.credit import CreditCheck, CreditLine, assess
+from domain.lending.otp import check, code_hash, new_code
+from domain.lending.qr import QrFields, sign, verify
+from domain.lending.states import State, next_state
+from sql.lending_repository import LendingRepository
+
+Clock = Callable[[], datetime]
+CENT = Decimal("0.01")
+
+
+class CreditEngine(Protocol):
+    def credit_line(self, customer_id: str) -> CreditLine: ...
+
+
+@dataclass(frozen=True)
+class LendingConfig:
+    signing_key: bytes  # QR signatures and OTP hashes
+    qr_validity_minutes: int = 15
+    otp_ttl_minutes: int = 5
+    otp_max_attempts: int = 3
+
+
+def _amount(value: Decimal) -> Decimal:
+    if value <= 0 or value != value.quantize(CENT):
+        raise LendingError("monto_invalido", f"the amount must be positive with at most two decimals, got {value}")
+    return value.quantize(CENT)
+
+
+# -- catalogue and orders --------------------------------------------------------------------------
+
+
+def save_channel(engine: Engine, channel: str, name: str, clabe: str, webhook_url: str | None, now: datetime) -> None:
+    with engine.begin() as conn:
+        LendingRepository(conn).save_channel(channel, name, validate_clabe(clabe), webhook_url, now)
+
+
+def save_customer(engine: Engine, customer_id: str, phone: str, now: datetime) -> None:
+    with engine.begin() as conn:
+        LendingRepository(conn).save_customer(customer_id, phone, now)
+
+
+def register_order(
+    engine: Engine, channel: str, order_id: str, customer_id: str, amount: Decimal, concept: str, client_id: str,
+    now: datetime,
+) -> tuple[dict[str, Any], bool]:  # fmt: skip
+    """A distributor's payment order; the same order again is accepted once (True when new),
+    the same id with other data is refused."""
+    amount = _amount(amount)
+    with engine.begin() as conn:
+        repo = LendingRepository(conn)
+        if repo.channel(channel) is None:
+            raise LendingError("canal_desconocido", f"channel {channel} is not in the catalogue")
+        if repo.customer(customer_id) is None:
+            raise LendingError("cliente_desconocido", f"customer {customer_id} is not registered")
+        found = repo.order(channel, order_id)
+        if found is not None:
+            if (found.customer_id, Decimal(found.amount), found.concept) != (customer_id, amount, concept):
+                raise LendingError("orden_duplicada", f"order {order_id} of {channel} exists with other data")
+            return _order_view(found), False
+        repo.add_order(channel=channel, order_id=order_id, customer_id=customer_id, amount=amount, concept=concept,
+                       client_id=client_id, created_at=now)  # fmt: skip
+        return _order_view(repo.order(channel, order_id)), True
+
+
+def _order_view(row: Any) -> dict[str, Any]:
+    return {"orderId": row.order_id, "channel": row.channel, "customerId": row.customer_id,
+            "amount": Decimal(row.amount), "concept": row.concept}  # fmt: skip
+
+
+# -- the purchase ----------------------------------------------------------------------------------
+
+
+def view(row: Any, otp_expires_at: datetime | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "purchaseId": row.id, "state": row.state, "channel": row.channel, "customerId": row.customer_id,
+        "amount": Decimal(row.amount), "amountCents": row.amount_cents, "concept": row.concept,
+        "reason": row.reason,
+    }  # fmt: skip
+    if row.valid_until is not None:
+        body["validUntil"] = _aware(row.valid_until).astimezone(MEXICO).isoformat()
+    if row.payload:
+        body["qrPayload"] = row.payload
+    if otp_expires_at is not None:
+        body["otpExpiresAt"] = otp_expires_at.astimezone(MEXICO).isoformat()
+    return body
+
+
+def _aware(moment: datetime) -> datetime:
+    """A stored time (SQLite gives it back naive, in UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _new_otp(
+    repo: LendingRepository, cfg: LendingConfig, purchase_id: str, purpose: str, now: datetime
+) -> tuple[str, datetime]:
+    code, salt = new_code(), secrets.token_hex(8)
+    expires = now + timedelta(minutes=cfg.otp_ttl_minutes)
+    repo.add_otp(purchase_id=purchase_id, purpose=purpose, code_hash=code_hash(code, salt, cfg.signing_key), salt=salt,
+                 expires_at=expires, attempts=0, created_at=now)  # fmt: skip
+    return code, expires
+
+
+def _send(sms: SmsSender, phone: str, code: str, why: str) -> None:
+    sms.send(phone, f"Tu codigo para {why} es {code}. No lo compartas. Vence en unos minutos.")
+
+
+def _record_check(repo: LendingRepository, purchase_id: str, step: str, line: CreditLine, held: Decimal,
+                  result: CreditCheck, now: datetime) -> None:  # fmt: skip
+    repo.add_credit_check(purchase_id=purchase_id, step=step, approved=result.approved, code=result.code,
+                          message=result.message, credit_limit=line.limit, available=line.available,
+                          overdue=line.overdue, held=held, created_at=now)  # fmt: skip
+
+
+def request_qr(
+    engine: Engine, credit: CreditEngine, sms: SmsSender, cfg: LendingConfig, channel: str, order_id: str,
+    customer_id: str, amount: Decimal, clock: Clock,
+) -> dict[str, Any]:  # fmt: skip
+    """Spec steps 2-7: the credit check against Mambu less what this system holds, then OTP #1.
+    The customer's row is locked while the limit is counted, so simultaneous requests can
+    never hold more than the line."""
+    amount = _amount(amount)
+    with engine.connect() as conn:
+        repo = LendingRepository(conn)
+        order = repo.order(channel, order_id)
+        if order is None or order.customer_id != customer_id:
+            raise LendingError("orden_desconocida", f"order {order_id} of {channel} is not this customer's")
+        if Decimal(order.amount) != amount:
+            raise LendingError("monto_distinto", f"the order is for {Decimal(order.amount)} MXN, not {amount}")
+        if repo.purchase_for_order(order.id) is not None:
+            raise LendingError("orden_en_uso", f"order {order_id} already has a purchase in progress")
+    line = credit.credit_line(customer_id)  # before any transaction: a down Mambu changes nothing
+    now = clock()
+    purchase_id = str(uuid.uuid4())
+    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        repo = LendingRepository(conn)
+        customer = repo.lock_customer(customer_id)
+        if customer is None:
+            raise LendingError("cliente_desconocido", f"customer {customer_id} is not registered")
+        if repo.purchase_for_order(order.id) is not None:  # a simultaneous request won
+            raise LendingError("orden_en_uso", f"order {order_id} already has a purchase in progress")
+        channel_row = repo.channel(channel)
+        assert channel_row is not None
+        held = repo.held(customer_id)
+        result = assess(line, amount, held)
+        state = next_state(State.PENDING_CREDIT, "credit_ok" if result.approved else "credit_refused")
+        repo.add_purchase(
+            id=purchase_id, order_ref=order.id, channel=channel, customer_id=customer_id, amount=amount,
+            amount_cents=int(amount * 100), concept=order.concept, operation="COMPRA_LINEA_CREDITO",
+            clabe=channel_row.clabe, state=state.value, reason=result.message, created_at=now, updated_at=now,
+        )  # fmt: skip
+        _record_check(repo, purchase_id, "qr_request", line, held, result, now)
+        repo.add_event(purchase_id, State.PENDING_CREDIT, "credit_ok" if result.approved else "credit_refused",
+                       state, result.message, now)  # fmt: skip
+        code = expires = None
+        if result.approved:
+            code, expires = _new_otp(repo, cfg, purchase_id, "otp1", now)
+        phone = customer.phone
+    if not result.approved:
+        raise LendingError(result.code, result.message)
+    assert code is not None
+    try:
+        _send(sms, phone, code, "generar tu QR")
+    except SmsError as exc:
+        _fail(engine, purchase_id, State.PENDING_OTP1, "otp1_failed", f"SMS not sent: {exc}", clock())
+        raise LendingError("sms_no_enviado", f"the OTP could not be sent: {exc}") from None
+    with engine.connect() as conn:
+        return view(LendingRepository(conn).purchase(purchase_id), expires)
+
+
+def _fail(engine: Engine, purchase_id: str, expected: State, event: str, reason: str, now: datetime) -> None:
+    with engine.begin() as conn:
+        repo = LendingRepository(conn)
+        to = next_state(expected, event)
+        if repo.move(purchase_id, expected, to, now, reason=reason):
+            repo.add_event(purchase_id, expected, event, to, reason, now)
+
+
+@dataclass(frozen=True)
+class _OtpOutcome:
+    ok: bool
+    reason: str
+    attempts_left: int
+
+
+def _check_otp(repo: LendingRepository, cfg: LendingConfig, purchase: Any, purpose: str, code: str,
+               now: datetime) -> _OtpOutcome:  # fmt: skip
+    otp = repo.otp(purchase.id, purpose)
+    if otp is None:
+        raise LendingError("transicion_invalida", f"no {purpose} was sent for purchase {purchase.id}")
+    result = check(code, otp.code_hash, otp.salt, cfg.signing_key, _aware(otp.expires_at), otp.attempts,
+                   cfg.otp_max_attempts, now)  # fmt: skip
+    repo.record_attempt(otp.id, result.reason)
+    return _OtpOutcome(result.ok, result.reason, max(cfg.otp_max_attempts - otp.attempts - 1, 0))
+
+
+def _locked_purchase(repo: LendingRepository, purchase_id: str, customer_id: str | None) -> Any:
+    purchase = repo.purchase(purchase_id, lock=True)
+    if purchase is None or (customer_id is not None and purchase.customer_id != customer_id):
+        raise LendingError("compra_desconocida", f"purchase {purchase_id} is not this customer's")
+    return purchase
+
+
+def _refuse_otp(repo: LendingRepository, purchase: Any, state: State, event: str, outcome: _OtpOutcome,
+                now: datetime) -> LendingError:  # fmt: skip
+    """A wrong code with attempts left keeps the purchase; an expired code or no attempts left ends it."""
+    if outcome.reason == "wrong" and outcome.attempts_left > 0:
+        repo.add_event(purchase.id, state, f"{event}_attempt", state, "wrong code", now)
+        return LendingError("otp_incorrecto", f"wrong code; {outcome.attempts_left} attempt(s) left")
+    to = next_state(state, event)
+    reason = {"expired": "the code expired", "too_many_attempts": "too many attempts"}.get(
+        outcome.reason, "wrong code, no attempts left")  # fmt: skip
+    repo.move(purchase.id, state, to, now, reason=reason)
+    repo.add_event(purchase.id, state, event, to, reason, now)
+    return LendingError({"expired": "otp_expirado"}.get(outcome.reason, "otp_agotado"), reason)
+
+
+def confirm_qr_otp(engine: Engine, cfg: LendingConfig, purchase_id: str, customer_id: str, code: str,
+                   clock: Clock) -> dict[str, Any]:  # fmt: skip
+    """Spec steps 8-11: OTP #1 right, the purchase gets its signed QR (pending, with its validity)."""
+    now = clock()
+    refusal = None
+    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        repo = LendingRepository(conn)
+        purchase = _locked_purchase(repo, purchase_id, customer_id)
+        state = State(purchase.state)
+        next_state(state, "otp1_ok")  # refuses an illegal step before anything is recorded
+        outcome = _check_otp(repo, cfg, purchase, "otp1", code, now)
+        if outcome.ok:
+            valid_until = (now + timedelta(minutes=cfg.qr_validity_minutes)).astimezone(MEXICO)
+            fields = QrFields(transaction_id=purchase.id, channel=purchase.channel, amount=Decimal(purchase.amount),
+                              amount_cents=purchase.amount_cents, valid_until=valid_until, concept=purchase.concept,
+                              customer_id=purchase.customer_id, operation=purchase.operation)  # fmt: skip
+            to = next_state(state, "otp1_ok")
+            repo.move(purchase.id, state, to, now, payload=sign(fields, cfg.signing_key),
+                      valid_until=valid_until.astimezone(UTC), reason="QR issued")  # stored in UTC  # fmt: skip
+            repo.add_event(purchase.id, state, "otp1_ok", to, f"QR valid until {valid_until.isoformat()}", now)
+        else:
+            refusal = _refuse_otp(repo, purchase, state, "otp1_failed", outcome, now)
+    if refusal is not None:
+        raise refusal
+    with engine.connect() as conn:
+        return view(LendingRepository(conn).purchase(purchase_id))
+
+
+def scan_qr(engine: Engine, sms: SmsSender, cfg: LendingConfig, payload: str, channel: str,
+            clock: Clock) -> dict[str, Any]:  # fmt: skip
+    """Spec steps 12-16: the distributor sends what it read; signature, stored transaction and
+    validity (America/Mexico_City) are checked, then OTP #2 goes to the customer."""
+    fields = verify(payload, cfg.signing_key)
+    now = clock()
+    expired = False
+    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        repo = LendingRepository(conn)
+        purchase = repo.purchase(fields.transaction_id, lock=True)
+        if purchase is None or purchase.payload != payload.strip():
+            raise LendingError("qr_invalido", "the QR is not the one issued for this transaction")
+        stored = (purchase.channel, Decimal(purchase.amount), purchase.amount_cents, purchase.concept,
+                  purchase.customer_id)  # fmt: skip
+        if stored != (fields.channel, fields.amount, fields.amount_cents, fields.concept, fields.customer_id):
+            raise LendingError("qr_invalido", "the QR does not match the stored transaction")
+        if purchase.channel != channel:
+            raise LendingError("qr_otro_canal", f"the QR belongs to channel {purchase.channel}")
+        state = State(purchase.state)
+        if state is State.EXPIRED or (state is State.QR_PENDING and now >= _aware(purchase.valid_until)):
+            if state is State.QR_PENDING:
+                repo.move(purchase.id, state, State.EXPIRED, now, reason="QR expired at scan")
+                repo.add_event(purchase.id, state, "expired", State.EXPIRED, "scanned after its validity", now)
+            expired = True
+        elif state is not State.QR_PENDING:
+            repo.add_event(purchase.id, state, "scanned", None, "refused: QR already used", now)
+            raise LendingError("qr_usado", f"the QR was already used (purchase {state})")
+        else:
+            to = next_state(state, "scanned")
+            repo.move(purchase.id, state, to, now, reason="scanned by the distributor")
+            repo.add_event(purchase.id, state, "scanned", to, f"scanned by {channel}", now)
+            code, expires = _new_otp(repo, cfg, purchase.id, "otp2", now)
+            phone = repo.customer(purchase.customer_id).phone
+    if expired:
+        raise LendingError("qr_expirado", "the QR is past its validity")
+    _send(sms, phone, code, "confirmar tu pago")
+    with engine.connect() as conn:
+        return view(LendingRepository(conn).purchase(fields.transaction_id), expires)
+
+
+def confirm_payment(engine: Engine, credit: CreditEngine, cfg: LendingConfig, purchase_id: str, customer_id: str,
+                    code: str, clock: Clock) -> dict[str, Any]:  # fmt: skip
+    """Spec steps 14-20: OTP #2 right, Mambu re-checked (debt, balance, limit less the other
+    holds), the purchase approved for disbursement or rejected with the reason."""
+    line = credit.credit_line(customer_id)  # before any transaction: a down Mambu changes nothing
+    now = clock()
+    refusal = None
+    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        repo = LendingRepository(conn)
+        repo.lock_customer(customer_id)
+        purchase = _locked_purchase(repo, purchase_id, customer_id)
+        state = State(purchase.state)
+        next_state(state, "otp2_ok")
+        if now >= _aware(purchase.valid_until):
+            repo.move(purchase.id, state, State.EXPIRED, now, reason="QR expired before confirmation")
+            repo.add_event(purchase.id, state, "expired", State.EXPIRED, "confirmed after its validity", now)
+            refusal = LendingError("qr_expirado", "the QR is past its validity")
+        else:
+            outcome = _check_otp(repo, cfg, purchase, "otp2", code, now)
+            if not outcome.ok:
+                refusal = _refuse_otp(repo, purchase, state, "otp2_failed", outcome, now)
+            else:
+                validating = next_state(state, "otp2_ok")
+                repo.move(purchase.id, state, validating, now, reason="OTP confirmed")
+                repo.add_event(purchase.id, state, "otp2_ok", validating, "second OTP right", now)
+                amount = Decimal(purchase.amount)
+                held = repo.held(customer_id) - amount  # the other purchases; this one is its own hold
+                result = assess(line, amount, held)
+                _record_check(repo, purchase.id, "approval", line, held, result, now)
+                event = "approved" if result.approved else "rejected"
+                final = next_state(validating, event)
+                repo.move(purchase.id, validating, final, now, reason=result.message)
+                repo.add_event(purchase.id, validating, event, final, result.message, now)
+                if not result.approved:
+                    refusal = LendingError(result.code, result.message)
+    if refusal is not None:
+        raise refusal
+    with engine.connect() as conn:
+        return view(LendingRepository(conn).purchase(purchase_id))
+
+
+def expire_qrs(engine: Engine, clock: Clock) -> int:
+    """Spec step 21: pending QRs past their validity become EXPIRED and release their hold."""
+    now = clock()
+    moved = 0
+    with engine.begin() as conn:
+        repo = LendingRepository(conn)
+        for row in repo.expirable(now):
+            state = State(row.state)
+            to = next_state(state, "expired")
+            if repo.move(row.id, state, to, now, reason="QR expired"):
+                repo.add_event(row.id, state, "expired", to, "past its validity (timer)", now)
+                moved += 1
+    return moved
