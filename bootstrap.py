@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from adapters.files.port import FileStore
 from adapters.table_log import LogSink, TableLogSink
 from adapters.tokens import TokenService
-from settings import get_settings, reset_settings
+from settings import SettingsError, get_settings, reset_settings
 from sql.uow import UnitOfWork
 
 Clock = Callable[[], datetime]
@@ -73,11 +73,48 @@ def decision_rules():  # type: ignore[no-untyped-def]
     return DecisionRules.load(get_settings().collections_rules_file)
 
 
+@functools.cache
+def credit_engine():  # type: ignore[no-untyped-def]
+    from adapters.mambu import MambuCreditEngine
+
+    settings = get_settings()
+    if settings.mambu_api_key is None:
+        raise SettingsError("MAMBU_API_KEY is not set (the lending routes need Mambu)")
+    return MambuCreditEngine(settings.mambu_base_url, settings.mambu_api_key.get_secret_value(),
+                             timeout=settings.mambu_timeout_seconds)  # fmt: skip
+
+
+@functools.cache
+def sms_sender():  # type: ignore[no-untyped-def]
+    from adapters.sms import AcsSms, OutboxSms
+
+    settings = get_settings()
+    if settings.sms_mode == "outbox":
+        return OutboxSms(settings.sms_outbox_path)
+    if settings.acs_connection_string is None or not settings.sms_from:
+        raise SettingsError("SMS_MODE=acs needs ACS_CONNECTION_STRING and SMS_FROM")
+    return AcsSms(settings.acs_connection_string.get_secret_value(), settings.sms_from)
+
+
+@functools.cache
+def lending_config():  # type: ignore[no-untyped-def]
+    from usecases.lending import LendingConfig
+
+    settings = get_settings()
+    key = settings.lending_signing_key.get_secret_value() if settings.lending_signing_key else ""
+    if len(key) < 32:
+        raise SettingsError("LENDING_SIGNING_KEY must be set, at least 32 characters")
+    return LendingConfig(signing_key=key.encode(), qr_validity_minutes=settings.lending_qr_validity_minutes,
+                         otp_ttl_minutes=settings.lending_otp_ttl_minutes,
+                         otp_max_attempts=settings.lending_otp_max_attempts)  # fmt: skip
+
+
 def reset() -> None:
     """Drop every cached adapter and setting (tests change the environment between cases)."""
     if engine.cache_info().currsize:
         engine().dispose()
-    for cached in (engine, file_store, log_sink, token_service, company_setups, decision_rules):
+    for cached in (engine, file_store, log_sink, token_service, company_setups, decision_rules, credit_engine,
+                   sms_sender, lending_config):  # fmt: skip
         cached.cache_clear()
     from usecases.clients import CLIENT_STATUS
 

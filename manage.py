@@ -54,9 +54,10 @@ def cmd_init_settings(args: argparse.Namespace) -> int:
         return 0
     config = example
     config["Values"]["JWT_SIGNING_KEY"] = secrets.token_urlsafe(48)
+    config["Values"]["LENDING_SIGNING_KEY"] = secrets.token_urlsafe(48)
     config["Values"] = {k: v for k, v in config["Values"].items() if not k.startswith("_")}
     LOCAL_SETTINGS.write_text(json.dumps(config, indent=2) + "\n")
-    print(f"wrote {LOCAL_SETTINGS.name} with a new JWT_SIGNING_KEY")
+    print(f"wrote {LOCAL_SETTINGS.name} with a new JWT_SIGNING_KEY and LENDING_SIGNING_KEY")
     return 0
 
 
@@ -148,8 +149,35 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
         bootstrap.unit_of_work, bootstrap.utc_now(), os.environ.get("DEMO_CLIENT_SECRET") or DEMO_CLIENT_SECRET
     )
     bootstrap.file_store().mkdir(f"{company.folder}/Deudas/Pending")
+    from usecases.lending import DEMO_CUSTOMERS, seed_lending_demo
+
+    seed_lending_demo(bootstrap.engine(), bootstrap.utc_now())
     print(f"demo company {company.folder} ({company.name}) with services {', '.join(s.code for s in company.services)}")
     print(f"demo client {client.client_id} with scopes {','.join(sorted(s.value for s in client.scopes))}")
+    print(f"lending channels KOF, PRONTO; customers {', '.join(DEMO_CUSTOMERS)} (the fake Mambu's)")
+    return 0
+
+
+def cmd_create_channel(args: argparse.Namespace) -> int:
+    import bootstrap
+    from domain.lending import LendingError
+    from usecases.lending import save_channel
+
+    try:
+        save_channel(bootstrap.engine(), args.channel, args.name, args.clabe, args.webhook, bootstrap.utc_now())
+    except LendingError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"channel {args.channel} ({args.name}) pays to CLABE {args.clabe}")
+    return 0
+
+
+def cmd_create_customer(args: argparse.Namespace) -> int:
+    import bootstrap
+    from usecases.lending import save_customer
+
+    save_customer(bootstrap.engine(), args.id, args.phone, bootstrap.utc_now())
+    print(f"customer {args.id} with phone {args.phone}")
     return 0
 
 
@@ -343,6 +371,20 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("seed-demo", help="load demo company 730 and the demo client (idempotent)")
     p.set_defaults(run=cmd_seed_demo)
+
+    p = sub.add_parser(
+        "create-channel", help="a distributor channel (KOF, PRONTO) and its CLABE (check digit verified)"
+    )
+    p.add_argument("--channel", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--clabe", required=True)
+    p.add_argument("--webhook", help="where its disbursement confirmations go")
+    p.set_defaults(run=cmd_create_channel)
+
+    p = sub.add_parser("create-customer", help="a credit-line customer and the phone its OTPs go to")
+    p.add_argument("--id", required=True)
+    p.add_argument("--phone", required=True)
+    p.set_defaults(run=cmd_create_customer)
 
     p = sub.add_parser(
         "import-collections",

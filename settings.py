@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -64,6 +65,18 @@ class Settings(BaseSettings):
 
     payment_cutoff_hour: int = Field(default=20, ge=0, le=24, alias="PAYMENT_CUTOFF_HOUR")
     collections_rules_file: Path | None = Field(default=None, alias="COLLECTIONS_RULES_FILE")
+
+    mambu_base_url: str = Field(default="http://127.0.0.1:8089", alias="MAMBU_BASE_URL")
+    mambu_api_key: SecretStr | None = Field(default=None, alias="MAMBU_API_KEY")
+    mambu_timeout_seconds: float = Field(default=5.0, gt=0, le=60, alias="MAMBU_TIMEOUT_SECONDS")
+    sms_mode: Literal["outbox", "acs"] = Field(default="outbox", alias="SMS_MODE")
+    sms_outbox_path: Path = Field(default=DATA_DIR / "sms-outbox.jsonl", alias="SMS_OUTBOX_PATH")
+    acs_connection_string: SecretStr | None = Field(default=None, alias="ACS_CONNECTION_STRING")
+    sms_from: str | None = Field(default=None, alias="SMS_FROM")
+    lending_signing_key: SecretStr | None = Field(default=None, alias="LENDING_SIGNING_KEY")
+    lending_qr_validity_minutes: int = Field(default=15, ge=1, le=1440, alias="LENDING_QR_VALIDITY_MINUTES")
+    lending_otp_ttl_minutes: int = Field(default=5, ge=1, le=60, alias="LENDING_OTP_TTL_MINUTES")
+    lending_otp_max_attempts: int = Field(default=3, ge=1, le=10, alias="LENDING_OTP_MAX_ATTEMPTS")
 
     jwt_signing_key: SecretStr | None = Field(default=None, alias="JWT_SIGNING_KEY")
     jwt_issuer: str = Field(default="asbanc-functions", min_length=1, alias="JWT_ISSUER")

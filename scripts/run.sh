@@ -23,7 +23,19 @@ else
   port_open 10002 || { echo "Azurite did not start; see .data/azurite.log"; exit 1; }
   echo "Azurite started in memory (pid $AZURITE_PID)"
 fi
-cleanup() { [ -n "$AZURITE_PID" ] && kill "$AZURITE_PID" 2>/dev/null || true; }
+MAMBU_PID=""
+if port_open 8089; then
+  echo "something already listens on 8089; using it as Mambu"
+else
+  $PY -m fakes.mambu --port 8089 > .data/mambu.log 2>&1 &
+  MAMBU_PID=$!
+  for _ in $(seq 50); do port_open 8089 && break; sleep 0.2; done
+  echo "fake Mambu started on 127.0.0.1:8089 (pid $MAMBU_PID; customers in data/mambu-demo.json)"
+fi
+cleanup() {
+  [ -n "$AZURITE_PID" ] && kill "$AZURITE_PID" 2>/dev/null || true
+  [ -n "$MAMBU_PID" ] && kill "$MAMBU_PID" 2>/dev/null || true
+}
 trap cleanup EXIT INT TERM
 
 $PY manage.py migrate
@@ -39,6 +51,7 @@ cat <<TXT
   Get a token:    curl -s -X POST http://127.0.0.1:$PORT/api/auth/token -H 'client_id: demo-client' -H 'client_secret: $SECRET'
   Who am I:       curl -s http://127.0.0.1:$PORT/api/auth/me -H "Authorization: Bearer \$TOKEN"
   Exchange dir:   .data/sftp/   SQLite: .data/app.db   Stop: Ctrl-C
+  OTP codes (SMS outbox): .data/sms-outbox.jsonl (also in this log)
 
 TXT
 $PY manage.py serve --port "$PORT" --workers "$WORKERS"

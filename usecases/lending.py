@@ -249,7 +249,7 @@ def confirm_qr_otp(engine: Engine, cfg: LendingConfig, purchase_id: str, custome
         next_state(state, "otp1_ok")  # refuses an illegal step before anything is recorded
         outcome = _check_otp(repo, cfg, purchase, "otp1", code, now)
         if outcome.ok:
-            valid_until = (now + timedelta(minutes=cfg.qr_validity_minutes)).astimezone(MEXICO)
+            valid_until = (now + timedelta(minutes=cfg.qr_validity_minutes)).astimezone(MEXICO).replace(microsecond=0)
             fields = QrFields(transaction_id=purchase.id, channel=purchase.channel, amount=Decimal(purchase.amount),
                               amount_cents=purchase.amount_cents, valid_until=valid_until, concept=purchase.concept,
                               customer_id=purchase.customer_id, operation=purchase.operation)  # fmt: skip
@@ -359,3 +359,16 @@ def expire_qrs(engine: Engine, clock: Clock) -> int:
                 repo.add_event(row.id, state, "expired", to, "past its validity (timer)", now)
                 moved += 1
     return moved
+
+
+DEMO_CUSTOMERS = {"CUST-001": "+525500000001", "CUST-002": "+525500000002", "CUST-003": "+525500000003"}
+
+
+def seed_lending_demo(engine: Engine, now: datetime) -> None:
+    """Channels KOF and PRONTO with valid CLABEs and the fake Mambu's demo customers (idempotent)."""
+    from domain.lending.clabe import make_clabe
+
+    save_channel(engine, "KOF", "KOF Mexico", make_clabe("012", "180", "1000000001"), None, now)
+    save_channel(engine, "PRONTO", "Pronto", make_clabe("072", "180", "1000000002"), None, now)
+    for customer_id, phone in DEMO_CUSTOMERS.items():
+        save_customer(engine, customer_id, phone, now)

@@ -1,0 +1,190 @@
+"""Credit-line QR purchases (`/api/lending/...`) and the `qr_expiration` timer.
+
+Distributors (scope `merchant`) register orders and scan QRs; the customer app (scope
+`lending`) asks for the QR, submits both OTPs and fetches the QR image. Refusals answer
+`{"error": code, "message", "correlationId"}` with the status of STATUS.
+"""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from typing import Any
+
+import azure.functions as func
+import segno
+import simplejson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+import bootstrap
+from blueprints.common import ApiError, Call, endpoint, read_json, timer_process
+from domain.auth import Scope
+from domain.lending import LendingError
+from sql.lending_repository import LendingRepository
+from usecases.lending import (
+    confirm_payment,
+    confirm_qr_otp,
+    expire_qrs,
+    register_order,
+    request_qr,
+    scan_qr,
+    view,
+)
+
+bp = func.Blueprint()
+
+STATUS = {
+    "monto_invalido": 400, "qr_invalido": 400, "clabe_invalida": 400, "canal_desconocido": 404,
+    "cliente_desconocido": 404, "orden_desconocida": 404, "compra_desconocida": 404, "qr_otro_canal": 403,
+    "orden_duplicada": 409, "monto_distinto": 409, "orden_en_uso": 409, "transicion_invalida": 409, "qr_usado": 409,
+    "qr_expirado": 410, "deuda_vencida": 422, "limite_insuficiente": 422, "moneda": 422, "cliente_sin_linea": 422,
+    "otp_incorrecto": 422, "otp_expirado": 422, "otp_agotado": 422, "motor_credito_no_disponible": 503,
+    "sms_no_enviado": 503,
+}  # fmt: skip
+
+_ID = r"^[A-Za-z0-9_.\-]{1,40}$"
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrderRequest(_Body):
+    orderId: str = Field(pattern=_ID)
+    channel: str = Field(pattern=r"^[A-Z]{2,10}$")
+    customerId: str = Field(pattern=_ID)
+    amount: Decimal = Field(gt=0, max_digits=16, decimal_places=2)
+    concept: str = Field(min_length=1, max_length=80)
+
+
+class QrRequest(_Body):
+    orderId: str = Field(pattern=_ID)
+    channel: str = Field(pattern=r"^[A-Z]{2,10}$")
+    customerId: str = Field(pattern=_ID)
+    amount: Decimal = Field(gt=0, max_digits=16, decimal_places=2)
+
+
+class OtpSubmission(_Body):
+    customerId: str = Field(pattern=_ID)
+    code: str = Field(pattern=r"^[0-9]{6}$")
+
+
+class Scan(_Body):
+    channel: str = Field(pattern=r"^[A-Z]{2,10}$")
+    payload: str = Field(min_length=1, max_length=4000)
+
+
+def _parse(model: type[BaseModel], req: func.HttpRequest) -> Any:
+    try:
+        return model.model_validate(read_json(req))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(p) for p in error["loc"]) or "body"
+        raise ApiError(400, "invalid_request", f"{field}: {error['msg']}") from None
+
+
+def _answer(body: Any, status: int = 200) -> func.HttpResponse:
+    return func.HttpResponse(simplejson.dumps(body, use_decimal=True), status_code=status,
+                             mimetype="application/json", charset="utf-8")  # fmt: skip
+
+
+def _run(call: Call, work: Any, status: int = 200) -> func.HttpResponse:
+    try:
+        body = work()
+    except LendingError as exc:
+        call.log_fields["ErrorCode"] = exc.code
+        raise ApiError(STATUS.get(exc.code, 400), exc.code, exc.message) from None
+    return _answer(body, status)
+
+
+def _client(call: Call) -> str:
+    assert call.principal is not None
+    return call.principal.client_id
+
+
+@bp.route(route="lending/orders", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint(Scope.MERCHANT)
+def lending_orders(req: func.HttpRequest, call: Call) -> func.HttpResponse:
+    """A distributor registers a payment order for a customer (201; the same order again 200)."""
+    order = _parse(OrderRequest, req)
+    try:
+        body, created = register_order(bootstrap.engine(), order.channel, order.orderId, order.customerId,
+                                       order.amount, order.concept, _client(call), bootstrap.utc_now())  # fmt: skip
+    except LendingError as exc:
+        raise ApiError(STATUS.get(exc.code, 400), exc.code, exc.message) from None
+    return _answer(body, 201 if created else 200)
+
+
+@bp.route(route="lending/qr-requests", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint(Scope.LENDING)
+def lending_qr_request(req: func.HttpRequest, call: Call) -> func.HttpResponse:
+    """The customer asks for a QR: credit check against Mambu less the held amounts, then OTP #1 by SMS."""
+    ask = _parse(QrRequest, req)
+    return _run(call, lambda: request_qr(
+        bootstrap.engine(), bootstrap.credit_engine(), bootstrap.sms_sender(), bootstrap.lending_config(),
+        ask.channel, ask.orderId, ask.customerId, ask.amount, bootstrap.utc_now,
+    ), 201)  # fmt: skip
+
+
+@bp.route(route="lending/purchases/{purchaseId}/otp", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint(Scope.LENDING)
+def lending_qr_otp(req: func.HttpRequest, call: Call) -> func.HttpResponse:
+    """OTP #1: the signed QR payload (its image at GET .../qr)."""
+    otp = _parse(OtpSubmission, req)
+    purchase = req.route_params.get("purchaseId", "")
+    return _run(call, lambda: confirm_qr_otp(bootstrap.engine(), bootstrap.lending_config(), purchase,
+                                             otp.customerId, otp.code, bootstrap.utc_now))  # fmt: skip
+
+
+@bp.route(route="lending/purchases/{purchaseId}/qr", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint(Scope.LENDING)
+def lending_qr_image(req: func.HttpRequest, call: Call) -> func.HttpResponse:
+    """The QR as an image: ?format=svg (default) or png."""
+    kind = (req.params.get("format") or "svg").lower()
+    if kind not in ("svg", "png"):
+        raise ApiError(400, "invalid_request", "format must be svg or png")
+    with bootstrap.engine().connect() as conn:
+        purchase = LendingRepository(conn).purchase(req.route_params.get("purchaseId", ""))
+    if purchase is None or not purchase.payload:
+        raise ApiError(404, "compra_desconocida", "no QR was issued for this purchase")
+    out = io.BytesIO()
+    segno.make(purchase.payload, error="m").save(out, kind=kind, scale=6)
+    return func.HttpResponse(out.getvalue(), mimetype="image/svg+xml" if kind == "svg" else "image/png")
+
+
+@bp.route(route="lending/scans", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint(Scope.MERCHANT)
+def lending_scan(req: func.HttpRequest, call: Call) -> func.HttpResponse:
+    """The distributor's agent sends what it read from the QR; OTP #2 goes to the customer."""
+    scan = _parse(Scan, req)
+    return _run(call, lambda: scan_qr(bootstrap.engine(), bootstrap.sms_sender(), bootstrap.lending_config(),
+                                      scan.payload, scan.channel, bootstrap.utc_now))  # fmt: skip
+
+
+@bp.route(route="lending/purchases/{purchaseId}/confirm", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint(Scope.LENDING)
+def lending_confirm(req: func.HttpRequest, call: Call) -> func.HttpResponse:
+    """OTP #2, then the final credit check: APPROVED (ready for disbursement) or REJECTED."""
+    otp = _parse(OtpSubmission, req)
+    purchase = req.route_params.get("purchaseId", "")
+    return _run(call, lambda: confirm_payment(bootstrap.engine(), bootstrap.credit_engine(),
+                                              bootstrap.lending_config(), purchase, otp.customerId, otp.code,
+                                              bootstrap.utc_now))  # fmt: skip
+
+
+@bp.route(route="lending/purchases/{purchaseId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint(Scope.LENDING)
+def lending_purchase(req: func.HttpRequest, call: Call) -> func.HttpResponse:
+    """A purchase as it is now."""
+    with bootstrap.engine().connect() as conn:
+        purchase = LendingRepository(conn).purchase(req.route_params.get("purchaseId", ""))
+    if purchase is None:
+        raise ApiError(404, "compra_desconocida", "no such purchase")
+    return _answer(view(purchase))
+
+
+@bp.timer_trigger(schedule="%QR_EXPIRATION_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
+@timer_process("qr_expiration")
+def qr_expiration(timer: func.TimerRequest) -> dict:
+    """Every QR_EXPIRATION_SCHEDULE (default every minute): pending QRs past their validity expire."""
+    return {"Expired": expire_qrs(bootstrap.engine(), bootstrap.utc_now)}

@@ -1,0 +1,122 @@
+"""Credit-line QR purchases over real HTTP on the local host, with the fake Mambu and the SMS
+outbox, on SQLite and PostgreSQL: the whole flow as the two apps would drive it, scopes,
+refusals with their statuses, and the QR image."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from adapters.sms import read_outbox
+from tests.conftest import MAMBU_KEY, ROOT, SIGNING_KEY, stop, temporary_database
+from tests.e2e.test_local_host import start_host
+
+SECRET = "lending-secret-value"
+
+
+@dataclass
+class Host:
+    base: str
+    outbox: Path
+    tokens: dict[str, str]
+
+    def post(self, who: str, route: str, body: dict[str, Any]) -> httpx.Response:
+        return httpx.post(f"{self.base}/lending/{route}", json=body,
+                          headers={"Authorization": f"Bearer {self.tokens[who]}"}, timeout=30)  # fmt: skip
+
+    def code(self, phone: str) -> str:
+        return [m for m in read_outbox(self.outbox) if m["to"] == phone][-1]["text"].split(" es ")[1][:6]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, azurite: str,
+         mambu: str) -> Iterator[Host]:  # fmt: skip
+    tmp = tmp_path_factory.mktemp(f"lending-{request.param}")
+    if request.param == "sqlite":
+        yield from _host(tmp, f"sqlite:///{tmp / 'db.sqlite'}", azurite, mambu)
+        return
+    with temporary_database(request.getfixturevalue("pg_url")) as url:
+        yield from _host(tmp, url, azurite, mambu)
+
+
+def _host(tmp: Path, url: str, azurite: str, mambu: str) -> Iterator[Host]:
+    env = {**os.environ, "SQL_URL": url, "SFTP_URL": f"file://{tmp / 'x'}", "LOG_STORAGE_CONNECTION": azurite,
+           "AzureWebJobsStorage": azurite, "JWT_SIGNING_KEY": SIGNING_KEY, "MAMBU_BASE_URL": mambu,
+           "MAMBU_API_KEY": MAMBU_KEY, "SMS_OUTBOX_PATH": str(tmp / "sms.jsonl"),
+           "LENDING_SIGNING_KEY": "l" * 40}  # fmt: skip
+    for args in (["migrate"], ["seed-demo"],
+                 ["create-client", "--id", "kof-app", "--secret", SECRET, "--scopes", "merchant"],
+                 ["create-client", "--id", "customer-app", "--secret", SECRET, "--scopes", "lending"]):  # fmt: skip
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+    proc, port, _ = start_host(tmp, env, "--workers", "2", "--no-timers")
+    base = f"http://127.0.0.1:{port}/api"
+    tokens = {
+        who: httpx.post(f"{base}/auth/token", headers={"client_id": who, "client_secret": SECRET}).json()[
+            "access_token"
+        ]
+        for who in ("kof-app", "customer-app")
+    }
+    yield Host(base, tmp / "sms.jsonl", tokens)
+    stop(proc)
+
+
+def _order(host: Host, customer: str, amount: str) -> str:
+    order_id = f"KOF-{uuid.uuid4().hex[:8]}"
+    body = {"orderId": order_id, "channel": "KOF", "customerId": customer, "amount": amount, "concept": "Pedido"}
+    assert host.post("kof-app", "orders", body).status_code == 201
+    return order_id
+
+
+def test_the_whole_flow_over_http(host: Host) -> None:
+    order_id = _order(host, "CUST-001", "1250.50")
+    again = {"orderId": order_id, "channel": "KOF", "customerId": "CUST-001", "amount": "1250.50", "concept": "Pedido"}
+    assert host.post("kof-app", "orders", again).status_code == 200, "the same order again is accepted once"
+    asked = host.post("customer-app", "qr-requests",
+                      {"orderId": order_id, "channel": "KOF", "customerId": "CUST-001", "amount": "1250.50"})  # fmt: skip
+    assert asked.status_code == 201 and asked.json()["state"] == "PENDING_OTP1", asked.text
+    purchase = asked.json()["purchaseId"]
+    issued = host.post("customer-app", f"purchases/{purchase}/otp",
+                       {"customerId": "CUST-001", "code": host.code("+525500000001")})  # fmt: skip
+    assert issued.status_code == 200 and issued.json()["state"] == "QR_PENDING"
+    image = httpx.get(f"{host.base}/lending/purchases/{purchase}/qr?format=png",
+                      headers={"Authorization": f"Bearer {host.tokens['customer-app']}"})  # fmt: skip
+    assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
+    payload = issued.json()["qrPayload"]
+    scanned = host.post("kof-app", "scans", {"channel": "KOF", "payload": payload})
+    assert scanned.status_code == 200 and scanned.json()["state"] == "PENDING_OTP2"
+    done = host.post("customer-app", f"purchases/{purchase}/confirm",
+                     {"customerId": "CUST-001", "code": host.code("+525500000001")})  # fmt: skip
+    assert done.status_code == 200 and done.json()["state"] == "APPROVED"
+    reused = host.post("kof-app", "scans", {"channel": "KOF", "payload": payload})
+    assert (reused.status_code, reused.json()["error"]) == (409, "qr_usado")
+
+
+def test_scopes_and_refusals(host: Host) -> None:
+    order_id = _order(host, "CUST-002", "10.00")
+    body = {"orderId": order_id, "channel": "KOF", "customerId": "CUST-002", "amount": "10.00"}
+    assert host.post("kof-app", "qr-requests", body).status_code == 403, "a distributor cannot ask for a QR"
+    late = host.post("customer-app", "qr-requests", body)
+    assert (late.status_code, late.json()["error"]) == (422, "deuda_vencida")
+    poor = host.post("customer-app", "qr-requests", {**body, "orderId": _order(host, "CUST-003", "500.00"),
+                                                     "customerId": "CUST-003", "amount": "500.00"})  # fmt: skip
+    assert (poor.status_code, poor.json()["error"]) == (422, "limite_insuficiente")
+    forged = host.post("kof-app", "scans", {"channel": "KOF", "payload": "LQR1.e30.AAAA"})
+    assert (forged.status_code, forged.json()["error"]) == (400, "qr_invalido")
+    wrong = host.post("customer-app", "qr-requests", {**body, "amount": "11.00"})
+    assert (wrong.status_code, wrong.json()["error"]) == (409, "monto_distinto")
+    bad = host.post("customer-app", "qr-requests", {**body, "amount": "10.001"})
+    assert bad.status_code == 400 and "amount" in bad.json()["message"]
+    unknown = host.post("kof-app", "orders", {"orderId": "X1", "channel": "OXXO", "customerId": "CUST-001",
+                                              "amount": "1", "concept": "c"})  # fmt: skip
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "canal_desconocido")
+    assert json.loads(late.text)["correlationId"]
