@@ -12,15 +12,18 @@ from hypothesis import strategies as st
 
 from domain.fixedwidth import ALNUM, Field, FieldError, FormatError, Kind, Layout, LayoutError
 from domain.layouts.debts import DETAIL, HEADER
+from domain.layouts.disbursements import DISPERSION_DETAIL, DISPERSION_HEADER, DISPERSION_TRAILER, RESPONSE
 from domain.layouts.payments import PAYMENT
 
-LAYOUTS = [HEADER, DETAIL, PAYMENT]
+LAYOUTS = [HEADER, DETAIL, PAYMENT, DISPERSION_HEADER, DISPERSION_DETAIL, DISPERSION_TRAILER, RESPONSE]
 _CLASSES = {
     ALNUM: string.ascii_letters + string.digits,
     ALNUM + ". ": string.ascii_letters + string.digits + ". ",
     ALNUM + "-": string.ascii_letters + string.digits + "-",
     ALNUM + ".": string.ascii_letters + string.digits + ".",
     "0-9": string.digits,
+    ALNUM + " .,-": string.ascii_letters + string.digits + " .,-",
+    ALNUM + "_.": string.ascii_letters + string.digits + "_.",
 }
 PRINTABLE_CHARS = "".join(chr(c) for c in range(0x20, 0x7F))
 
