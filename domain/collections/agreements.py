@@ -7,32 +7,29 @@ them against this model on the way in.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from domain.collections.models import Strict
 from domain.collections.negotiations import IDENT_TYPES
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class GovIssueIdent(_Model):
+class GovIssueIdent(Strict):
     identSerialNum: str = Field(pattern=r"^[0-9]{1,15}$")
     govIssueIdentType: str
 
 
-class OtherIdentDoc(_Model):
+class OtherIdentDoc(Strict):
     phoneNumAdditional: str = ""
     phoneAreaCode: str = ""
     phoneType: str = ""
 
 
-class PostAddr(_Model):
+class PostAddr(Strict):
     latitude: str = ""
     longitude: str = ""
 
 
-class ContactInfo(_Model):
+class ContactInfo(Strict):
     phone: str = ""
     phoneAreaCode: str = ""
     phoneType: str = ""
@@ -45,26 +42,26 @@ class ContactInfo(_Model):
     postAddr: PostAddr = PostAddr()
 
 
-class PersonInfo(_Model):
+class PersonInfo(Strict):
     govIssueIdent: GovIssueIdent
     contactInfo: ContactInfo = ContactInfo()
 
 
-class NameValue(_Model):
+class NameValue(Strict):
     name: str
     value: str
 
 
-class EntityInformer(_Model):
-    additionalData: list[NameValue] = []
+class EntityInformer(Strict):
+    additionalData: list[NameValue] = Field(default_factory=list)
 
 
-class LoanInfoCommon(_Model):
+class LoanInfoCommon(Strict):
     acctId: str = Field(pattern=r"^[A-Za-z0-9\-]{1,20}$")
     acctType: str = Field(max_length=60)
 
 
-class TrnSrcInfo(_Model):
+class TrnSrcInfo(Strict):
     channel: str = ""
     action: str = ""
     status: str = ""
@@ -74,33 +71,33 @@ class TrnSrcInfo(_Model):
     user: str = ""
 
 
-class Transaction(_Model):
+class Transaction(Strict):
     required: str = "N"
 
 
-class RefInfo(_Model):
+class RefInfo(Strict):
     destination: str = ""
 
 
-class EntprAgreement(_Model):
+class EntprAgreement(Strict):
     scvIdent: str = ""
     daysCycle: str = ""
 
 
-class PmtStatus(_Model):
+class PmtStatus(Strict):
     chkNum: str = ""
 
 
-class CurAmt(_Model):
+class CurAmt(Strict):
     amt: str = ""
 
 
-class Fee(_Model):
+class Fee(Strict):
     curAmt: CurAmt = CurAmt()
     establishDt: str = ""
 
 
-class Agreement(_Model):
+class Agreement(Strict):
     """The agreement answer of one account."""
 
     personInfo: PersonInfo

@@ -15,29 +15,26 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from domain.collections.errors import NULL_INPUT, TRANSFORM, CollectionsError
+from domain.collections.models import Strict
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Amount(_Model):
+class Amount(Strict):
     amt: str | Decimal | None = None
 
 
-class NameValue(_Model):
+class NameValue(Strict):
     name: str | None = None
     value: str | Decimal | None = None
 
 
-class DepAcct(_Model):
+class DepAcct(Strict):
     acctId: str | None = None
 
 
-class Trn(_Model):
+class Trn(Strict):
     transactionHour: str | None = None
     code: str | None = None
     refId: str | None = None
@@ -57,24 +54,24 @@ class Trn(_Model):
     refName: str | None = None
 
 
-class CollectionRequest(_Model):
+class CollectionRequest(Strict):
     trn: Trn | None = None
 
 
-class PersonName(_Model):
+class PersonName(Strict):
     fullName: str
 
 
-class ValueToPay(_Model):
+class ValueToPay(Strict):
     name: str
     value: Decimal
 
 
-class ResultData(_Model):
+class ResultData(Strict):
     curAmt: list[ValueToPay]
 
 
-class ResultTrn(_Model):
+class ResultTrn(Strict):
     personName: PersonName
     approvalId: str
     aditionalData: ResultData
@@ -85,16 +82,16 @@ class ResultTrn(_Model):
     refType: str
 
 
-class ResponseType(_Model):
+class ResponseType(Strict):
     value: str
 
 
-class CollectionResponse(_Model):
+class CollectionResponse(Strict):
     responseType: ResponseType
     trn: ResultTrn
 
 
-class ConvenioReference(_Model):
+class ConvenioReference(Strict):
     """One payment reference of a convenio, as an operator imports it."""
 
     reference: str = Field(pattern=r"^[A-Za-z0-9\-]{1,40}$")
@@ -104,7 +101,7 @@ class ConvenioReference(_Model):
     acctId: str = Field(default="", max_length=30)
 
 
-class Convenio(_Model):
+class Convenio(Strict):
     """A collection agreement (convenio de recaudo) and its references, as an operator imports it."""
 
     refId: str = Field(pattern=r"^[0-9]{1,20}$")
@@ -112,7 +109,7 @@ class Convenio(_Model):
     refType: str = Field(default="", max_length=10)
     flagUpdate: str = Field(pattern=r"^[01]$")
     pmtRefId: str = Field(default="", max_length=20)
-    references: list[ConvenioReference] = []
+    references: list[ConvenioReference] = Field(default_factory=list)
 
 
 _HOUR = re.compile(r"^([01]\d|2[0-3]):?([0-5]\d):?([0-5]\d)$")

@@ -17,9 +17,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from domain.collections.errors import NULL_INPUT, TRANSFORM, CollectionsError
+from domain.collections.models import Strict, value_at
 
 CORES = ("BM", "SLP", "OTC", "OCR")
 IDENT_TYPES = ("CC", "NI", "TI", "CE", "OT")
@@ -43,40 +42,36 @@ RECEIVED, REJECTED = "Received", "Rejected"
 Number = Decimal | None
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ClientApp(_Model):
+class ClientApp(Strict):
     name: str | None = None
 
 
-class PartyAcctRelRec(_Model):
+class PartyAcctRelRec(Strict):
     acctId: str | None = None
     amt: Number = None
     rate: Number = None
     acctType: str | None = None
 
 
-class Adviser(_Model):
+class Adviser(Strict):
     adviserId: str | None = None
 
 
-class SubmitOffice(_Model):
+class SubmitOffice(Strict):
     branchId: str | int | None = None
 
 
-class Indebtedness(_Model):
+class Indebtedness(Strict):
     rate: Number = None
     numAsignInstallments: Number = None
 
 
-class GovIssueIdent(_Model):
+class GovIssueIdent(Strict):
     identSerialNum: str | None = None
     govIssueIdentType: str | None = None
 
 
-class Offer(_Model):
+class Offer(Strict):
     trnRqUID: str | None = None
     effDt: str | None = None
     requestNumber: str | None = None
@@ -85,12 +80,12 @@ class Offer(_Model):
     collateralType: str | None = None
 
 
-class NameValue(_Model):
+class NameValue(Strict):
     name: str | None = None
     value: Number = None
 
 
-class IntRateInfo(_Model):
+class IntRateInfo(Strict):
     rate: Number = None
     intRateType: str | int | None = None
     amt: Number = None
@@ -98,23 +93,23 @@ class IntRateInfo(_Model):
     additionalData: list[NameValue] | None = None
 
 
-class QuotaInfo(_Model):
+class QuotaInfo(Strict):
     amt: Number = None
 
 
-class InvoicePmtInfo(_Model):
+class InvoicePmtInfo(Strict):
     daysCycle: Number = None
 
 
-class OrgIdent(_Model):
+class OrgIdent(Strict):
     IdentSerialNum: str | int | None = None
 
 
-class OrgInfo(_Model):
+class OrgInfo(Strict):
     govIssueIdent: OrgIdent | None = None
 
 
-class Collection(_Model):
+class Collection(Strict):
     partyAcctRelRec: PartyAcctRelRec | None = None
     strategyType: str | None = None
     strategyId: str | None = None
@@ -138,23 +133,23 @@ class Collection(_Model):
     invoicePmtInfo: InvoicePmtInfo | None = None
 
 
-class NegotiationRequest(_Model):
+class NegotiationRequest(Strict):
     clientApp: ClientApp | None = None
     collection: Collection | None = None
 
 
-class NegotiationAccount(_Model):
+class NegotiationAccount(Strict):
     acctId: str
 
 
-class NegotiationResult(_Model):
+class NegotiationResult(Strict):
     partyAcctRelRec: NegotiationAccount
     state: str
     createdDt: str
     desc: str
 
 
-class NegotiationResponse(_Model):
+class NegotiationResponse(Strict):
     collection: NegotiationResult
 
 
@@ -300,15 +295,6 @@ def parse_day(value: Any) -> date | None:
     return None
 
 
-def _value(root: Any, path: str) -> Any:
-    node = root
-    for part in path.split("."):
-        if node is None:
-            return None
-        node = getattr(node, part, None)
-    return node
-
-
 @dataclass(frozen=True)
 class Mark:
     """A checked negotiation mark, ready to store."""
@@ -325,10 +311,10 @@ class Mark:
 def check_negotiation(req: NegotiationRequest) -> Mark:
     """The mark, or CollectionsError naming the first field that is missing (10002) or wrong (10007)."""
     for path in DEFAULT_REQUIRED:
-        if _value(req, path) in (None, ""):
+        if value_at(req, path) in (None, ""):
             raise CollectionsError(NULL_INPUT, f"{path} es obligatorio")
     for path, check in FORMATS.items():
-        value = _value(req, path)
+        value = value_at(req, path)
         if value is not None and (reason := check(value)) is not None:
             raise CollectionsError(TRANSFORM, f"{path} invalido: {reason}")
     assert req.clientApp is not None and req.collection is not None
@@ -336,7 +322,7 @@ def check_negotiation(req: NegotiationRequest) -> Mark:
     tool = str(col.strategyType)
     case = case_of(core, tool)
     for path in case.required:
-        if _value(req, path) in (None, "", []):
+        if value_at(req, path) in (None, "", []):
             raise CollectionsError(NULL_INPUT, f"{path} es obligatorio para {case.title}")
     _check_rates(col, case)
     causal = CAUSAL_BY_TOOL.get(tool) if core in ("OTC", "OCR") else None  # only OpenCard's tables fix it

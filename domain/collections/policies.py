@@ -33,9 +33,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from domain.collections.errors import NULL_INPUT, TRANSFORM, CollectionsError
+from domain.collections.models import Strict, value_at
 from domain.collections.rules import DecisionRules
 
 IDENT_TYPES = ("CC", "NI", "CE", "NE")
@@ -61,24 +60,20 @@ CENT = Decimal("0.01")
 Number = Decimal | None
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Amount(_Model):
+class Amount(Strict):
     amt: Number = None
 
 
-class Transaction(_Model):
+class Transaction(Strict):
     trnRqUID: str | None = None
 
 
-class GovIssueIdent(_Model):
+class GovIssueIdent(Strict):
     govIssueIdentType: str | None = None
     identSerialNum: str | None = None
 
 
-class PartyAcct(_Model):
+class PartyAcct(Strict):
     acctId: str | None = None
     amt: Number = None
     bankAcctStatusCode: str | None = None
@@ -87,51 +82,51 @@ class PartyAcct(_Model):
     additionalAcctId: str | None = None
 
 
-class PmtStatus(_Model):
+class PmtStatus(Strict):
     flagRecalculate: bool | None = None
 
 
-class DelinqAging(_Model):
+class DelinqAging(Strict):
     daysCount: Number = None
 
 
-class ExtendedDiscount(_Model):
+class ExtendedDiscount(Strict):
     flagFindeter: str | None = None
     flagWalletFindeter: str | None = None
 
 
-class ExtAcctBal(_Model):
+class ExtAcctBal(Strict):
     amt: Number = None
     curAmt: Amount | None = None
 
 
-class Concept(_Model):
+class Concept(Strict):
     desc: str | None = None
     rate: Number = None
     amt: Number = None
 
 
-class Fee(_Model):
+class Fee(Strict):
     amt: Number = None
     curAmt: list[Concept] | None = None
 
 
-class Code(_Model):
+class Code(Strict):
     code: str | None = None
 
 
-class Insurance(_Model):
+class Insurance(Strict):
     policyName: str | None = None
     amt: Number = None
 
 
-class IntRateInfo(_Model):
+class IntRateInfo(Strict):
     amt: Number = None
     curAmt: list[Concept] | None = None
     rate: Number = None
 
 
-class Indebtedness(_Model):
+class Indebtedness(Strict):
     establishDt: str | None = None
     numAsignInstallments: Number = None
     periodGrace: Number = None
@@ -142,30 +137,30 @@ class Indebtedness(_Model):
     term: Number = None
 
 
-class Validity(_Model):
+class Validity(Strict):
     startDt: str | None = None
     openDt: str | None = None
     endDt: str | None = None
 
 
-class Offer(_Model):
+class Offer(Strict):
     flagViability: str | None = None
     viabilityLevel: str | Decimal | None = None
     count: str | Decimal | None = None
     amt: Number = None
 
 
-class NameValue(_Model):
+class NameValue(Strict):
     name: str | None = None
     value: str | Decimal | None = None
 
 
-class Cause(_Model):
+class Cause(Strict):
     descriptionDesc: str | None = None
     viabilityResult: str | None = None
 
 
-class PolicyCollection(_Model):
+class PolicyCollection(Strict):
     transaction: Transaction | None = None
     strategyType: str | None = None
     govIssueIdent: GovIssueIdent | None = None
@@ -193,34 +188,25 @@ class PolicyCollection(_Model):
     additionalData: list[NameValue] | None = None
 
 
-class CreditAnalysis(_Model):
+class CreditAnalysis(Strict):
     collection: PolicyCollection | None = None
 
 
-class PolicyRequest(_Model):
+class PolicyRequest(Strict):
     creditAnalysis: list[CreditAnalysis] | None = None
 
 
-class ResponseType(_Model):
+class ResponseType(Strict):
     value: str
 
 
-class PolicyResponse(_Model):
+class PolicyResponse(Strict):
     responseType: ResponseType
     creditAnalysis: list[CreditAnalysis]
 
 
 REQUIRED = ("transaction.trnRqUID", "govIssueIdent.govIssueIdentType", "govIssueIdent.identSerialNum",
             "partyAcctRelRec.acctId", "pmtStatus.flagRecalculate")  # fmt: skip
-
-
-def _value(root: Any, path: str) -> Any:
-    node = root
-    for part in path.split("."):
-        if node is None:
-            return None
-        node = getattr(node, part, None)
-    return node
 
 
 def _day(text: str | None, path: str) -> date | None:
@@ -256,7 +242,7 @@ def check_item(col: PolicyCollection | None, n: int) -> PolicyCollection:
     if col is None:
         raise CollectionsError(NULL_INPUT, f"{where} es obligatorio")
     for path in REQUIRED:
-        if _value(col, path) in (None, ""):
+        if value_at(col, path) in (None, ""):
             raise CollectionsError(NULL_INPUT, f"{where}.{path} es obligatorio")
     assert col.govIssueIdent is not None
     if col.govIssueIdent.govIssueIdentType not in IDENT_TYPES:
@@ -275,9 +261,9 @@ def check_item(col: PolicyCollection | None, n: int) -> PolicyCollection:
             raise CollectionsError(TRANSFORM, f"{where}.intRateInfo.curAmt[{k}].rate invalido: entre 0 y 100")
         _not_negative(concept.amt, f"{where}.intRateInfo.curAmt[{k}].amt")
     for path in _NOT_NEGATIVE:
-        _not_negative(_value(col, path), f"{where}.{path}")
+        _not_negative(value_at(col, path), f"{where}.{path}")
     for path in ("indebtedness.numAsignInstallments", "indebtedness.periodGrace", "indebtedness.term"):
-        value = _value(col, path)
+        value = value_at(col, path)
         if value is not None and value != value.to_integral_value():
             raise CollectionsError(TRANSFORM, f"{where}.{path} invalido: debe ser un numero entero de meses")
     if col.offer is not None and col.offer.flagViability not in (None, "", "true", "false"):

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from domain.collections.errors import NULL_INPUT, TRANSFORM, CollectionsError
+from domain.collections.models import Strict, value_at
 from domain.collections.rules import DecisionRules
 
 PROFILED, NOT_AUTHORIZED = "Calculo PERFILAMIENTO", "Check CREDIT DATA"
@@ -40,50 +39,46 @@ SECTORS = ("PRIVADA", "PUBLICO", "MIXTO")
 Number = Decimal | None
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Amount(_Model):
+class Amount(Strict):
     amt: Number = None
 
 
-class Transaccion(_Model):
+class Transaccion(Strict):
     trnRqUID: str | None = None
     operationType: str | None = None
 
 
-class PartyAcct(_Model):
+class PartyAcct(Strict):
     acctId: str | int | None = None
 
 
-class GovIssueIdent(_Model):
+class GovIssueIdent(Strict):
     govIssueIdentType: str | None = None
     identSerialNum: str | None = None
 
 
-class Compliance(_Model):
+class Compliance(Strict):
     personDataProcessing: bool | None = None
 
 
-class PersonName(_Model):
+class PersonName(Strict):
     lastName: str | None = None
 
 
-class MaritalStatusInfo(_Model):
+class MaritalStatusInfo(Strict):
     maritalStatus: str | None = None
 
 
-class SemiPrivatePersonInfo(_Model):
+class SemiPrivatePersonInfo(Strict):
     educationLevel: str | None = None
 
 
-class Occupation(_Model):
+class Occupation(Strict):
     job: str | None = None
     type: str | None = None
 
 
-class NaturalPerson(_Model):
+class NaturalPerson(Strict):
     personName: PersonName | None = None
     age: Number = None
     city: str | None = None
@@ -93,31 +88,31 @@ class NaturalPerson(_Model):
     businessOccupation: list[Occupation] | None = None
 
 
-class BusinessInfo(_Model):
+class BusinessInfo(Strict):
     labourContractType: str | None = None
     labourSector: str | None = None
     jobYears: Number = None
 
 
-class DelinqAging(_Model):
+class DelinqAging(Strict):
     amt: Number = None
     flagPreventPayment: bool | None = None
     reason: str | None = None
 
 
-class ProfileCollection(_Model):
+class ProfileCollection(Strict):
     flagSelected: bool | None = None
     suggestedPmtAmt: Number = None
     delinqAging: DelinqAging | None = None
     totalCurAmt: Decimal | Amount | None = None
 
 
-class IncomeInfo(_Model):
+class IncomeInfo(Strict):
     incomeAmt: Number = None
     flagContributor: bool | None = None
 
 
-class PersonInfo(_Model):
+class PersonInfo(Strict):
     incomeInfo: IncomeInfo | None = None
     otherIncome: Amount | None = None
     financialLiabilities: Amount | None = None
@@ -128,23 +123,23 @@ class PersonInfo(_Model):
     role: str | None = None
 
 
-class BusinessPerson(_Model):
+class BusinessPerson(Strict):
     financialAssets: Amount | None = None  # where the spec's table puts them
     expenses: Amount | None = None
 
 
-class BusinessProfession(_Model):
+class BusinessProfession(Strict):
     businessType: str | None = None
     desc: str | None = None
 
 
-class ProfileOffer(_Model):
+class ProfileOffer(Strict):
     processStage: str | None = None
     indMoment: str | None = None
     executionLine: str | None = None
 
 
-class ProfileItem(_Model):
+class ProfileItem(Strict):
     transaccion: Transaccion | None = None
     partyAcctRelRec: PartyAcct | None = None
     govIssueIdent: GovIssueIdent | None = None
@@ -159,34 +154,34 @@ class ProfileItem(_Model):
     offer: ProfileOffer | None = None
 
 
-class ProfileRequest(_Model):
+class ProfileRequest(Strict):
     listValidation: list[ProfileItem] | None = None
 
 
-class ResultTransaccion(_Model):
+class ResultTransaccion(Strict):
     action: str
     trnRqUID: str
 
 
-class ResultAcct(_Model):
+class ResultAcct(Strict):
     acctId: str
 
 
-class ResultIdent(_Model):
+class ResultIdent(Strict):
     govIssueIdentType: str
     identSerialNum: str
 
 
-class ResultPersonInfo(_Model):
+class ResultPersonInfo(Strict):
     curAmt: Amount
 
 
-class ResultCollection(_Model):
+class ResultCollection(Strict):
     totalCurAmt: Amount
     pmtCapacity: Amount
 
 
-class ProfileResult(_Model):
+class ProfileResult(Strict):
     transaccion: ResultTransaccion
     partyAcctRelRec: ResultAcct
     govIssueIdent: ResultIdent
@@ -194,11 +189,11 @@ class ProfileResult(_Model):
     collection: ResultCollection | None = None
 
 
-class ResponseType(_Model):
+class ResponseType(Strict):
     value: str
 
 
-class ProfileResponse(_Model):
+class ProfileResponse(Strict):
     listValidation: list[ProfileResult]
     responseType: ResponseType
 
@@ -259,15 +254,6 @@ FORMATS = {
 }
 
 
-def _value(root: Any, path: str) -> Any:
-    node = root
-    for part in path.split("."):
-        if node is None:
-            return None
-        node = getattr(node, part, None)
-    return node
-
-
 def _amt(*candidates: Any) -> Decimal:
     for candidate in candidates:
         if candidate is not None and candidate.amt is not None:
@@ -305,10 +291,10 @@ class Profile:
 def check_item(item: ProfileItem, n: int) -> None:
     where = f"listValidation[{n}]"
     for path in REQUIRED:
-        if _value(item, path) in (None, ""):
+        if value_at(item, path) in (None, ""):
             raise CollectionsError(NULL_INPUT, f"{where}.{path} es obligatorio")
     for path, check in FORMATS.items():
-        value = _value(item, path)
+        value = value_at(item, path)
         if value is not None and (reason := check(value)) is not None:
             raise CollectionsError(TRANSFORM, f"{where}.{path} invalido: {reason}")
     person = item.naturalPerson
