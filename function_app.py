@@ -2,9 +2,18 @@
 
 import azure.functions as func
 
-from blueprints import auth, collections, debt_loader, health, lending, payment_files, yapago
+from blueprints import auth, collections, debt_loader, disbursements, health, lending, payment_files, yapago
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-for blueprint in (health.bp, auth.bp, yapago.bp, debt_loader.bp, payment_files.bp, collections.bp, lending.bp):
+for blueprint in (
+    health.bp,
+    auth.bp,
+    yapago.bp,
+    debt_loader.bp,
+    payment_files.bp,
+    collections.bp,
+    lending.bp,
+    disbursements.bp,
+):
     app.register_functions(blueprint)

@@ -181,6 +181,18 @@ def cmd_create_customer(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dispatch_disbursements(args: argparse.Namespace) -> int:
+    from blueprints.disbursements import run_dispatch
+
+    results = run_dispatch()
+    for r in results:
+        state = "rewritten (a run had reserved it)" if r.recovered else "written"
+        print(f"{r.file_name} {state}: {r.records} transfers, {r.total_cents // 100}.{r.total_cents % 100:02d} MXN")
+    if not results:
+        print("no approved purchases to send")
+    return 0
+
+
 def cmd_import_collections(args: argparse.Namespace) -> int:
     import csv
 
@@ -380,6 +392,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--clabe", required=True)
     p.add_argument("--webhook", help="where its disbursement confirmations go")
     p.set_defaults(run=cmd_create_channel)
+
+    p = sub.add_parser("dispatch-disbursements", help="write the dispersion file of the approved purchases now")
+    p.set_defaults(run=cmd_dispatch_disbursements)
 
     p = sub.add_parser("create-customer", help="a credit-line customer and the phone its OTPs go to")
     p.add_argument("--id", required=True)

@@ -488,3 +488,29 @@ lending_events = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_lending_events_purchase_id", "purchase_id"),
 )
+
+# Dispersion and retry files to the bank, and what each holds (spec steps 24-30): a purchase
+# attempt is in exactly one file; the file is rendered from these rows alone.
+lending_disbursement_files = sa.Table(
+    "lending_disbursement_files",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("file_name", sa.String(40), nullable=False, unique=True),
+    sa.Column("kind", sa.String(1), nullable=False),  # D dispersion, R retry
+    sa.Column("records", sa.Integer, nullable=False),
+    sa.Column("total_cents", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("uploaded_at", sa.DateTime(timezone=True)),  # null: reserved, not yet on the exchange
+)
+
+lending_dispatches = sa.Table(
+    "lending_dispatches",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),  # also the SPEI reference (mod 10^7)
+    sa.Column("purchase_id", sa.String(36), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),  # 0 the dispersion, 1.. retries
+    sa.Column("file_id", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("purchase_id", "attempt"),  # an attempt is sent once
+    sa.Index("ix_lending_dispatches_file_id", "file_id"),
+)

@@ -689,3 +689,45 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0012 -> 0013
+
+CREATE TABLE lending_disbursement_files (
+    id BIGINT NOT NULL IDENTITY, 
+    file_name VARCHAR(40) NOT NULL, 
+    kind VARCHAR(1) NOT NULL, 
+    records INTEGER NOT NULL, 
+    total_cents BIGINT NOT NULL, 
+    created_at DATETIMEOFFSET NOT NULL, 
+    uploaded_at DATETIMEOFFSET NULL, 
+    CONSTRAINT pk_lending_disbursement_files PRIMARY KEY (id), 
+    CONSTRAINT uq_lending_disbursement_files_file_name UNIQUE (file_name)
+);
+
+GO
+
+CREATE TABLE lending_dispatches (
+    id BIGINT NOT NULL IDENTITY, 
+    purchase_id VARCHAR(36) NOT NULL, 
+    attempt INTEGER NOT NULL, 
+    file_id BIGINT NOT NULL, 
+    created_at DATETIMEOFFSET NOT NULL, 
+    CONSTRAINT pk_lending_dispatches PRIMARY KEY (id), 
+    CONSTRAINT uq_lending_dispatches_purchase_id_attempt UNIQUE (purchase_id, attempt)
+);
+
+GO
+
+CREATE INDEX ix_lending_dispatches_file_id ON lending_dispatches (file_id);
+
+GO
+
+UPDATE alembic_version SET version_num='0013' WHERE alembic_version.version_num = '0012';
+
+GO
+
+COMMIT;
+
+GO
+

@@ -34,6 +34,7 @@ EXPECTED = {
     "lending_confirm": ("httpTrigger", "lending/purchases/{purchaseId}/confirm", ["POST"], "anonymous"),
     "lending_purchase": ("httpTrigger", "lending/purchases/{purchaseId}", ["GET"], "anonymous"),
     "qr_expiration": ("timerTrigger", "%QR_EXPIRATION_SCHEDULE%", None, None),
+    "disbursement_dispatch": ("timerTrigger", "%DISBURSEMENT_SCHEDULE%", None, None),
     "debt_loader": ("timerTrigger", "%DEBT_LOADER_SCHEDULE%", None, None),
     "payment_file_generator": ("timerTrigger", "%PAYMENT_FILE_SCHEDULE%", None, None),
 }

@@ -1,0 +1,166 @@
+"""Dispersion files to the bank (spec steps 23-27): every approved purchase goes into exactly
+one file in `dispersiones/pendientes/`, whatever crashes or overlapping runs happen.
+
+Same discipline as the payment files: one transaction reserves the file name and records
+the attempts it holds (`lending_dispatches`, unique per purchase and attempt) while moving the
+purchases APPROVED -> DISBURSING; after the commit the file is rendered from SQL alone,
+written atomically and marked uploaded. A reserved file that is not marked uploaded is
+written again, byte for byte, by the next run.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from adapters.files.port import FileStore
+from domain.layouts.disbursements import DISPERSION_DETAIL, DISPERSION_HEADER, DISPERSION_TRAILER
+from domain.lending import MEXICO
+from domain.lending.clabe import validate_clabe
+from domain.lending.states import State
+from sql.tables import (
+    lending_channels,
+    lending_disbursement_files,
+    lending_dispatches,
+    lending_events,
+    lending_purchases,
+)
+
+PENDING_FOLDER = "dispersiones/pendientes"
+_BANK_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,-")  # NAME_CHARSET, upper case
+FIELD = 40  # beneficiary name and concept width in the layout
+Checkpoint = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DispatchResult:
+    file_name: str
+    records: int
+    total_cents: int
+    recovered: bool
+
+
+def bank_text(value: str) -> str:
+    """ASCII for the bank: accents folded (Ñ -> N), anything else outside the field's set a
+    space, cut to the field's 40 characters (the beneficiary and concept are informative)."""
+    folded = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii").upper()
+    allowed = _BANK_CHARACTERS
+    return " ".join("".join(c if c in allowed else " " for c in folded).split())[:FIELD] or "SIN DATO"
+
+
+def _name(now: datetime, seq: int) -> str:
+    local = now.astimezone(MEXICO)
+    return f"DISP_{local:%Y%m%d_%H%M%S}_{seq:03d}.TXT"
+
+
+def render(conn: sa.Connection, file_row: Any) -> Iterator[bytes]:
+    """The file's bytes from SQL only: the same every time."""
+    created = file_row.created_at if file_row.created_at.tzinfo else file_row.created_at.replace(tzinfo=UTC)
+    local = created.astimezone(MEXICO)
+    yield DISPERSION_HEADER.format({
+        "tipo_registro": "H", "nombre_archivo": file_row.file_name, "fecha_generacion": local.date(),
+        "hora_generacion": local.time().replace(microsecond=0), "tipo_archivo": file_row.kind, "filler": "",
+    }) + b"\r\n"  # fmt: skip
+    rows = conn.execute(
+        sa.select(lending_dispatches.c.id, lending_dispatches.c.attempt, lending_purchases.c.id.label("purchase"),
+                  lending_purchases.c.clabe, lending_purchases.c.amount_cents, lending_purchases.c.concept,
+                  lending_channels.c.name)
+        .join(lending_purchases, lending_purchases.c.id == lending_dispatches.c.purchase_id)
+        .join(lending_channels, lending_channels.c.channel == lending_purchases.c.channel)
+        .where(lending_dispatches.c.file_id == file_row.id)
+        .order_by(lending_dispatches.c.id)
+    )  # fmt: skip
+    count = total = 0
+    for row in rows:
+        yield DISPERSION_DETAIL.format({
+            "tipo_registro": "D", "id_transaccion": row.purchase, "clabe_destino": validate_clabe(row.clabe),
+            "nombre_beneficiario": bank_text(row.name), "importe": row.amount_cents, "moneda": "MXN",
+            "referencia": row.id % 10_000_000, "concepto": bank_text(row.concept), "fecha_valor": local.date(),
+            "intento": row.attempt, "filler": "",
+        }) + b"\r\n"  # fmt: skip
+        count += 1
+        total += row.amount_cents
+    yield DISPERSION_TRAILER.format({"tipo_registro": "T", "numero_registros": count, "importe_total": total,
+                                     "filler": ""}) + b"\r\n"  # fmt: skip
+
+
+def _reserve(engine: Engine, now: datetime) -> Any:
+    """A file holding every approved purchase, or None when there is none."""
+    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin() as tx:
+        file_id = conn.execute(sa.insert(lending_disbursement_files).values(
+            file_name=f"reserving-{uuid.uuid4().hex[:24]}", kind="D", records=0, total_cents=0, created_at=now,
+        )).inserted_primary_key[0]  # fmt: skip
+        # the sequence is the file id (mod 1000): two runs in the same second never share a name
+        name = _name(now, int(file_id) % 1000)
+        conn.execute(sa.update(lending_disbursement_files).where(lending_disbursement_files.c.id == file_id)
+                     .values(file_name=name))  # fmt: skip
+        approved = sa.select(lending_purchases.c.id).where(lending_purchases.c.state == State.APPROVED.value)
+        ids = [r[0] for r in conn.execute(approved.order_by(lending_purchases.c.updated_at, lending_purchases.c.id))]
+        moved = []
+        for purchase_id in ids:  # compare-and-set: a purchase moved by another run is not taken twice
+            if conn.execute(
+                sa.update(lending_purchases)
+                .where((lending_purchases.c.id == purchase_id) & (lending_purchases.c.state == State.APPROVED.value))
+                .values(state=State.DISBURSING.value, updated_at=now, reason="in a dispersion file")
+            ).rowcount:
+                moved.append(purchase_id)
+        if not moved:
+            tx.rollback()
+            return None
+        conn.execute(sa.insert(lending_dispatches), [
+            {"purchase_id": p, "attempt": 0, "file_id": file_id, "created_at": now} for p in moved])  # fmt: skip
+        conn.execute(sa.insert(lending_events), [
+            {"purchase_id": p, "from_state": State.APPROVED.value, "event": "disbursing",
+             "to_state": State.DISBURSING.value, "detail": f"file {name}", "created_at": now}
+            for p in moved])  # fmt: skip
+        totals = conn.execute(
+            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(lending_purchases.c.amount_cents), 0))
+            .select_from(lending_dispatches.join(lending_purchases,
+                                                 lending_purchases.c.id == lending_dispatches.c.purchase_id))
+            .where(lending_dispatches.c.file_id == file_id)
+        ).one()  # fmt: skip
+        conn.execute(sa.update(lending_disbursement_files).where(lending_disbursement_files.c.id == file_id)
+                     .values(records=totals[0], total_cents=totals[1]))  # fmt: skip
+        return conn.execute(
+            sa.select(lending_disbursement_files).where(lending_disbursement_files.c.id == file_id)
+        ).one()
+
+
+def _write(engine: Engine, store: FileStore, row: Any, checkpoint: Checkpoint, clock: Callable[[], datetime]) -> None:
+    with engine.connect() as conn:
+        data = b"".join(render(conn, row))
+    store.write_atomic(f"{PENDING_FOLDER}/{row.file_name}", data)
+    checkpoint("uploaded")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(lending_disbursement_files)
+            .where((lending_disbursement_files.c.id == row.id) & lending_disbursement_files.c.uploaded_at.is_(None))
+            .values(uploaded_at=clock())
+        )
+    checkpoint("marked")
+
+
+def dispatch_disbursements(
+    engine: Engine, store: FileStore, clock: Callable[[], datetime], checkpoint: Checkpoint = lambda step: None
+) -> list[DispatchResult]:
+    """Write the files a crashed run left, then one new file with every approved purchase."""
+    results = []
+    with engine.connect() as conn:
+        leftovers = list(conn.execute(sa.select(lending_disbursement_files).where(
+            lending_disbursement_files.c.uploaded_at.is_(None)).order_by(lending_disbursement_files.c.id)))  # fmt: skip
+    for row in leftovers:
+        _write(engine, store, row, checkpoint, clock)
+        results.append(DispatchResult(row.file_name, row.records, row.total_cents, True))
+    row = _reserve(engine, clock())
+    if row is not None:
+        checkpoint("reserved")
+        _write(engine, store, row, checkpoint, clock)
+        results.append(DispatchResult(row.file_name, row.records, row.total_cents, False))
+    return results
