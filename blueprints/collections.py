@@ -12,11 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 import azure.functions as func
-import simplejson
 from pydantic import BaseModel, ValidationError
 
 import bootstrap
-from blueprints.common import ApiError, Call, endpoint, json_response, read_json
+from blueprints.common import ApiError, Call, endpoint, exact_json_response, json_response, read_json
 from domain.auth import Scope
 from domain.collections.collection_check import CollectionRequest
 from domain.collections.errors import (
@@ -84,17 +83,7 @@ def _guarded(req: func.HttpRequest, call: Call, headers: tuple, work: Callable[[
         call.log_fields["ErrorCode"] = exc.code.code
         return json_response(exc.body(), exc.status)
     body = result.model_dump(exclude_none=True) if isinstance(result, BaseModel) else result
-    return _exact_json(body)
-
-
-def _exact_json(body: Any, status: int = 200) -> func.HttpResponse:
-    """JSON with Decimal amounts written as exact numbers (never through float)."""
-    return func.HttpResponse(
-        simplejson.dumps(body, use_decimal=True, ensure_ascii=False),
-        status_code=status,
-        mimetype="application/json",
-        charset="utf-8",
-    )
+    return exact_json_response(body)
 
 
 def _parse(model: type[BaseModel], req: func.HttpRequest) -> Any:

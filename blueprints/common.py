@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import azure.functions as func
+import simplejson
 
 import bootstrap
 from adapters.table_log import API_LOGS, PROCESS_LOGS, make_entity
@@ -79,6 +80,17 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
         json.dumps(body, ensure_ascii=False, default=_json_default),
         status_code=status,
         headers=headers,
+        mimetype="application/json",
+        charset="utf-8",
+    )
+
+
+def exact_json_response(body: Any, status: int = 200) -> func.HttpResponse:
+    """JSON with Decimal amounts written as exact numbers (never through float): the
+    collections and lending answers, whose specs show amounts as numbers."""
+    return func.HttpResponse(
+        simplejson.dumps(body, use_decimal=True, ensure_ascii=False),
+        status_code=status,
         mimetype="application/json",
         charset="utf-8",
     )

@@ -13,11 +13,10 @@ from typing import Any
 
 import azure.functions as func
 import segno
-import simplejson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 import bootstrap
-from blueprints.common import ApiError, Call, endpoint, read_json, timer_process
+from blueprints.common import ApiError, Call, endpoint, exact_json_response, read_json, timer_process
 from domain.auth import Scope
 from domain.lending import LendingError
 from sql.lending_repository import LendingRepository
@@ -83,18 +82,13 @@ def _parse(model: type[BaseModel], req: func.HttpRequest) -> Any:
         raise ApiError(400, "invalid_request", f"{field}: {error['msg']}") from None
 
 
-def _answer(body: Any, status: int = 200) -> func.HttpResponse:
-    return func.HttpResponse(simplejson.dumps(body, use_decimal=True), status_code=status,
-                             mimetype="application/json", charset="utf-8")  # fmt: skip
-
-
 def _run(call: Call, work: Any, status: int = 200) -> func.HttpResponse:
     try:
         body = work()
     except LendingError as exc:
         call.log_fields["ErrorCode"] = exc.code
         raise ApiError(STATUS.get(exc.code, 400), exc.code, exc.message) from None
-    return _answer(body, status)
+    return exact_json_response(body, status)
 
 
 def _client(call: Call) -> str:
@@ -112,7 +106,7 @@ def lending_orders(req: func.HttpRequest, call: Call) -> func.HttpResponse:
                                        order.amount, order.concept, _client(call), bootstrap.utc_now())  # fmt: skip
     except LendingError as exc:
         raise ApiError(STATUS.get(exc.code, 400), exc.code, exc.message) from None
-    return _answer(body, 201 if created else 200)
+    return exact_json_response(body, 201 if created else 200)
 
 
 @bp.route(route="lending/qr-requests", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -180,7 +174,7 @@ def lending_purchase(req: func.HttpRequest, call: Call) -> func.HttpResponse:
         purchase = LendingRepository(conn).purchase(req.route_params.get("purchaseId", ""))
     if purchase is None:
         raise ApiError(404, "compra_desconocida", "no such purchase")
-    return _answer(view(purchase))
+    return exact_json_response(view(purchase))
 
 
 @bp.timer_trigger(schedule="%QR_EXPIRATION_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)

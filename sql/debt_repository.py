@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from domain.debts import LoadSummary
+from sql.engine import stored_utc
 from sql.locks import lock_row
 from sql.tables import companies, debt_file_errors, debt_files, debt_lookup, debts, payments
 
@@ -89,8 +90,8 @@ class DebtRepository:
             read_total_usd=row.read_total_usd,
             applied_total_pen=row.applied_total_pen,
             applied_total_usd=row.applied_total_usd,
-            started_at=_aware(row.started_at),
-            finished_at=_aware(row.finished_at),
+            started_at=stored_utc(row.started_at),
+            finished_at=stored_utc(row.finished_at),
         )
 
     def add_errors(self, file_id: int, errors: Iterable[tuple[int, int, str, str, str]]) -> None:
@@ -238,8 +239,3 @@ class DebtRepository:
             & (debts.c.service_code == key["service_code"])
             & (debts.c.document == key["document"])
         )
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite gives back naive datetimes; every timestamp here is stored in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -29,6 +29,11 @@ def create_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "mssql":
         return sa.create_engine(url, pool_pre_ping=True, fast_executemany=True)
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def stored_utc(value: datetime) -> datetime:
+    """A timestamp read back from SQL: SQLite gives it naive, and every timestamp is stored in UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 # Bulk inserts bypass SQLAlchemy's types; store dates the way its SQLite Date type reads them

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 
 import simplejson
 from pydantic import ValidationError
@@ -25,7 +25,7 @@ from domain.collections.collection_check import (
 from domain.collections.collection_check import ResponseType as CheckResponseType
 from domain.collections.collection_check import check_request as check_collection_request
 from domain.collections.errors import NO_ACCOUNT, TRANSFORM, CollectionsError
-from domain.collections.headers import check_collection_headers
+from domain.collections.headers import check_collection_headers, header_value
 from domain.collections.negotiations import (
     RECEIVED,
     REJECTED,
@@ -42,6 +42,7 @@ from domain.collections.profiling import ProfileRequest, ProfileResponse, Respon
 from domain.collections.profiling import check_request as check_profile_request
 from domain.collections.rules import DecisionRules
 from sql.collections_repository import CollectionsRepository
+from sql.engine import stored_utc
 
 Clock = Callable[[], datetime]
 SUCCESS = "successful transaction"
@@ -75,7 +76,7 @@ def register_negotiation(engine: Engine, req: NegotiationRequest, client_id: str
         known = repo.lock_account(mark.account.rstrip())
         sent = repo.same_mark(client_id, mark.account, request) if known else None
         if sent is not None:  # a retry: the first answer again, nothing stored twice
-            state, reason, now = sent.state, sent.reason, _aware(sent.created_at)
+            state, reason, now = sent.state, sent.reason, stored_utc(sent.created_at)
         else:
             if not known:
                 state, reason = REJECTED, NO_ACCOUNT.description
@@ -148,7 +149,8 @@ def check_collection(
     convenio and reference from SQL. A repeated TxId of the same client gets its first answer."""
     now = clock()
     check_collection_headers(headers, now.astimezone(BOGOTA).date(), token)
-    tx_id, action = _header(headers, "X-Invoker-TxId"), _header(headers, "X-Invoker-Action")
+    tx_id = (header_value(headers, "X-Invoker-TxId") or "").strip()
+    action = (header_value(headers, "X-Invoker-Action") or "").strip()
     trn = check_collection_request(req)
     ref_id, reference = str(trn.refId).strip(), str(trn.curAmt.amt if trn.curAmt else "").strip()
     with engine.begin() as conn:
@@ -192,16 +194,6 @@ def check_collection(
         assert held is not None
         return simplejson.loads(held.response, use_decimal=True)
     return answer
-
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    lowered = name.lower()
-    return next((v for k, v in headers.items() if k.lower() == lowered), "").strip()
-
-
-def _aware(moment: datetime) -> datetime:
-    """A stored time (SQLite gives it back naive, in UTC)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _agreements(data: dict) -> list[Agreement]:

@@ -25,6 +25,7 @@ from domain.lending.credit import CreditCheck, CreditLine, assess
 from domain.lending.otp import check, code_hash, new_code
 from domain.lending.qr import QrFields, sign, verify
 from domain.lending.states import State, next_state
+from sql.engine import stored_utc
 from sql.lending_repository import LendingRepository
 
 Clock = Callable[[], datetime]
@@ -100,17 +101,12 @@ def view(row: Any, otp_expires_at: datetime | None = None) -> dict[str, Any]:
         "reason": row.reason,
     }  # fmt: skip
     if row.valid_until is not None:
-        body["validUntil"] = _aware(row.valid_until).astimezone(MEXICO).isoformat()
+        body["validUntil"] = stored_utc(row.valid_until).astimezone(MEXICO).isoformat()
     if row.payload:
         body["qrPayload"] = row.payload
     if otp_expires_at is not None:
         body["otpExpiresAt"] = otp_expires_at.astimezone(MEXICO).isoformat()
     return body
-
-
-def _aware(moment: datetime) -> datetime:
-    """A stored time (SQLite gives it back naive, in UTC)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _new_otp(
@@ -210,7 +206,7 @@ def _check_otp(repo: LendingRepository, cfg: LendingConfig, purchase: Any, purpo
     otp = repo.otp(purchase.id, purpose)
     if otp is None:
         raise LendingError("transicion_invalida", f"no {purpose} was sent for purchase {purchase.id}")
-    result = check(code, otp.code_hash, otp.salt, cfg.signing_key, _aware(otp.expires_at), otp.attempts,
+    result = check(code, otp.code_hash, otp.salt, cfg.signing_key, stored_utc(otp.expires_at), otp.attempts,
                    cfg.otp_max_attempts, now)  # fmt: skip
     repo.record_attempt(otp.id, result.reason)
     return _OtpOutcome(result.ok, result.reason, max(cfg.otp_max_attempts - otp.attempts - 1, 0))
@@ -284,7 +280,7 @@ def scan_qr(engine: Engine, sms: SmsSender, cfg: LendingConfig, payload: str, ch
         if purchase.channel != channel:
             raise LendingError("qr_otro_canal", f"the QR belongs to channel {purchase.channel}")
         state = State(purchase.state)
-        if state is State.EXPIRED or (state is State.QR_PENDING and now >= _aware(purchase.valid_until)):
+        if state is State.EXPIRED or (state is State.QR_PENDING and now >= stored_utc(purchase.valid_until)):
             if state is State.QR_PENDING:
                 repo.move(purchase.id, state, State.EXPIRED, now, reason="QR expired at scan")
                 repo.add_event(purchase.id, state, "expired", State.EXPIRED, "scanned after its validity", now)
@@ -318,7 +314,7 @@ def confirm_payment(engine: Engine, credit: CreditEngine, cfg: LendingConfig, pu
         purchase = _locked_purchase(repo, purchase_id, customer_id)
         state = State(purchase.state)
         next_state(state, "otp2_ok")
-        if now >= _aware(purchase.valid_until):
+        if now >= stored_utc(purchase.valid_until):
             repo.move(purchase.id, state, State.EXPIRED, now, reason="QR expired before confirmation")
             repo.add_event(purchase.id, state, "expired", State.EXPIRED, "confirmed after its validity", now)
             refusal = LendingError("qr_expirado", "the QR is past its validity")

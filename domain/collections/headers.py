@@ -109,7 +109,7 @@ COLLECTION = (
 )
 
 
-def _get(headers: Mapping[str, str], name: str) -> str | None:
+def header_value(headers: Mapping[str, str], name: str) -> str | None:
     """Header lookup, case-insensitive whatever mapping the host gives."""
     value = headers.get(name)
     if value is None:
@@ -121,7 +121,7 @@ def _get(headers: Mapping[str, str], name: str) -> str | None:
 def check_headers(headers: Mapping[str, str], table: tuple[Header, ...]) -> None:
     """Raise CollectionsError naming the first missing (10002) or malformed (10007) header."""
     for header in table:
-        value = _get(headers, header.name)
+        value = header_value(headers, header.name)
         if value is None:
             if header.required:
                 raise CollectionsError(NULL_INPUT, f"falta el header {header.name}")
@@ -143,7 +143,7 @@ def check_collection_headers(headers: Mapping[str, str], today: date, token: str
     """The collection check's table, then TxId (today's Julian date in Bogota), ProcessId and
     SessionKey (the first 30 characters of the bearer token); returns the authorization number."""
     check_headers(headers, COLLECTION)
-    tx_id = (_get(headers, "X-Invoker-TxId") or "").strip()
+    tx_id = (header_value(headers, "X-Invoker-TxId") or "").strip()
     match = _TXID.match(tx_id)
     if match is None:
         raise CollectionsError(
@@ -153,11 +153,11 @@ def check_collection_headers(headers: Mapping[str, str], today: date, token: str
         raise CollectionsError(
             TRANSFORM, f"header X-Invoker-TxId invalido: fecha juliana {match.group(1)}, hoy es {julian(today)}"
         )
-    process_id = (_get(headers, "X-Invoker-ProcessId") or "").strip()
+    process_id = (header_value(headers, "X-Invoker-ProcessId") or "").strip()
     expected = tx_id[-11:].rjust(12, "0")
     if process_id != expected:
         raise CollectionsError(TRANSFORM, f"header X-Invoker-ProcessId invalido: debe ser {expected}")
-    session = (_get(headers, "X-Invoker-SessionKey") or "").strip()
+    session = (header_value(headers, "X-Invoker-SessionKey") or "").strip()
     if session != token[:30]:
         raise CollectionsError(
             TRANSFORM, "header X-Invoker-SessionKey invalido: deben ser las 30 primeras posiciones del token"
