@@ -109,12 +109,29 @@ def lending_config():  # type: ignore[no-untyped-def]
                          otp_max_attempts=settings.lending_otp_max_attempts)  # fmt: skip
 
 
+@functools.cache
+def webhook_config():  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from domain.lending.webhooks import RetryPolicy
+    from usecases.webhooks import WebhookConfig
+
+    settings = get_settings()
+    key = settings.lending_webhook_key.get_secret_value() if settings.lending_webhook_key else ""
+    if len(key) < 32:
+        raise SettingsError("LENDING_WEBHOOK_KEY must be set, at least 32 characters")
+    policy = RetryPolicy(base=timedelta(seconds=settings.webhook_retry_base_seconds),
+                         cap=timedelta(seconds=settings.webhook_retry_cap_seconds),
+                         give_up_after=timedelta(seconds=settings.webhook_give_up_seconds))  # fmt: skip
+    return WebhookConfig(master_key=key.encode(), policy=policy, timeout=settings.webhook_timeout_seconds)
+
+
 def reset() -> None:
     """Drop every cached adapter and setting (tests change the environment between cases)."""
     if engine.cache_info().currsize:
         engine().dispose()
     for cached in (engine, file_store, log_sink, token_service, company_setups, decision_rules, credit_engine,
-                   sms_sender, lending_config):  # fmt: skip
+                   sms_sender, lending_config, webhook_config):  # fmt: skip
         cached.cache_clear()
     from usecases.clients import CLIENT_STATUS
 

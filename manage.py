@@ -14,6 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 LOCAL_SETTINGS = ROOT / "local.settings.json"
 EXAMPLE_SETTINGS = ROOT / "local.settings.example.json"
+GENERATED_KEYS = ("JWT_SIGNING_KEY", "LENDING_SIGNING_KEY", "LENDING_WEBHOOK_KEY")  # random per machine
 
 
 def load_local_settings(path: Path = LOCAL_SETTINGS) -> None:
@@ -44,7 +45,8 @@ def cmd_init_settings(args: argparse.Namespace) -> int:
     example = json.loads(EXAMPLE_SETTINGS.read_text())
     if LOCAL_SETTINGS.exists() and not args.force:
         config = json.loads(LOCAL_SETTINGS.read_text())
-        missing = {k: v for k, v in example["Values"].items() if not k.startswith("_") and k not in config["Values"]}
+        wanted = [k for k in example["Values"] if not k.startswith("_") and k not in config["Values"]]
+        missing = {k: secrets.token_urlsafe(48) if k in GENERATED_KEYS else example["Values"][k] for k in wanted}
         if missing:
             config["Values"].update(missing)
             LOCAL_SETTINGS.write_text(json.dumps(config, indent=2) + "\n")
@@ -53,11 +55,11 @@ def cmd_init_settings(args: argparse.Namespace) -> int:
             print(f"{LOCAL_SETTINGS.name} exists; keeping it (use --force to replace)")
         return 0
     config = example
-    config["Values"]["JWT_SIGNING_KEY"] = secrets.token_urlsafe(48)
-    config["Values"]["LENDING_SIGNING_KEY"] = secrets.token_urlsafe(48)
+    for key in GENERATED_KEYS:
+        config["Values"][key] = secrets.token_urlsafe(48)
     config["Values"] = {k: v for k, v in config["Values"].items() if not k.startswith("_")}
     LOCAL_SETTINGS.write_text(json.dumps(config, indent=2) + "\n")
-    print(f"wrote {LOCAL_SETTINGS.name} with a new JWT_SIGNING_KEY and LENDING_SIGNING_KEY")
+    print(f"wrote {LOCAL_SETTINGS.name} with new random {', '.join(GENERATED_KEYS)}")
     return 0
 
 
@@ -190,6 +192,81 @@ def cmd_dispatch_disbursements(args: argparse.Namespace) -> int:
         print(f"{r.file_name} {state}: {r.records} transfers, {r.total_cents // 100}.{r.total_cents % 100:02d} MXN")
     if not results:
         print("no approved purchases to send")
+    return 0
+
+
+def cmd_process_responses(args: argparse.Namespace) -> int:
+    from blueprints.disbursements import run_responses
+
+    results, retry_files = run_responses()
+    for r in results:
+        if r.already_applied:
+            print(f"{r.file_name}: already applied earlier; moved to procesados/")
+            continue
+        print(f"{r.file_name}: {r.lines} lines, {r.disbursed} disbursed, {r.retried} to retry, {r.failed} failed, "
+              f"{r.malformed} malformed, {r.unknown} unknown, {r.duplicates} duplicates")  # fmt: skip
+        for problem in r.problems:
+            print(f"  {problem}")
+    for f in retry_files:
+        print(f"retry file {f.file_name}{' (rewritten)' if f.recovered else ''}: {f.records} transfers")
+    if not results:
+        print("no response files in dispersiones/respuestas/")
+    return 0
+
+
+def _print_deliveries(deliveries: list) -> None:
+    for d in deliveries:
+        after = f", next try {d.next_attempt_at:%Y-%m-%d %H:%M:%S}Z" if d.next_attempt_at else ""
+        why = f" ({d.error})" if d.error else ""
+        print(f"{d.event_id} -> {d.channel}: {d.state} after {d.attempts} tries, status {d.status}{why}{after}")
+
+
+def cmd_deliver_webhooks(args: argparse.Namespace) -> int:
+    from blueprints.disbursements import run_webhooks
+
+    deliveries = run_webhooks(args.event)
+    _print_deliveries(deliveries)
+    if not deliveries:
+        print("no webhook events due")
+    return 0
+
+
+def cmd_replay_webhook(args: argparse.Namespace) -> int:
+    import bootstrap
+    from blueprints.disbursements import run_webhooks
+    from usecases.webhooks import WebhookNotFound, replay_webhook
+
+    try:
+        replay_webhook(bootstrap.engine(), args.event_id, bootstrap.utc_now())
+    except WebhookNotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    deliveries = run_webhooks(args.event_id)
+    _print_deliveries(deliveries)
+    return 0 if deliveries and deliveries[0].state == "DELIVERED" else 1
+
+
+def cmd_webhooks(args: argparse.Namespace) -> int:
+    import bootstrap
+    from usecases.webhooks import list_webhooks
+
+    for w in list_webhooks(bootstrap.engine(), args.state, args.limit):
+        print(f"{w.event_id}  {w.channel:<7} {w.outcome:<9} {w.state:<9} tries={w.attempts} "
+              f"status={w.last_status} {w.last_error or ''}")  # fmt: skip
+    return 0
+
+
+def cmd_webhook_secret(args: argparse.Namespace) -> int:
+    import bootstrap
+    from usecases.webhooks import WebhookNotFound, webhook_secret
+
+    try:
+        secret, version = webhook_secret(bootstrap.engine(), bootstrap.webhook_config().master_key, args.channel,
+                                         args.rotate)  # fmt: skip
+    except WebhookNotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(secret.decode() if args.quiet else f"{args.channel} webhook secret (version {version}): {secret.decode()}")
     return 0
 
 
@@ -395,6 +472,23 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("dispatch-disbursements", help="write the dispersion file of the approved purchases now")
     p.set_defaults(run=cmd_dispatch_disbursements)
+    p = sub.add_parser("process-responses", help="apply the bank's response files in dispersiones/respuestas/ now")
+    p.set_defaults(run=cmd_process_responses)
+    p = sub.add_parser("deliver-webhooks", help="post the due webhook events now")
+    p.add_argument("--event", help="only this event id")
+    p.set_defaults(run=cmd_deliver_webhooks)
+    p = sub.add_parser("replay-webhook", help="send one webhook event again now (same id and body)")
+    p.add_argument("event_id")
+    p.set_defaults(run=cmd_replay_webhook)
+    p = sub.add_parser("webhooks", help="list webhook events (newest first)")
+    p.add_argument("--state", choices=["PENDING", "DELIVERED", "FAILED"])
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(run=cmd_webhooks)
+    p = sub.add_parser("webhook-secret", help="print a channel's webhook signing secret (for the distributor)")
+    p.add_argument("channel")
+    p.add_argument("--rotate", action="store_true", help="switch the channel to a new secret")
+    p.add_argument("--quiet", action="store_true", help="print the secret alone")
+    p.set_defaults(run=cmd_webhook_secret)
 
     p = sub.add_parser("create-customer", help="a credit-line customer and the phone its OTPs go to")
     p.add_argument("--id", required=True)

@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     lending_qr_validity_minutes: int = Field(default=15, ge=1, le=1440, alias="LENDING_QR_VALIDITY_MINUTES")
     lending_otp_ttl_minutes: int = Field(default=5, ge=1, le=60, alias="LENDING_OTP_TTL_MINUTES")
     lending_otp_max_attempts: int = Field(default=3, ge=1, le=10, alias="LENDING_OTP_MAX_ATTEMPTS")
+    disbursement_max_retries: int = Field(default=3, ge=0, le=20, alias="DISBURSEMENT_MAX_RETRIES")
+    lending_webhook_key: SecretStr | None = Field(default=None, alias="LENDING_WEBHOOK_KEY")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120, alias="WEBHOOK_TIMEOUT_SECONDS")
+    webhook_retry_base_seconds: int = Field(default=30, ge=1, le=86400, alias="WEBHOOK_RETRY_BASE_SECONDS")
+    webhook_retry_cap_seconds: int = Field(default=3600, ge=1, le=86400, alias="WEBHOOK_RETRY_CAP_SECONDS")
+    webhook_give_up_seconds: int = Field(default=86400, ge=1, le=30 * 86400, alias="WEBHOOK_GIVE_UP_SECONDS")
 
     jwt_signing_key: SecretStr | None = Field(default=None, alias="JWT_SIGNING_KEY")
     jwt_issuer: str = Field(default="asbanc-functions", min_length=1, alias="JWT_ISSUER")

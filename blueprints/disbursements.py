@@ -1,23 +1,61 @@
-"""Timer: dispersion files of the approved credit-line purchases to the bank's exchange folder."""
+"""Timers of the disbursements (spec steps 23-31): dispersion files to the bank's exchange
+folder, the bank's response files (with the retry files they cause), and the webhooks."""
+
+from datetime import datetime
 
 import azure.functions as func
 
 import bootstrap
+from adapters.webhook_http import HttpWebhookPoster
 from blueprints.common import log_process, timer_process
-from usecases.disbursements import PENDING_FOLDER, DispatchResult, dispatch_disbursements
+from usecases.disbursement_responses import RESPONSES_FOLDER, ResponseResult, process_responses
+from usecases.disbursements import PENDING_FOLDER, RETRY_FOLDER, DispatchResult, dispatch_disbursements
+from usecases.webhooks import Delivery, deliver_webhooks
 
 bp = func.Blueprint()
 PROCESS = "disbursement_dispatch"
+RESPONSES = "disbursement_responses"
+WEBHOOKS = "webhook_delivery"
+
+
+def _log_files(process: str, started: datetime, folder: str, results: list[DispatchResult]) -> None:
+    for r in results:
+        log_process(process, started, 0.0, Kind="file", File=f"{folder}/{r.file_name}", Records=r.records,
+                    TotalMXN=f"{r.total_cents // 100}.{r.total_cents % 100:02d}",
+                    Outcome="RECUPERADO" if r.recovered else "ESCRITO")  # fmt: skip
 
 
 def run_dispatch() -> list[DispatchResult]:
     started = bootstrap.utc_now()
     results = dispatch_disbursements(bootstrap.engine(), bootstrap.file_store(), bootstrap.utc_now)
-    for r in results:
-        log_process(PROCESS, started, 0.0, Kind="file", File=f"{PENDING_FOLDER}/{r.file_name}", Records=r.records,
-                    TotalMXN=f"{r.total_cents // 100}.{r.total_cents % 100:02d}",
-                    Outcome="RECUPERADO" if r.recovered else "ESCRITO")  # fmt: skip
+    _log_files(PROCESS, started, PENDING_FOLDER, results)
     return results
+
+
+def run_responses() -> tuple[list[ResponseResult], list[DispatchResult]]:
+    started = bootstrap.utc_now()
+    results, retry_files = process_responses(bootstrap.engine(), bootstrap.file_store(), bootstrap.utc_now,
+                                             bootstrap.get_settings().disbursement_max_retries)  # fmt: skip
+    for r in results:
+        log_process(RESPONSES, started, 0.0, Kind="file", File=f"{RESPONSES_FOLDER}/{r.file_name}",
+                    Outcome="YA_APLICADO" if r.already_applied else "APLICADO", Lines=r.lines,
+                    Disbursed=r.disbursed, Retried=r.retried, Failed=r.failed, Malformed=r.malformed,
+                    Unknown=r.unknown, Duplicates=r.duplicates, RetryFile=r.retry_file or "",
+                    Problems=" | ".join(r.problems)[:4000])  # fmt: skip
+    _log_files(RESPONSES, started, RETRY_FOLDER, retry_files)
+    return results, retry_files
+
+
+def run_webhooks(event_id: str | None = None) -> list[Delivery]:
+    started = bootstrap.utc_now()
+    cfg = bootstrap.webhook_config()
+    deliveries = deliver_webhooks(bootstrap.engine(), HttpWebhookPoster(cfg.timeout), cfg, bootstrap.utc_now,
+                                  event_id)  # fmt: skip
+    for d in deliveries:
+        log_process(WEBHOOKS, started, 0.0, Kind="webhook", EventId=d.event_id, Channel=d.channel, Outcome=d.state,
+                    Attempts=d.attempts, Status=d.status or 0, Error=d.error or "",
+                    NextAttempt=d.next_attempt_at.isoformat() if d.next_attempt_at else "")  # fmt: skip
+    return deliveries
 
 
 @bp.timer_trigger(schedule="%DISBURSEMENT_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
@@ -26,3 +64,26 @@ def disbursement_dispatch(timer: func.TimerRequest) -> dict:
     """Every DISBURSEMENT_SCHEDULE: one dispersion file with every approved purchase not yet sent."""
     results = run_dispatch()
     return {"Kind": "run", "Files": len(results), "Records": sum(r.records for r in results)}
+
+
+@bp.timer_trigger(schedule="%DISBURSEMENT_RESPONSES_SCHEDULE%", arg_name="timer", run_on_startup=False,
+                  use_monitor=True)  # fmt: skip
+@timer_process(RESPONSES)
+def disbursement_responses(timer: func.TimerRequest) -> dict:
+    """Every DISBURSEMENT_RESPONSES_SCHEDULE: apply each new response file once, write the retry file."""
+    results, retry_files = run_responses()
+    return {"Kind": "run", "Files": len(results), "Lines": sum(r.lines for r in results),
+            "Disbursed": sum(r.disbursed for r in results), "Retried": sum(r.retried for r in results),
+            "Failed": sum(r.failed for r in results),
+            "Problems": sum(r.malformed + r.unknown + r.duplicates for r in results),
+            "RetryFiles": len(retry_files)}  # fmt: skip
+
+
+@bp.timer_trigger(schedule="%WEBHOOK_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
+@timer_process(WEBHOOKS)
+def webhook_delivery(timer: func.TimerRequest) -> dict:
+    """Every WEBHOOK_SCHEDULE: post the due webhook events, signed; back off the ones that fail."""
+    deliveries = run_webhooks()
+    return {"Kind": "run", "Events": len(deliveries),
+            "Delivered": sum(d.state == "DELIVERED" for d in deliveries),
+            "GivenUp": sum(d.state == "FAILED" for d in deliveries)}  # fmt: skip

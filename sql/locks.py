@@ -30,3 +30,11 @@ def locked(query: sa.Select[Any], table: sa.Table, mode: str) -> sa.Select[Any]:
 
 def lock_row(conn: Connection, table: sa.Table, where: Any, mode: str) -> sa.Row[Any] | None:
     return conn.execute(locked(sa.select(table).where(where), table, mode)).first()
+
+
+def hold_run_lock(conn: Connection, name: str) -> None:
+    """Take the run's lock row to the end of the transaction: overlapping runs take turns."""
+    from sql.tables import run_locks
+
+    if lock_row(conn, run_locks, run_locks.c.name == name, "update") is None:
+        conn.execute(sa.insert(run_locks).values(name=name))  # holds the new key until commit

@@ -390,6 +390,8 @@ lending_channels = sa.Table(
     sa.Column("name", sa.String(80), nullable=False),
     sa.Column("clabe", sa.String(18), nullable=False),  # check digit validated on the way in
     sa.Column("webhook_url", sa.String(300)),
+    # its webhook secret is derived from LENDING_WEBHOOK_KEY and this version (bump to rotate)
+    sa.Column("webhook_secret_version", sa.Integer, nullable=False, server_default="1"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -435,6 +437,8 @@ lending_purchases = sa.Table(
     sa.Column("valid_until", sa.DateTime(timezone=True)),
     sa.Column("payload", sa.Text),  # the signed QR payload, once issued
     sa.Column("reason", sa.String(300), nullable=False),
+    sa.Column("retries", sa.Integer, nullable=False, server_default="0"),  # retry files it went into
+    sa.Column("retried_at", sa.DateTime(timezone=True)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_lending_purchases_customer_id_state", "customer_id", "state"),
@@ -511,6 +515,81 @@ lending_dispatches = sa.Table(
     sa.Column("attempt", sa.Integer, nullable=False),  # 0 the dispersion, 1.. retries
     sa.Column("file_id", sa.BigInteger, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # the bank's answer to this attempt, once: P processed or R rejected
+    sa.Column("result", sa.String(1)),
+    sa.Column("reason_code", sa.String(2)),
+    sa.Column("tracking_key", sa.String(30)),
+    sa.Column("response_line_id", sa.BigInteger),
+    sa.Column("responded_at", sa.DateTime(timezone=True)),
     sa.UniqueConstraint("purchase_id", "attempt"),  # an attempt is sent once
     sa.Index("ix_lending_dispatches_file_id", "file_id"),
+)
+
+# Response files from the bank, each applied once (identified by its content's SHA-256), and
+# every line of each with what became of it: the audit of what the bank said.
+lending_response_files = sa.Table(
+    "lending_response_files",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("file_name", sa.String(120), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("lines", sa.Integer, nullable=False),
+    sa.Column("disbursed", sa.Integer, nullable=False),
+    sa.Column("retried", sa.Integer, nullable=False),
+    sa.Column("failed", sa.Integer, nullable=False),
+    sa.Column("malformed", sa.Integer, nullable=False),
+    sa.Column("unknown", sa.Integer, nullable=False),
+    sa.Column("duplicates", sa.Integer, nullable=False),
+    sa.Column("retry_file_id", sa.BigInteger),
+    sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+lending_response_lines = sa.Table(
+    "lending_response_lines",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("file_id", sa.BigInteger, nullable=False),
+    sa.Column("line_no", sa.Integer, nullable=False),
+    sa.Column("purchase_id", sa.String(36)),  # null when the line could not be read
+    sa.Column("attempt", sa.Integer),
+    sa.Column("status", sa.String(1)),
+    sa.Column("reason_code", sa.String(2)),
+    sa.Column("tracking_key", sa.String(30)),
+    sa.Column("outcome", sa.String(12), nullable=False),  # disbursed retry failed | malformed unknown duplicate
+    sa.Column("detail", sa.String(300), nullable=False),
+    sa.Index("ix_lending_response_lines_file_id_outcome", "file_id", "outcome"),
+    sa.Index("ix_lending_response_lines_purchase_id_attempt", "purchase_id", "attempt"),
+)
+
+# The webhook outbox (spec step 31): written in the transaction that decides the outcome, so
+# an event exists exactly when its purchase changed; delivered afterwards with backoff. The
+# event id is the purchase id and the outcome: one per purchase, the same on every retry.
+lending_webhooks = sa.Table(
+    "lending_webhooks",
+    metadata,
+    sa.Column("event_id", sa.String(64), primary_key=True),
+    sa.Column("channel", sa.String(10), nullable=False),
+    sa.Column("purchase_id", sa.String(36), nullable=False),
+    sa.Column("outcome", sa.String(12), nullable=False),  # disbursed | failed
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("reason_code", sa.String(2)),
+    sa.Column("tracking_key", sa.String(30)),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("state", sa.String(10), nullable=False),  # PENDING DELIVERED FAILED
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_status", sa.Integer),
+    sa.Column("last_error", sa.String(300)),
+    sa.Column("body", sa.Text),  # the exact bytes signed, fixed at the first try
+    sa.Column("delivered_at", sa.DateTime(timezone=True)),
+    sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),  # the give-up window starts here
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_lending_webhooks_state_next_attempt_at", "state", "next_attempt_at"),
+)
+
+# One row per background run that must not overlap itself (held FOR UPDATE for its transaction).
+run_locks = sa.Table(
+    "run_locks",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
 )

@@ -24,7 +24,8 @@ from adapters.files.port import FileStore
 from domain.layouts.disbursements import DISPERSION_DETAIL, DISPERSION_HEADER, DISPERSION_TRAILER
 from domain.lending import MEXICO
 from domain.lending.clabe import validate_clabe
-from domain.lending.states import State
+from domain.lending.states import State, next_state
+from sql.locks import hold_run_lock
 from sql.tables import (
     lending_channels,
     lending_disbursement_files,
@@ -34,6 +35,7 @@ from sql.tables import (
 )
 
 PENDING_FOLDER = "dispersiones/pendientes"
+RETRY_FOLDER = "dispersiones/reintentos"
 _BANK_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,-")  # NAME_CHARSET, upper case
 FIELD = 40  # beneficiary name and concept width in the layout
 Checkpoint = Callable[[str], None]
@@ -55,9 +57,13 @@ def bank_text(value: str) -> str:
     return " ".join("".join(c if c in allowed else " " for c in folded).split())[:FIELD] or "SIN DATO"
 
 
-def _name(now: datetime, seq: int) -> str:
+def _name(prefix: str, now: datetime, seq: int) -> str:
     local = now.astimezone(MEXICO)
-    return f"DISP_{local:%Y%m%d_%H%M%S}_{seq:03d}.TXT"
+    return f"{prefix}_{local:%Y%m%d_%H%M%S}_{seq:03d}.TXT"
+
+
+def folder(kind: str) -> str:
+    return PENDING_FOLDER if kind == "D" else RETRY_FOLDER
 
 
 def render(conn: sa.Connection, file_row: Any) -> Iterator[bytes]:
@@ -91,52 +97,67 @@ def render(conn: sa.Connection, file_row: Any) -> Iterator[bytes]:
                                      "filler": ""}) + b"\r\n"  # fmt: skip
 
 
+def insert_file(conn: sa.Connection, kind: str, now: datetime) -> tuple[int, str]:
+    file_id = conn.execute(sa.insert(lending_disbursement_files).values(
+        file_name=f"reserving-{uuid.uuid4().hex[:24]}", kind=kind, records=0, total_cents=0, created_at=now,
+    )).inserted_primary_key[0]  # fmt: skip
+    # the sequence is the file id (mod 1000): two runs in the same second never share a name
+    name = _name("DISP" if kind == "D" else "REIN", now, int(file_id) % 1000)
+    conn.execute(sa.update(lending_disbursement_files).where(lending_disbursement_files.c.id == file_id)
+                 .values(file_name=name))  # fmt: skip
+    return int(file_id), name
+
+
+def close_file(conn: sa.Connection, file_id: int) -> Any:
+    """Store the file's count and total (the trailer's) and return its row."""
+    totals = conn.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(lending_purchases.c.amount_cents), 0))
+        .select_from(lending_dispatches.join(lending_purchases,
+                                             lending_purchases.c.id == lending_dispatches.c.purchase_id))
+        .where(lending_dispatches.c.file_id == file_id)
+    ).one()  # fmt: skip
+    conn.execute(sa.update(lending_disbursement_files).where(lending_disbursement_files.c.id == file_id)
+                 .values(records=totals[0], total_cents=totals[1]))  # fmt: skip
+    return conn.execute(sa.select(lending_disbursement_files).where(lending_disbursement_files.c.id == file_id)).one()
+
+
 def _reserve(engine: Engine, now: datetime) -> Any:
-    """A file holding every approved purchase, or None when there is none."""
+    """A file holding every approved purchase, or None when there is none. Set-based (one
+    statement per step, whatever the count) under the run's lock, so overlapping runs take turns."""
     with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin() as tx:
-        file_id = conn.execute(sa.insert(lending_disbursement_files).values(
-            file_name=f"reserving-{uuid.uuid4().hex[:24]}", kind="D", records=0, total_cents=0, created_at=now,
-        )).inserted_primary_key[0]  # fmt: skip
-        # the sequence is the file id (mod 1000): two runs in the same second never share a name
-        name = _name(now, int(file_id) % 1000)
-        conn.execute(sa.update(lending_disbursement_files).where(lending_disbursement_files.c.id == file_id)
-                     .values(file_name=name))  # fmt: skip
-        approved = sa.select(lending_purchases.c.id).where(lending_purchases.c.state == State.APPROVED.value)
-        ids = [r[0] for r in conn.execute(approved.order_by(lending_purchases.c.updated_at, lending_purchases.c.id))]
-        moved = []
-        for purchase_id in ids:  # compare-and-set: a purchase moved by another run is not taken twice
-            if conn.execute(
-                sa.update(lending_purchases)
-                .where((lending_purchases.c.id == purchase_id) & (lending_purchases.c.state == State.APPROVED.value))
-                .values(state=State.DISBURSING.value, updated_at=now, reason="in a dispersion file")
-            ).rowcount:
-                moved.append(purchase_id)
-        if not moved:
+        hold_run_lock(conn, "disbursement_dispatch")
+        file_id, name = insert_file(conn, "D", now)
+        stamp = sa.literal(now, sa.DateTime(timezone=True))
+        approved = (
+            sa.select(lending_purchases.c.id, sa.literal(0), sa.literal(file_id, sa.BigInteger), stamp)
+            .where(lending_purchases.c.state == State.APPROVED.value)
+            .order_by(lending_purchases.c.updated_at, lending_purchases.c.id)
+        )
+        conn.execute(sa.insert(lending_dispatches).from_select(
+            ["purchase_id", "attempt", "file_id", "created_at"], approved))  # fmt: skip
+        in_file = sa.select(lending_dispatches.c.purchase_id).where(lending_dispatches.c.file_id == file_id)
+        if conn.execute(in_file.limit(1)).first() is None:  # (rowcount of INSERT .. SELECT is not portable)
             tx.rollback()
             return None
-        conn.execute(sa.insert(lending_dispatches), [
-            {"purchase_id": p, "attempt": 0, "file_id": file_id, "created_at": now} for p in moved])  # fmt: skip
-        conn.execute(sa.insert(lending_events), [
-            {"purchase_id": p, "from_state": State.APPROVED.value, "event": "disbursing",
-             "to_state": State.DISBURSING.value, "detail": f"file {name}", "created_at": now}
-            for p in moved])  # fmt: skip
-        totals = conn.execute(
-            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(lending_purchases.c.amount_cents), 0))
-            .select_from(lending_dispatches.join(lending_purchases,
-                                                 lending_purchases.c.id == lending_dispatches.c.purchase_id))
-            .where(lending_dispatches.c.file_id == file_id)
-        ).one()  # fmt: skip
-        conn.execute(sa.update(lending_disbursement_files).where(lending_disbursement_files.c.id == file_id)
-                     .values(records=totals[0], total_cents=totals[1]))  # fmt: skip
-        return conn.execute(
-            sa.select(lending_disbursement_files).where(lending_disbursement_files.c.id == file_id)
-        ).one()
+        conn.execute(
+            sa.update(lending_purchases)
+            .where(lending_purchases.c.state == State.APPROVED.value, lending_purchases.c.id.in_(in_file))
+            .values(state=next_state(State.APPROVED, "disbursing").value, updated_at=now, reason="in a dispersion file")
+        )
+        conn.execute(sa.insert(lending_events).from_select(
+            ["purchase_id", "from_state", "event", "to_state", "detail", "created_at"],
+            sa.select(lending_dispatches.c.purchase_id, sa.literal(State.APPROVED.value), sa.literal("disbursing"),
+                      sa.literal(State.DISBURSING.value), sa.literal(f"file {name}"), stamp)
+            .where(lending_dispatches.c.file_id == file_id)))  # fmt: skip
+        return close_file(conn, file_id)
 
 
-def _write(engine: Engine, store: FileStore, row: Any, checkpoint: Checkpoint, clock: Callable[[], datetime]) -> None:
+def write_file(engine: Engine, store: FileStore, row: Any, checkpoint: Checkpoint,
+               clock: Callable[[], datetime]) -> None:  # fmt: skip
+    """Render the reserved file from SQL, write it atomically, then mark it uploaded."""
     with engine.connect() as conn:
         data = b"".join(render(conn, row))
-    store.write_atomic(f"{PENDING_FOLDER}/{row.file_name}", data)
+    store.write_atomic(f"{folder(row.kind)}/{row.file_name}", data)
     checkpoint("uploaded")
     with engine.begin() as conn:
         conn.execute(
@@ -147,20 +168,26 @@ def _write(engine: Engine, store: FileStore, row: Any, checkpoint: Checkpoint, c
     checkpoint("marked")
 
 
+def write_leftovers(engine: Engine, store: FileStore, kind: str, checkpoint: Checkpoint,
+                    clock: Callable[[], datetime]) -> list[DispatchResult]:  # fmt: skip
+    """Write again, byte for byte, the files of `kind` a crashed run reserved and did not mark."""
+    with engine.connect() as conn:
+        leftovers = list(conn.execute(sa.select(lending_disbursement_files).where(
+            lending_disbursement_files.c.uploaded_at.is_(None), lending_disbursement_files.c.kind == kind)
+            .order_by(lending_disbursement_files.c.id)))  # fmt: skip
+    for row in leftovers:
+        write_file(engine, store, row, checkpoint, clock)
+    return [DispatchResult(row.file_name, row.records, row.total_cents, True) for row in leftovers]
+
+
 def dispatch_disbursements(
     engine: Engine, store: FileStore, clock: Callable[[], datetime], checkpoint: Checkpoint = lambda step: None
 ) -> list[DispatchResult]:
     """Write the files a crashed run left, then one new file with every approved purchase."""
-    results = []
-    with engine.connect() as conn:
-        leftovers = list(conn.execute(sa.select(lending_disbursement_files).where(
-            lending_disbursement_files.c.uploaded_at.is_(None)).order_by(lending_disbursement_files.c.id)))  # fmt: skip
-    for row in leftovers:
-        _write(engine, store, row, checkpoint, clock)
-        results.append(DispatchResult(row.file_name, row.records, row.total_cents, True))
+    results = write_leftovers(engine, store, "D", checkpoint, clock)
     row = _reserve(engine, clock())
     if row is not None:
         checkpoint("reserved")
-        _write(engine, store, row, checkpoint, clock)
+        write_file(engine, store, row, checkpoint, clock)
         results.append(DispatchResult(row.file_name, row.records, row.total_cents, False))
     return results

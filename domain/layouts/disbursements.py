@@ -68,7 +68,8 @@ RESPONSE = Layout(
         Field("codigo_motivo", 38, 2, charset="0-9", pattern=r"[0-9]{2}"),  # 00 if processed; SPEI reasons
         Field("clave_rastreo", 40, 30, required=False, charset=ALNUM + "-"),  # the bank's tracking key
         Field("fecha_operacion", 70, 8, Kind.DATE),
-        Field("filler", 78, 43, required=False),
+        Field("intento", 78, 2, Kind.N),  # echoed from the detail: which attempt this answers
+        Field("filler", 80, 41, required=False),
     ),
 )  # fmt: skip
 

@@ -4,7 +4,8 @@ PENDING_CREDIT --credit_ok--> PENDING_OTP1 --otp1_ok--> QR_PENDING --scanned--> 
 PENDING_OTP2 --otp2_ok--> VALIDATING --approved--> APPROVED (ready for disbursement)
 refusals: credit_refused, otp1_failed, otp2_failed, rejected -> REJECTED
 QR_PENDING / PENDING_OTP2 --expired--> EXPIRED (the held limit is released)
-APPROVED --> DISBURSING --> DISBURSED | DISBURSEMENT_FAILED (the files to the bank, next issue)
+APPROVED --disbursing--> DISBURSING (--retry--> DISBURSING) --disbursed--> DISBURSED | --failed-->
+DISBURSEMENT_FAILED (the held limit is released)
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ ALLOWED: dict[tuple[State, str], State] = {
     (State.VALIDATING, "approved"): State.APPROVED,
     (State.VALIDATING, "rejected"): State.REJECTED,
     (State.APPROVED, "disbursing"): State.DISBURSING,
+    (State.DISBURSING, "retry"): State.DISBURSING,  # a retryable rejection: sent again in a retry file
     (State.DISBURSING, "disbursed"): State.DISBURSED,
     (State.DISBURSING, "failed"): State.DISBURSEMENT_FAILED,
 }

@@ -731,3 +731,140 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0013 -> 0014
+
+CREATE TABLE lending_response_files (
+    id BIGINT NOT NULL IDENTITY, 
+    file_name VARCHAR(120) NOT NULL, 
+    sha256 VARCHAR(64) NOT NULL, 
+    lines INTEGER NOT NULL, 
+    disbursed INTEGER NOT NULL, 
+    retried INTEGER NOT NULL, 
+    failed INTEGER NOT NULL, 
+    malformed INTEGER NOT NULL, 
+    unknown INTEGER NOT NULL, 
+    duplicates INTEGER NOT NULL, 
+    retry_file_id BIGINT NULL, 
+    processed_at DATETIMEOFFSET NOT NULL, 
+    CONSTRAINT pk_lending_response_files PRIMARY KEY (id), 
+    CONSTRAINT uq_lending_response_files_sha256 UNIQUE (sha256)
+);
+
+GO
+
+CREATE TABLE lending_response_lines (
+    id BIGINT NOT NULL IDENTITY, 
+    file_id BIGINT NOT NULL, 
+    line_no INTEGER NOT NULL, 
+    purchase_id VARCHAR(36) NULL, 
+    attempt INTEGER NULL, 
+    status VARCHAR(1) NULL, 
+    reason_code VARCHAR(2) NULL, 
+    tracking_key VARCHAR(30) NULL, 
+    outcome VARCHAR(12) NOT NULL, 
+    detail VARCHAR(300) NOT NULL, 
+    CONSTRAINT pk_lending_response_lines PRIMARY KEY (id)
+);
+
+GO
+
+CREATE INDEX ix_lending_response_lines_file_id_outcome ON lending_response_lines (file_id, outcome);
+
+GO
+
+CREATE INDEX ix_lending_response_lines_purchase_id_attempt ON lending_response_lines (purchase_id, attempt);
+
+GO
+
+CREATE TABLE lending_webhooks (
+    event_id VARCHAR(64) NOT NULL, 
+    channel VARCHAR(10) NOT NULL, 
+    purchase_id VARCHAR(36) NOT NULL, 
+    outcome VARCHAR(12) NOT NULL, 
+    attempt INTEGER NOT NULL, 
+    reason_code VARCHAR(2) NULL, 
+    tracking_key VARCHAR(30) NULL, 
+    occurred_at DATETIMEOFFSET NOT NULL, 
+    state VARCHAR(10) NOT NULL, 
+    attempts INTEGER NOT NULL, 
+    next_attempt_at DATETIMEOFFSET NOT NULL, 
+    last_status INTEGER NULL, 
+    last_error VARCHAR(300) NULL, 
+    body TEXT NULL, 
+    delivered_at DATETIMEOFFSET NULL, 
+    queued_at DATETIMEOFFSET NOT NULL, 
+    created_at DATETIMEOFFSET NOT NULL, 
+    CONSTRAINT pk_lending_webhooks PRIMARY KEY (event_id)
+);
+
+GO
+
+CREATE INDEX ix_lending_webhooks_state_next_attempt_at ON lending_webhooks (state, next_attempt_at);
+
+GO
+
+CREATE TABLE run_locks (
+    name VARCHAR(40) NOT NULL, 
+    CONSTRAINT pk_run_locks PRIMARY KEY (name)
+);
+
+GO
+
+SET IDENTITY_INSERT run_locks ON;
+
+GO
+
+INSERT INTO run_locks (name) VALUES ('disbursement_dispatch');
+
+GO
+
+INSERT INTO run_locks (name) VALUES ('disbursement_responses');
+
+GO
+
+SET IDENTITY_INSERT run_locks OFF;
+
+GO
+
+ALTER TABLE lending_channels ADD webhook_secret_version INTEGER NOT NULL DEFAULT '1';
+
+GO
+
+ALTER TABLE lending_dispatches ADD result VARCHAR(1) NULL;
+
+GO
+
+ALTER TABLE lending_dispatches ADD reason_code VARCHAR(2) NULL;
+
+GO
+
+ALTER TABLE lending_dispatches ADD tracking_key VARCHAR(30) NULL;
+
+GO
+
+ALTER TABLE lending_dispatches ADD response_line_id BIGINT NULL;
+
+GO
+
+ALTER TABLE lending_dispatches ADD responded_at DATETIMEOFFSET NULL;
+
+GO
+
+ALTER TABLE lending_purchases ADD retries INTEGER NOT NULL DEFAULT '0';
+
+GO
+
+ALTER TABLE lending_purchases ADD retried_at DATETIMEOFFSET NULL;
+
+GO
+
+UPDATE alembic_version SET version_num='0014' WHERE alembic_version.version_num = '0013';
+
+GO
+
+COMMIT;
+
+GO
+

@@ -60,9 +60,9 @@ def test_dispersion_and_retry_files() -> None:
 def test_response_file() -> None:
     rows = [
         {"id_transaccion": DETAILS[0]["id_transaccion"], "estatus": "P", "codigo_motivo": "00",
-         "clave_rastreo": "BBVA20261123000001", "fecha_operacion": date(2026, 11, 23), "filler": ""},
+         "clave_rastreo": "BBVA20261123000001", "fecha_operacion": date(2026, 11, 23), "intento": 0, "filler": ""},
         {"id_transaccion": DETAILS[1]["id_transaccion"], "estatus": "R", "codigo_motivo": "13",
-         "clave_rastreo": "", "fecha_operacion": date(2026, 11, 23), "filler": ""},
+         "clave_rastreo": "", "fecha_operacion": date(2026, 11, 23), "intento": 1, "filler": ""},
     ]  # fmt: skip
     golden("RESP_20261123_070000_001.TXT", b"".join(RESPONSE.format(r) + b"\r\n" for r in rows))
     lines = (GOLDEN / "RESP_20261123_070000_001.TXT").read_bytes().split(b"\r\n")[:-1]

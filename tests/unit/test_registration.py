@@ -35,6 +35,8 @@ EXPECTED = {
     "lending_purchase": ("httpTrigger", "lending/purchases/{purchaseId}", ["GET"], "anonymous"),
     "qr_expiration": ("timerTrigger", "%QR_EXPIRATION_SCHEDULE%", None, None),
     "disbursement_dispatch": ("timerTrigger", "%DISBURSEMENT_SCHEDULE%", None, None),
+    "disbursement_responses": ("timerTrigger", "%DISBURSEMENT_RESPONSES_SCHEDULE%", None, None),
+    "webhook_delivery": ("timerTrigger", "%WEBHOOK_SCHEDULE%", None, None),
     "debt_loader": ("timerTrigger", "%DEBT_LOADER_SCHEDULE%", None, None),
     "payment_file_generator": ("timerTrigger", "%PAYMENT_FILE_SCHEDULE%", None, None),
 }
