@@ -153,10 +153,11 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     bootstrap.file_store().mkdir(f"{company.folder}/Deudas/Pending")
     from usecases.lending import DEMO_CUSTOMERS, seed_lending_demo
 
-    seed_lending_demo(bootstrap.engine(), bootstrap.utc_now())
+    seed_lending_demo(bootstrap.engine(), bootstrap.utc_now(), args.webhook_base)
     print(f"demo company {company.folder} ({company.name}) with services {', '.join(s.code for s in company.services)}")
     print(f"demo client {client.client_id} with scopes {','.join(sorted(s.value for s in client.scopes))}")
-    print(f"lending channels KOF, PRONTO; customers {', '.join(DEMO_CUSTOMERS)} (the fake Mambu's)")
+    hooks = f", webhooks at {args.webhook_base}/hooks/<channel>" if args.webhook_base else ""
+    print(f"lending channels KOF, PRONTO{hooks}; customers {', '.join(DEMO_CUSTOMERS)} (the fake Mambu's)")
     return 0
 
 
@@ -459,6 +460,7 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_create_company)
 
     p = sub.add_parser("seed-demo", help="load demo company 730 and the demo client (idempotent)")
+    p.add_argument("--webhook-base", help="base URL of the distributors' webhook receiver (make run: the local one)")
     p.set_defaults(run=cmd_seed_demo)
 
     p = sub.add_parser(

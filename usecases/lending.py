@@ -360,11 +360,16 @@ def expire_qrs(engine: Engine, clock: Clock) -> int:
 DEMO_CUSTOMERS = {"CUST-001": "+525500000001", "CUST-002": "+525500000002", "CUST-003": "+525500000003"}
 
 
-def seed_lending_demo(engine: Engine, now: datetime) -> None:
-    """Channels KOF and PRONTO with valid CLABEs and the fake Mambu's demo customers (idempotent)."""
+def seed_lending_demo(engine: Engine, now: datetime, webhook_base: str | None = None) -> None:
+    """Channels KOF and PRONTO with valid CLABEs (and, given a base URL, webhooks at
+    `<base>/hooks/<channel>`, the local receiver's routes) and the fake Mambu's demo customers
+    (idempotent)."""
     from domain.lending.clabe import make_clabe
 
-    save_channel(engine, "KOF", "KOF Mexico", make_clabe("012", "180", "1000000001"), None, now)
-    save_channel(engine, "PRONTO", "Pronto", make_clabe("072", "180", "1000000002"), None, now)
+    def hook(channel: str) -> str | None:
+        return f"{webhook_base.rstrip('/')}/hooks/{channel}" if webhook_base else None
+
+    save_channel(engine, "KOF", "KOF Mexico", make_clabe("012", "180", "1000000001"), hook("KOF"), now)
+    save_channel(engine, "PRONTO", "Pronto", make_clabe("072", "180", "1000000002"), hook("PRONTO"), now)
     for customer_id, phone in DEMO_CUSTOMERS.items():
         save_customer(engine, customer_id, phone, now)
