@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from databases import fresh_database  # noqa: E402
+from measure import peak_rss_mb  # noqa: E402
 
 NAME = "D0073022112026001.TXT"
 NOW = datetime(2026, 11, 22, 13, 30, tzinfo=UTC)
@@ -180,7 +180,7 @@ def run_stage(args: argparse.Namespace) -> None:
         out = stage_floor(args.url, source, work)
     else:
         out = stage_naive(args.url, source, work, args.sample)
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(out))
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -31,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from databases import fresh_database  # noqa: E402
+from measure import peak_rss_mb  # noqa: E402
 
 NOW = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 
@@ -150,7 +150,7 @@ def main() -> None:
     if args.stage:
         run = stage_generator if args.stage == "generator" else stage_floor
         out = run(args.url, Path(args.work))
-        out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out["peak_rss_mb"] = peak_rss_mb()
         print(json.dumps(out))
         return
     work = Path(tempfile.mkdtemp(prefix="bench-payments-"))

@@ -32,15 +32,28 @@ else
   for _ in $(seq 50); do port_open 8089 && break; sleep 0.2; done
   echo "fake Mambu started on 127.0.0.1:8089 (pid $MAMBU_PID; customers in data/mambu-demo.json)"
 fi
+RECEIVER_PID=""
 cleanup() {
   [ -n "$AZURITE_PID" ] && kill "$AZURITE_PID" 2>/dev/null || true
   [ -n "$MAMBU_PID" ] && kill "$MAMBU_PID" 2>/dev/null || true
+  [ -n "$RECEIVER_PID" ] && kill "$RECEIVER_PID" 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
 
 $PY manage.py migrate
-$PY manage.py seed-demo
+$PY manage.py seed-demo --webhook-base http://127.0.0.1:8090
 $PY manage.py import-collections data/collections-demo.json
+
+if port_open 8090; then
+  echo "something already listens on 8090; using it as the distributors' webhook receiver"
+else
+  $PY -m fakes.webhook_receiver --port 8090 \
+    --secret "KOF=$($PY manage.py webhook-secret KOF --quiet)" \
+    --secret "PRONTO=$($PY manage.py webhook-secret PRONTO --quiet)" > .data/webhook-receiver.log 2>&1 &
+  RECEIVER_PID=$!
+  for _ in $(seq 50); do port_open 8090 && break; sleep 0.2; done
+  echo "local webhook receiver (KOF, Pronto) on 127.0.0.1:8090 (pid $RECEIVER_PID; what it got: GET /_fake/events)"
+fi
 
 SECRET=${DEMO_CLIENT_SECRET:-demo-secret-0730-change-me}
 cat <<TXT
@@ -52,6 +65,9 @@ cat <<TXT
   Who am I:       curl -s http://127.0.0.1:$PORT/api/auth/me -H "Authorization: Bearer \$TOKEN"
   Exchange dir:   .data/sftp/   SQLite: .data/app.db   Stop: Ctrl-C
   OTP codes (SMS outbox): .data/sms-outbox.jsonl (also in this log)
+  Disbursements:  .data/sftp/dispersiones/{pendientes,respuestas,reintentos}/
+                  the bank:  .venv/bin/python -m fakes.bank [--reject TRANSACTION_ID=02]
+                  webhooks:  curl -s http://127.0.0.1:8090/_fake/events   (.venv/bin/python manage.py webhooks)
 
 TXT
 $PY manage.py serve --port "$PORT" --workers "$WORKERS"

@@ -41,6 +41,15 @@ def stored_utc(value: datetime) -> datetime:
 sqlite3.register_adapter(date, date.isoformat)
 
 
+def refresh_statistics(conn: sa.Connection, *tables: sa.Table) -> None:
+    """ANALYZE on PostgreSQL after a bulk change inside a transaction: with statistics of the
+    tables as they were before (autovacuum has not run yet) the planner picks nested loops
+    that are quadratic in the change (measured: 2.7 s instead of 10 ms for 5,000 lines).
+    Azure SQL updates its statistics itself when a query finds them stale; SQLite needs none."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE " + ", ".join(t.name for t in tables))
+
+
 def _tune_sqlite(engine: Engine) -> None:
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -25,6 +25,7 @@ from adapters.files.port import FileInfo, FileStore
 from domain.layouts.disbursements import RESPONSE
 from domain.lending.responses import LineProblem, Outcome, decide, inconsistency, reason_text
 from domain.lending.states import State, next_state
+from sql.engine import refresh_statistics
 from sql.locks import hold_run_lock
 from sql.tables import (
     lending_disbursement_files,
@@ -35,7 +36,15 @@ from sql.tables import (
     lending_response_lines,
     lending_webhooks,
 )
-from usecases.disbursements import Checkpoint, DispatchResult, close_file, insert_file, write_file, write_leftovers
+from usecases.disbursements import (
+    BULK,
+    Checkpoint,
+    DispatchResult,
+    close_file,
+    insert_file,
+    write_file,
+    write_leftovers,
+)
 
 RESPONSES_FOLDER = "dispersiones/respuestas"
 PROCESSED_FOLDER = "dispersiones/respuestas/procesados"
@@ -82,6 +91,22 @@ def read_line(number: int, line: bytes) -> dict[str, Any]:
             "tracking_key": record["clave_rastreo"] or None, "outcome": PENDING, "detail": ""}  # fmt: skip
 
 
+def read_lines(data: bytes) -> list[dict[str, Any]]:
+    """Every line as a row; a later line answering the same attempt as an earlier one is a duplicate."""
+    rows, first_line = [], {}
+    for number, raw in split_lines(data):
+        row = read_line(number, raw)
+        if row["outcome"] == PENDING:
+            key = (row["purchase_id"], row["attempt"])
+            if key in first_line:
+                row |= {"outcome": LineProblem.DUPLICATE.value,
+                        "detail": f"this attempt is answered by line {first_line[key]} of the file"}  # fmt: skip
+            else:
+                first_line[key] = number
+        rows.append(row)
+    return rows
+
+
 def _mark(conn: sa.Connection, file_id: int, outcome: str, detail: str, condition: Any) -> None:
     conn.execute(sa.update(_LINES).where(_LINES.c.file_id == file_id, _LINES.c.outcome == PENDING, condition)
                  .values(outcome=outcome, detail=detail))  # fmt: skip
@@ -95,12 +120,6 @@ def _sort_out(conn: sa.Connection, file_id: int) -> None:
     answered = sa.exists().where(attempt, _DISPATCHES.c.result.is_not(None))
     _mark(conn, file_id, LineProblem.DUPLICATE.value, "this attempt was already answered in an earlier file",
           answered)  # fmt: skip
-    earlier = _LINES.alias("earlier")
-    twice = sa.exists().where(
-        earlier.c.file_id == file_id, earlier.c.outcome == PENDING, earlier.c.purchase_id == _LINES.c.purchase_id,
-        earlier.c.attempt == _LINES.c.attempt, earlier.c.line_no < _LINES.c.line_no,
-    )  # fmt: skip
-    _mark(conn, file_id, LineProblem.DUPLICATE.value, "this attempt is answered by an earlier line of the file", twice)
 
 
 def _apply_group(conn: sa.Connection, file_id: int, name: str, group: Any, max_retries: int, now: datetime) -> str:
@@ -187,9 +206,11 @@ def _apply(
         file_id = conn.execute(sa.insert(lending_response_files).values(
             file_name=name[:120], sha256=digest, lines=0, disbursed=0, retried=0, failed=0, malformed=0, unknown=0,
             duplicates=0, processed_at=now)).inserted_primary_key[0]  # fmt: skip
-        rows = [read_line(number, line) | {"file_id": file_id} for number, line in split_lines(data)]
+        rows = [row | {"file_id": file_id} for row in read_lines(data)]
         for start in range(0, len(rows), 10_000):
             conn.execute(sa.insert(_LINES), rows[start : start + 10_000])
+        if len(rows) >= BULK:
+            refresh_statistics(conn, _LINES, _DISPATCHES, lending_purchases)
         _sort_out(conn, file_id)
         groups = conn.execute(
             sa.select(_LINES.c.status, _LINES.c.reason_code, _LINES.c.attempt)

@@ -10,6 +10,7 @@ written again, byte for byte, by the next run.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from domain.layouts.disbursements import DISPERSION_DETAIL, DISPERSION_HEADER, D
 from domain.lending import MEXICO
 from domain.lending.clabe import validate_clabe
 from domain.lending.states import State, next_state
+from sql.engine import refresh_statistics
 from sql.locks import hold_run_lock
 from sql.tables import (
     lending_channels,
@@ -37,6 +39,7 @@ from sql.tables import (
 PENDING_FOLDER = "dispersiones/pendientes"
 RETRY_FOLDER = "dispersiones/reintentos"
 _BANK_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,-")  # NAME_CHARSET, upper case
+BULK = 1_000  # purchases from which the planner is given fresh statistics first
 FIELD = 40  # beneficiary name and concept width in the layout
 Checkpoint = Callable[[str], None]
 
@@ -66,6 +69,17 @@ def folder(kind: str) -> str:
     return PENDING_FOLDER if kind == "D" else RETRY_FOLDER
 
 
+_DETAIL_COLUMNS = ("id_transaccion", "clabe_destino", "nombre_beneficiario", "importe", "moneda", "referencia",
+                   "concepto", "fecha_valor", "intento")  # fmt: skip
+_DETAIL = DISPERSION_DETAIL.tuple_writer(_DETAIL_COLUMNS)  # the compiled writer: same checks, ~10x faster
+_clabe = functools.lru_cache(maxsize=256)(validate_clabe)  # a few channels' CLABEs, checked once per run
+
+
+@functools.lru_cache(maxsize=256)
+def _name_of(channel_name: str) -> str:
+    return bank_text(channel_name)
+
+
 def render(conn: sa.Connection, file_row: Any) -> Iterator[bytes]:
     """The file's bytes from SQL only: the same every time."""
     created = file_row.created_at if file_row.created_at.tzinfo else file_row.created_at.replace(tzinfo=UTC)
@@ -84,13 +98,11 @@ def render(conn: sa.Connection, file_row: Any) -> Iterator[bytes]:
         .order_by(lending_dispatches.c.id)
     )  # fmt: skip
     count = total = 0
+    day = local.date()
     for row in rows:
-        yield DISPERSION_DETAIL.format({
-            "tipo_registro": "D", "id_transaccion": row.purchase, "clabe_destino": validate_clabe(row.clabe),
-            "nombre_beneficiario": bank_text(row.name), "importe": row.amount_cents, "moneda": "MXN",
-            "referencia": row.id % 10_000_000, "concepto": bank_text(row.concept), "fecha_valor": local.date(),
-            "intento": row.attempt, "filler": "",
-        }) + b"\r\n"  # fmt: skip
+        line = _DETAIL(row.purchase, _clabe(row.clabe), _name_of(row.name), row.amount_cents, "MXN",
+                       row.id % 10_000_000, bank_text(row.concept), day, row.attempt)  # fmt: skip
+        yield (line + "\r\n").encode("ascii")
         count += 1
         total += row.amount_cents
     yield DISPERSION_TRAILER.format({"tipo_registro": "T", "numero_registros": count, "importe_total": total,
@@ -136,9 +148,12 @@ def _reserve(engine: Engine, now: datetime) -> Any:
         conn.execute(sa.insert(lending_dispatches).from_select(
             ["purchase_id", "attempt", "file_id", "created_at"], approved))  # fmt: skip
         in_file = sa.select(lending_dispatches.c.purchase_id).where(lending_dispatches.c.file_id == file_id)
-        if conn.execute(in_file.limit(1)).first() is None:  # (rowcount of INSERT .. SELECT is not portable)
+        moved = conn.execute(sa.select(sa.func.count()).select_from(in_file.subquery())).scalar()
+        if not moved:  # (the rowcount of INSERT .. SELECT is not portable)
             tx.rollback()
             return None
+        if moved >= BULK:
+            refresh_statistics(conn, lending_dispatches, lending_purchases)
         conn.execute(
             sa.update(lending_purchases)
             .where(lending_purchases.c.state == State.APPROVED.value, lending_purchases.c.id.in_(in_file))

@@ -1,0 +1,18 @@
+"""What the benchmarks measure besides time."""
+
+from __future__ import annotations
+
+import resource
+from pathlib import Path
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident set (VmHWM). Not ru_maxrss: Linux keeps the larger of
+    the parent's peak and the child's across fork + exec, so a stage started by a parent that
+    had just loaded the data would report the parent's peak."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
