@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from domain.debts import LoadSummary
+from sql.bulk import copy_rows
 from sql.engine import stored_utc
 from sql.locks import lock_row
 from sql.tables import companies, debt_file_errors, debt_files, debt_lookup, debts, payments
@@ -186,10 +187,7 @@ class DebtRepository:
         if not rows:
             return
         if self.backend == "postgresql":
-            raw = self.conn.connection.driver_connection
-            with raw.cursor() as cursor, cursor.copy(f"COPY debts ({', '.join(DEBT_COLUMNS)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+            copy_rows(self.conn, "debts", DEBT_COLUMNS, rows)
             return
         self.conn.exec_driver_sql(self._insert_sql, list(rows))
 

@@ -25,6 +25,7 @@ from adapters.files.port import FileInfo, FileStore
 from domain.layouts.disbursements import RESPONSE
 from domain.lending.responses import LineProblem, Outcome, decide, inconsistency, reason_text
 from domain.lending.states import State, next_state
+from sql.bulk import insert_rows
 from sql.engine import refresh_statistics
 from sql.locks import hold_run_lock
 from sql.tables import (
@@ -208,7 +209,7 @@ def _apply(
             duplicates=0, processed_at=now)).inserted_primary_key[0]  # fmt: skip
         rows = [row | {"file_id": file_id} for row in read_lines(data)]
         for start in range(0, len(rows), 10_000):
-            conn.execute(sa.insert(_LINES), rows[start : start + 10_000])
+            insert_rows(conn, _LINES, rows[start : start + 10_000])
         if len(rows) >= BULK:
             refresh_statistics(conn, _LINES, _DISPATCHES, lending_purchases)
         _sort_out(conn, file_id)
