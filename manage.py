@@ -151,6 +151,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
         bootstrap.unit_of_work, bootstrap.utc_now(), os.environ.get("DEMO_CLIENT_SECRET") or DEMO_CLIENT_SECRET
     )
     bootstrap.file_store().mkdir(f"{company.folder}/Deudas/Pending")
+    bootstrap.file_store().mkdir("dispersiones/respuestas")  # where the bank's answers are dropped
     from usecases.lending import DEMO_CUSTOMERS, seed_lending_demo
 
     seed_lending_demo(bootstrap.engine(), bootstrap.utc_now(), args.webhook_base)

@@ -260,6 +260,7 @@ def process_responses(
 ) -> tuple[list[ResponseResult], list[DispatchResult]]:  # fmt: skip
     """Every file in `dispersiones/respuestas/`, oldest first; the retry files they cause."""
     retry_files = write_leftovers(engine, store, "R", checkpoint, clock)
+    store.mkdir(RESPONSES_FOLDER)  # the bank's (or an operator's) inbox exists from the first run on
     results = []
     for info in store.list(RESPONSES_FOLDER):
         data = store.read_bytes(info.path)

@@ -50,6 +50,7 @@ def test_operator_commands(tmp_path: Path) -> None:
         seeded = run(env, "seed-demo")
         assert seeded.returncode == 0, seeded.stderr
     assert (tmp_path / "x" / "00730" / "Deudas" / "Pending").is_dir()
+    assert (tmp_path / "x" / "dispersiones" / "respuestas").is_dir()
 
     assert run(env, "disable-client", "--id", "bank-1020").returncode == 0
     assert run(env, "disable-client", "--id", "ghost").returncode == 2
