@@ -106,6 +106,9 @@ def view(row: Any, otp_expires_at: datetime | None = None) -> dict[str, Any]:
         body["qrPayload"] = row.payload
     if otp_expires_at is not None:
         body["otpExpiresAt"] = otp_expires_at.astimezone(MEXICO).isoformat()
+    if getattr(row, "retries", 0):  # sent again after retryable rejections (issue 8)
+        body["retries"] = row.retries
+        body["retriedAt"] = stored_utc(row.retried_at).astimezone(MEXICO).isoformat()
     return body
 
 

@@ -57,9 +57,9 @@ def test_response_and_webhook_timers_apply_and_log(
         "APLICADO", 3, 1, 1, 1)  # fmt: skip
     assert applied["Problems"].startswith("line 3 malformed:")
     assert any(e.get("File", "").startswith("dispersiones/reintentos/REIN_") for e in responses)
-    run = next(e for e in responses if e.get("Kind") == "run")
+    run = next(e for e in responses if e.get("Kind") == "run")  # newest first: this test's run
     assert (run["Files"], run["Disbursed"], run["Retried"], run["Problems"], run["RetryFiles"]) == (1, 1, 1, 1, 1)
     hooks = read_partition(azurite, PROCESS_LOGS, partition_key("webhook_delivery", today))
-    (event,) = [e for e in hooks if e.get("Kind") == "webhook"]
+    (event,) = [e for e in hooks if e.get("EventId") == f"{ok}.disbursed"]
     assert (event["EventId"], event["Outcome"], event["Attempts"]) == (f"{ok}.disbursed", "PENDING", 1)
     assert "ConnectError" in event["Error"] and event["NextAttempt"]
