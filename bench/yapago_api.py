@@ -105,16 +105,19 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer TOKEN"
 local counter = 0
+local threads = 0
 
+-- numeroOperacion is at most 12 characters: B + run (3) + thread (1) + counter (7), unique per run
 setup = function(thread)
-  thread:set("thread_id", math.random(1, 999999))
+  threads = threads + 1
+  thread:set("thread_id", threads)
 end
 request = function()
   counter = counter + 1
   local c = math.random(1, CLIENTS)
   local d = math.random(0, PER_CLIENT - 1)
   return wrk.format(nil, nil, nil, string.format(
-    '{"fechaTxn":"22112026","horaTxn":"120000","idCanal":"10","idForma":"01","numeroOperacion":"B%s%06d%08d",'
+    '{"fechaTxn":"22112026","horaTxn":"120000","idCanal":"10","idForma":"01","numeroOperacion":"B%s%01d%07d",'
     .. '"idConsulta":"C%08d","servicio":"001","numeroDocumento":"F001-%08d","importePagado":1.00,"moneda":"1",'
     .. '"idEmpresa":"730","idBanco":"1020"}', RUN, thread_id, counter, c, d))
 end
@@ -202,7 +205,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}/api"
         token = httpx.post(f"{base}/yapago/autenticar", json={"client_id": "bench-bank", "client_secret": SECRET})
         token_text = token.json()["access_token"]
-        run_id = uuid.uuid4().hex[:4]
+        run_id = uuid.uuid4().hex[:3]
         scripts = {}
         for label, lua in (("consulta", LUA_CONSULTA), ("pago", LUA_PAGO)):
             script = work / f"{label}.lua"
@@ -243,6 +246,8 @@ def main() -> None:
                 f"{r['rps'] / ceiling:>10.2f}x"
             )
         print(f"payments stored: {paid:,}")
+        if results["pago"]["non2xx"] or not paid:  # a refused pago is fast: never report it as throughput
+            raise SystemExit(f"pago answered {results['pago']['non2xx']} non-2xx; the figures above are not valid")
     finally:
         if server is not None:
             server.terminate()
