@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -140,6 +141,16 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
         yield Sshd(url, port, root, known_hosts, fingerprint, user_key, work)
     finally:
         stop(proc)
+
+
+def sftp_exchange(sshd: Sshd) -> tuple[Any, Path]:
+    """A fresh folder behind the real sshd: its SftpFileStore, and the same folder on disk."""
+    from adapters.files.sftp import SftpFileStore, SftpOptions
+
+    folder = sshd.root / uuid.uuid4().hex
+    folder.mkdir()
+    options = SftpOptions(known_hosts=sshd.known_hosts, private_key_path=sshd.user_key)
+    return SftpFileStore(f"{sshd.url}/{folder.name}", options), folder
 
 
 @contextmanager

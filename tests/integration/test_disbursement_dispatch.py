@@ -14,10 +14,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from adapters.files.local import LocalFileStore
+from adapters.files.port import FileStore
 from domain.layouts.disbursements import DISPERSION_DETAIL, DISPERSION_HEADER, DISPERSION_TRAILER
 from sql.engine import create_engine
 from sql.migrate import upgrade
 from sql.tables import lending_purchases
+from tests.conftest import sftp_exchange
 from usecases.disbursements import bank_text, dispatch_disbursements
 from usecases.lending import register_order, save_customer, seed_lending_demo
 
@@ -75,9 +77,19 @@ def test_each_approved_purchase_in_one_file(world: tuple) -> None:
     assert states == ["DISBURSING"]
 
 
+@pytest.fixture(params=["file", "sftp"])
+def exchange(request: pytest.FixtureRequest, world: tuple) -> tuple[FileStore, Path]:
+    """The exchange as a local folder, or the same kind of folder behind a real sshd."""
+    if request.param == "file":
+        return world[1], world[2]
+    store, folder = sftp_exchange(request.getfixturevalue("sshd"))
+    return store, folder / "dispersiones" / "pendientes"
+
+
 @pytest.mark.parametrize("step", ["reserved", "uploaded", "marked"])
-def test_a_crash_at_each_step_ends_with_the_same_file_once(world: tuple, step: str) -> None:
-    engine, store, folder = world
+def test_a_crash_at_each_step_ends_with_the_same_file_once(world: tuple, exchange: tuple, step: str) -> None:
+    engine = world[0]
+    store, folder = exchange
     ids = [approved(engine, "5.00"), approved(engine, "7.25")]
 
     def crash(at: str) -> None:

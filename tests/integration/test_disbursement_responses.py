@@ -13,10 +13,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from adapters.files.local import LocalFileStore
-from adapters.files.port import FileStoreError
+from adapters.files.port import FileStore, FileStoreError
 from domain.layouts.disbursements import RESPONSE
 from sql.engine import create_engine
 from sql.migrate import upgrade
+from tests.conftest import sftp_exchange
 from tests.integration.test_disbursement_dispatch import T0, approved, parse
 from usecases.disbursement_responses import process_responses
 from usecases.disbursements import dispatch_disbursements
@@ -126,9 +127,19 @@ def test_the_same_file_twice_is_applied_once(world: tuple) -> None:
     assert len(list((root / "reintentos").iterdir())) == 1 and not list((root / "respuestas").glob("*.TXT"))
 
 
+@pytest.fixture(params=["file", "sftp"])
+def exchange(request: pytest.FixtureRequest, world: tuple) -> tuple[FileStore, Path]:
+    """The exchange as a local folder, or the same kind of folder behind a real sshd."""
+    if request.param == "file":
+        return world[1], world[2]
+    store, folder = sftp_exchange(request.getfixturevalue("sshd"))
+    return store, folder / "dispersiones"
+
+
 @pytest.mark.parametrize("step", ["applying", "applied", "uploaded", "marked", "archived"])
-def test_a_crash_at_each_step_applies_each_response_once(world: tuple, step: str) -> None:
-    engine, store, root = world
+def test_a_crash_at_each_step_applies_each_response_once(world: tuple, exchange: tuple, step: str) -> None:
+    engine = world[0]
+    store, root = exchange
     a, b = approved(engine, "100.00"), approved(engine, "200.00")
     dispatch_disbursements(engine, store, lambda: T0)
     drop(root, "RESP_1.TXT", line(a, "P", "00"), line(b, "R", "99"))
