@@ -216,6 +216,22 @@ def cmd_process_responses(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_disbursements(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    import bootstrap
+    from usecases.disbursements import in_flight
+
+    older = bootstrap.utc_now() - timedelta(hours=args.older_than_hours)
+    rows = in_flight(bootstrap.engine(), older, args.state, args.limit)
+    for r in rows:
+        print(f"{r.id}  {r.channel:<7} {r.amount:>12} MXN  {r.state}  attempt {r.attempt} in {r.file_name}  "
+              f"since {r.updated_at:%Y-%m-%d %H:%M}Z  {r.reason}")  # fmt: skip
+    if not rows:
+        print(f"no purchases {args.state} for more than {args.older_than_hours} h")
+    return 0
+
+
 def _print_deliveries(deliveries: list) -> None:
     for d in deliveries:
         after = f", next try {d.next_attempt_at:%Y-%m-%d %H:%M:%S}Z" if d.next_attempt_at else ""
@@ -477,6 +493,11 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_dispatch_disbursements)
     p = sub.add_parser("process-responses", help="apply the bank's response files in dispersiones/respuestas/ now")
     p.set_defaults(run=cmd_process_responses)
+    p = sub.add_parser("disbursements", help="purchases sent to the bank and not answered (or failed), oldest first")
+    p.add_argument("--state", default="DISBURSING", choices=["DISBURSING", "DISBURSEMENT_FAILED", "DISBURSED"])
+    p.add_argument("--older-than-hours", type=float, default=0.0, help="only those not moved for this long")
+    p.add_argument("--limit", type=int, default=100)
+    p.set_defaults(run=cmd_disbursements)
     p = sub.add_parser("deliver-webhooks", help="post the due webhook events now")
     p.add_argument("--event", help="only this event id")
     p.set_defaults(run=cmd_deliver_webhooks)

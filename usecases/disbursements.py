@@ -206,3 +206,27 @@ def dispatch_disbursements(
         write_file(engine, store, row, checkpoint, clock)
         results.append(DispatchResult(row.file_name, row.records, row.total_cents, False))
     return results
+
+
+def in_flight(engine: Engine, older_than: datetime, state: str = State.DISBURSING.value, limit: int = 100) -> list[Any]:
+    """Purchases in `state` not moved since `older_than`, with their last attempt and its file:
+    what an operator chases with the bank when a response does not come."""
+    last = (
+        sa.select(lending_dispatches.c.purchase_id, sa.func.max(lending_dispatches.c.attempt).label("attempt"))
+        .group_by(lending_dispatches.c.purchase_id)
+        .subquery()
+    )
+    query = (
+        sa.select(lending_purchases.c.id, lending_purchases.c.channel, lending_purchases.c.amount,
+                  lending_purchases.c.state, lending_purchases.c.updated_at, lending_purchases.c.reason,
+                  last.c.attempt, lending_disbursement_files.c.file_name)
+        .join(last, last.c.purchase_id == lending_purchases.c.id)
+        .join(lending_dispatches, (lending_dispatches.c.purchase_id == last.c.purchase_id)
+              & (lending_dispatches.c.attempt == last.c.attempt))
+        .join(lending_disbursement_files, lending_disbursement_files.c.id == lending_dispatches.c.file_id)
+        .where(lending_purchases.c.state == state, lending_purchases.c.updated_at <= older_than)
+        .order_by(lending_purchases.c.updated_at, lending_purchases.c.id)
+        .limit(limit)
+    )  # fmt: skip
+    with engine.connect() as conn:
+        return list(conn.execute(query))

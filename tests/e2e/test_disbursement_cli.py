@@ -59,6 +59,9 @@ def test_disbursement_commands(tmp_path: Path, receiver: tuple[int, FakeReceiver
     assert processed.returncode == 0, processed.stderr
     assert "2 lines, 1 disbursed, 0 to retry, 1 failed, 0 malformed, 0 unknown, 0 duplicates" in processed.stdout
     assert "RESP_MANUAL.TXT: 1 lines, 0 disbursed" in processed.stdout and "line 1 malformed:" in processed.stdout
+    failed = run(env, "disbursements", "--state", "DISBURSEMENT_FAILED")
+    assert f"{bad}  KOF" in failed.stdout and "attempt 0 in DISP_" in failed.stdout and "SPEI 03" in failed.stdout
+    assert "no purchases DISBURSING" in run(env, "disbursements", "--older-than-hours", "1").stdout
     first = run(env, "deliver-webhooks")
     assert first.stdout.count("PENDING after 1 tries") == 2 and "ConnectError" in first.stdout
     listed = run(env, "webhooks", "--state", "PENDING")
