@@ -90,12 +90,9 @@ def _insert(conn: sa.Connection, backend: str, table: str, columns: list[str], r
     if not rows:
         return
     if backend == "postgresql":
-        with (
-            conn.connection.driver_connection.cursor() as cursor,
-            cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
+        from sql.bulk import copy_rows
+
+        copy_rows(conn, table, columns, rows)
         return
     rows = [tuple(v.replace(tzinfo=None) if isinstance(v, datetime) else v for v in row) for row in rows]
     marks = ", ".join("?" for _ in columns)

@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from fakes.asgi import read_body, send_json
+
 ACCEPT = "application/vnd.mambu.v2+json"
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,19 +31,10 @@ class FakeMambu:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        status, answer = self.route(scope, body)
+        status, answer = self.route(scope, await read_body(receive))
         if self.delay:
             await asyncio.sleep(self.delay)
-        raw = json.dumps(answer).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": raw})
+        await send_json(send, status, answer)
 
     def route(self, scope: dict, body: bytes) -> tuple[int, Any]:
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}

@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from domain.lending.webhooks import EVENT_HEADER, verify
+from fakes.asgi import read_body, send_json
 
 
 class FakeReceiver:
@@ -31,19 +32,10 @@ class FakeReceiver:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        status, answer = self.route(scope, body)
+        status, answer = self.route(scope, await read_body(receive))
         if self.delay and scope["path"].startswith("/hooks/"):
             await asyncio.sleep(self.delay)
-        raw = json.dumps(answer).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": raw})
+        await send_json(send, status, answer)
 
     def route(self, scope: dict, body: bytes) -> tuple[int, Any]:
         parts = [p for p in scope["path"].split("/") if p]

@@ -143,6 +143,27 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
         stop(proc)
 
 
+@contextmanager
+def serve_in_thread(app: Any) -> Iterator[str]:
+    """An ASGI app (a fake receiver) on a free loopback port in this process; its base URL."""
+    import threading
+
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(5)
+
+
 def sftp_exchange(sshd: Sshd) -> tuple[Any, Path]:
     """A fresh folder behind the real sshd: its SftpFileStore, and the same folder on disk."""
     from adapters.files.sftp import SftpFileStore, SftpOptions

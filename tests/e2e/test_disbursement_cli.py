@@ -6,19 +6,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
 
 from domain.lending.webhooks import channel_secret
 from fakes.webhook_receiver import FakeReceiver
 from sql.engine import create_engine
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, serve_in_thread
 from tests.e2e.test_cli import run
 from tests.integration.test_disbursement_dispatch import approved
 
@@ -28,15 +25,8 @@ KEY = "c" * 40
 @pytest.fixture
 def receiver() -> Iterator[tuple[int, FakeReceiver]]:
     app = FakeReceiver({"KOF": channel_secret(KEY.encode(), "KOF", 1)})
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    yield port, app
-    server.should_exit = True
-    thread.join(5)
+    with serve_in_thread(app) as url:
+        yield int(url.rsplit(":", 1)[1]), app
 
 
 def test_disbursement_commands(tmp_path: Path, receiver: tuple[int, FakeReceiver]) -> None:

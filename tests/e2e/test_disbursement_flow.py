@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,12 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from domain.layouts.disbursements import DISPERSION_DETAIL
 from domain.lending.webhooks import channel_secret
 from fakes.webhook_receiver import FakeReceiver
-from tests.conftest import MAMBU_KEY, ROOT, SIGNING_KEY, Sshd, free_port, stop, temporary_database
+from tests.conftest import MAMBU_KEY, ROOT, SIGNING_KEY, Sshd, serve_in_thread, stop, temporary_database
 from tests.e2e.test_lending_api import SECRET, Host
 from tests.e2e.test_local_host import start_host
 
@@ -42,14 +40,8 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 40.0) -> Any:
 @pytest.fixture
 def receiver() -> Iterator[tuple[str, FakeReceiver]]:
     app = FakeReceiver({"KOF": channel_secret(WEBHOOK_KEY.encode(), "KOF", 1)})
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for("the receiver", lambda: server.started, 10)
-    yield f"http://127.0.0.1:{port}", app
-    server.should_exit = True
-    thread.join(5)
+    with serve_in_thread(app) as url:
+        yield url, app
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

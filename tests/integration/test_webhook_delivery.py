@@ -5,9 +5,7 @@ with the same id and bytes, never posted twice at once by overlapping deliverers
 from __future__ import annotations
 
 import json
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -15,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from sqlalchemy.engine import Engine
 
 from adapters.files.local import LocalFileStore
@@ -25,6 +22,7 @@ from domain.lending.webhooks import RetryPolicy, body, channel_secret
 from fakes.webhook_receiver import FakeReceiver
 from sql.engine import create_engine
 from sql.migrate import upgrade
+from tests.conftest import free_port, serve_in_thread
 from tests.integration.test_disbursement_dispatch import approved
 from usecases.disbursement_responses import process_responses
 from usecases.disbursements import dispatch_disbursements
@@ -33,12 +31,6 @@ from usecases.webhooks import WebhookConfig, deliver_webhooks, list_webhooks, re
 
 KEY = b"k" * 40
 POLICY = RetryPolicy(base=timedelta(seconds=2), cap=timedelta(seconds=8), give_up_after=timedelta(seconds=30))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Clock:
@@ -54,15 +46,8 @@ class Clock:
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[tuple[str, FakeReceiver]]:
     app = FakeReceiver({"KOF": channel_secret(KEY, "KOF", 1)})
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", app
-    server.should_exit = True
-    thread.join(5)
+    with serve_in_thread(app) as url:
+        yield url, app
 
 
 @pytest.fixture
