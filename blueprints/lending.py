@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import io
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import azure.functions as func
 import segno
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
 import bootstrap
 from blueprints.common import ApiError, Call, endpoint, exact_json_response, read_json, timer_process
+from domain.amounts import amount_schema, parse_amount
 from domain.auth import Scope
 from domain.lending import LendingError
 from sql.lending_repository import LendingRepository
@@ -42,6 +43,12 @@ STATUS = {
 }  # fmt: skip
 
 _ID = r"^[A-Za-z0-9_.\-]{1,40}$"
+MAX_PURCHASE = Decimal("9999999999999.99")  # the dispersion file's importe: 15 digits of cents
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(lambda value: parse_amount(value, MAX_PURCHASE, lang="en")),  # domain/amounts.py
+    WithJsonSchema(amount_schema(MAX_PURCHASE)),
+]
 
 
 class _Body(BaseModel):
@@ -52,7 +59,7 @@ class OrderRequest(_Body):
     orderId: str = Field(pattern=_ID)
     channel: str = Field(pattern=r"^[A-Z]{2,10}$")
     customerId: str = Field(pattern=_ID)
-    amount: Decimal = Field(gt=0, max_digits=16, decimal_places=2)
+    amount: Amount
     concept: str = Field(min_length=1, max_length=80)
 
 
@@ -60,7 +67,7 @@ class QrRequest(_Body):
     orderId: str = Field(pattern=_ID)
     channel: str = Field(pattern=r"^[A-Z]{2,10}$")
     customerId: str = Field(pattern=_ID)
-    amount: Decimal = Field(gt=0, max_digits=16, decimal_places=2)
+    amount: Amount
 
 
 class OtpSubmission(_Body):
@@ -79,7 +86,8 @@ def _parse(model: type[BaseModel], req: func.HttpRequest) -> Any:
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"]) or "body"
-        raise ApiError(400, "invalid_request", f"{field}: {error['msg']}") from None
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ApiError(400, "invalid_request", f"{field}: {message}", field=field) from None
 
 
 def _run(call: Call, work: Any, status: int = 200) -> func.HttpResponse:

@@ -21,6 +21,7 @@ from domain.yapago import (
     PagoRequest,
     ReversaRequest,
     invalid_request,
+    invalid_value,
 )
 from domain.yapago_openapi import openapi_document
 from usecases.yapago import Reply, consulta, pago, reversa
@@ -34,6 +35,8 @@ def yapago_error_body(error: ApiError, call: Call) -> dict[str, Any]:
         code, message = UNAUTHORIZED, f"{UNAUTHORIZED.message} ({error.message})"
     elif error.status == 403:
         code, message = FORBIDDEN, FORBIDDEN.message
+    elif error.code == "invalid_field":
+        return invalid_value(error.extra["field"], error.problem or "").body()
     elif error.status == 400:
         code, message = BAD_JSON, error.message
     else:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
+
+from domain.amounts import amount_schema, parse_amount
+from domain.layouts.payments import PAYMENT
 
 LIMA = ZoneInfo("America/Lima")
 MAX_AMOUNT = Decimal("9999999999.99")  # (12,2) as in the debt file
@@ -71,28 +74,84 @@ class Answer(Exception):
 # -- field types --------------------------------------------------------------------------------
 
 
-def _int_as_text(value: Any) -> Any:
-    """Banks send identifiers as "801" or 801: accept both, keep text."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
+def _text(pattern: str, description: str, *, pad: int = 0, integers: tuple[int, int] | list[int] | None = None,
+          max_length: int | None = None) -> Any:  # fmt: skip
+    """A text field: its one pattern, read by the validator and written into the OpenAPI document.
+
+    `integers` says which JSON integers are accepted for it (as their digits, zero-padded to
+    `pad`: a servicio sent as 1 is "001", as the mapping tables write it): a (min, max) range
+    or the list of values; the document lists them as the integer alternative.
+    """
+
+    def as_text(value: Any) -> Any:
+        if integers is not None and isinstance(value, int) and not isinstance(value, bool):
+            return str(value).zfill(pad) if value >= 0 else str(value)
+        return value
+
+    schema: dict[str, Any] = {"type": "string", "pattern": pattern}
+    if max_length is not None:
+        schema["maxLength"] = max_length
+    if integers is not None:
+        number: dict[str, Any] = (
+            {"type": "integer", "enum": list(integers)} if isinstance(integers, list)
+            else {"type": "integer", "minimum": integers[0], "maximum": integers[1]}
+        )  # fmt: skip
+        schema = {"anyOf": [schema, number]}
+    return Annotated[
+        str,
+        BeforeValidator(as_text),
+        Field(pattern=pattern, max_length=max_length, description=description),
+        WithJsonSchema({**schema, "description": description}),
+    ]
 
 
-def _digits(min_len: int, max_len: int) -> Any:
-    return Annotated[str, BeforeValidator(_int_as_text), Field(pattern=rf"^[0-9]{{{min_len},{max_len}}}$")]
+def _catalogue(field: str, description: str, pad: int) -> Any:
+    """A code from the payment file's catalogue for that field (the request's value is written there)."""
+    choices = PAYMENT.field(field).choices
+    assert choices, field
+    return _text("^(" + "|".join(choices) + ")$", description, pad=pad, integers=[int(c) for c in choices])
 
 
-CompanyId = _digits(1, 7)
-BankId = _digits(4, 4)
-ChannelId = _digits(2, 2)
-ServiceCode = Annotated[str, BeforeValidator(_int_as_text), Field(pattern=r"^00[1-4]$")]
-QueryId = Annotated[str, BeforeValidator(_int_as_text), Field(pattern=r"^[A-Za-z0-9]{1,20}$")]
-OperationNumber = Annotated[
-    str, BeforeValidator(_int_as_text), Field(pattern=r"^[A-Za-z0-9]{1,12}$")
-]  # 12: the payment file field
-Document = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,16}$")]
-TxnDate = Annotated[str, Field(pattern=r"^[0-9]{8}$", description="DDMMYYYY")]
-TxnTime = Annotated[str, Field(pattern=r"^[0-9]{6}$", description="HHMMSS, 24 h")]
+# DDMMYYYY, a real day (29/02 in leap years only), years 1000-9999; HHMMSS on a 24 h clock.
+_YEAR = "[1-9][0-9]{3}"
+_LEAP = "([1-9][0-9](0[48]|[2468][048]|[13579][26])|([2468][048]|[13579][26])00)"
+DATE_PATTERN = (
+    f"^((0[1-9]|1[0-9]|2[0-8])(0[1-9]|1[0-2]){_YEAR}|(29|30)(0[13-9]|1[0-2]){_YEAR}"
+    f"|31(0[13578]|1[02]){_YEAR}|2902{_LEAP})$"
+)
+TIME_PATTERN = "^([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$"
+
+# The request fields of the YAPAGO routes: one declaration each, for the validators and the document.
+CompanyId = _text("^[0-9]{1,7}$", "Codigo de empresa, con o sin ceros a la izquierda", integers=(0, 9_999_999))
+BankId = _text("^[0-9]{4}$", "Codigo de banco, 4 digitos", pad=4, integers=(0, 9_999))
+ChannelId = _catalogue(
+    "canal_pago",
+    "10 ventanilla, 20 ATM, 30 monederos, 40 agente corresponsal, 50 kiosko multimedia, 60 internet banking, "
+    "70 IVR, 80 banca celular, 99 otros",
+    2,
+)
+PaymentMethod = _catalogue("forma_pago", "01 efectivo, 02 debito, 03 credito, 04 cheque", 2)
+ServiceCode = _catalogue(
+    "codigo_producto", "001 fact. soles, 002 fact. dolares, 003 proformas soles, 004 proformas dolares", 3
+)
+QueryId = _text(
+    "^[A-Za-z0-9]{1,20}$", "Codigo de cliente, DNI, RUC o Identificador 04, sin ceros a la izquierda",
+    integers=(0, 10**20 - 1),
+)  # fmt: skip
+OperationNumber = _text(
+    "^[A-Za-z0-9]{1,12}$", "Numero de operacion del banco (12: el campo del archivo de pagos)",
+    integers=(0, 10**12 - 1),
+)  # fmt: skip
+Document = _text("^[A-Za-z0-9-]{1,16}$", "Numero de documento, como en el archivo de deudas")
+TxnDate = _text(DATE_PATTERN, "DDMMAAAA (hora de Lima)")
+TxnTime = _text(TIME_PATTERN, "HHMMSS, 24 h (hora de Lima)")
+Currency = _text("^(1|2)$", "1 soles, 2 dolares", integers=[1, 2])
+QueryType = _text("^0$", "Siempre 0", integers=[0])
+Voucher = _text("^[^\\x00-\\x1f\\x7f-\\x9f]{0,40}$", "Texto libre, a lo mas 40 caracteres", max_length=40)
+DebtReference = _text(
+    "^[^\\x00-\\x1f\\x7f-\\x9f]{0,20}$", "idDeuda devuelto por la consulta; solo referencial",
+    integers=(0, 10**20 - 1), max_length=20,
+)  # fmt: skip
 
 
 def parse_txn_time(day: str, hour: str) -> datetime:
@@ -109,12 +168,16 @@ def parse_txn_time(day: str, hour: str) -> datetime:
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    # Fields not listed are ignored (still within domain/json_body's bounds); the document
+    # says additionalProperties false so that what it calls valid is what is accepted.
+    model_config = ConfigDict(
+        extra="ignore", str_strip_whitespace=True, json_schema_extra={"additionalProperties": False}
+    )
 
 
 class ConsultaRequest(_Request):
-    idConsulta: QueryId = Field(description="Codigo de cliente, DNI, RUC o Identificador 04, sin ceros a la izquierda")
-    tipoConsulta: Annotated[Literal["0"], BeforeValidator(_int_as_text)] = Field(description="Siempre 0")
+    idConsulta: QueryId
+    tipoConsulta: QueryType
     idEmpresa: CompanyId
     idBanco: BankId
     idCanal: ChannelId
@@ -125,36 +188,22 @@ class PagoRequest(_Request):
     fechaTxn: TxnDate
     horaTxn: TxnTime
     idCanal: ChannelId
-    idForma: Annotated[str, BeforeValidator(_int_as_text), Field(pattern=r"^0[1-4]$")] = Field(
-        description="01 efectivo, 02 debito, 03 credito, 04 cheque"
-    )
+    idForma: PaymentMethod
     numeroOperacion: OperationNumber
     idConsulta: QueryId
     servicio: ServiceCode
     numeroDocumento: Document
-    importePagado: Decimal = Field(description="Importe, a lo mas dos decimales, mayor que 0")
-    moneda: Literal["1", "2"] = Field(description="1 soles, 2 dolares")
+    importePagado: Annotated[Decimal, WithJsonSchema(amount_schema(MAX_AMOUNT))]
+    moneda: Currency
     idEmpresa: CompanyId
     idBanco: BankId
-    voucher: Annotated[str, Field(max_length=40)] = ""
-    referenciaDeuda: Annotated[Annotated[str, Field(max_length=20)] | None, BeforeValidator(_int_as_text)] = Field(
-        default=None, description="idDeuda devuelto por la consulta; solo referencial"
-    )
+    voucher: Voucher = ""
+    referenciaDeuda: DebtReference | None = None
 
     @field_validator("importePagado", mode="before")
     @classmethod
     def _amount(cls, value: Any) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
-            raise ValueError("debe ser un numero")
-        try:
-            amount = Decimal(str(value)) if not isinstance(value, Decimal) else value
-        except InvalidOperation:
-            raise ValueError("debe ser un numero") from None
-        if not amount.is_finite() or amount <= 0 or amount > MAX_AMOUNT:
-            raise ValueError(f"debe ser mayor que 0 y a lo mas {MAX_AMOUNT}")
-        if amount != amount.quantize(Decimal("0.01")):
-            raise ValueError("tiene mas de dos decimales")
-        return amount
+        return parse_amount(value, MAX_AMOUNT)  # domain/amounts.py: the grammar of every route
 
     @property
     def amount_cents(self) -> int:
@@ -202,6 +251,7 @@ class ErrorResponse(BaseModel):
     codResp: str
     desResp: str
     numeroOperacion: str | None = Field(default=None, description="En pago y reversa, el numeroOperacion recibido")
+    idPago: str | None = Field(default=None, description="Con 42 en un pago repetido: el pago que fue extornado")
 
 
 def accounting_date(booked_at: datetime, cutoff_hour: int) -> date:
@@ -243,3 +293,17 @@ def invalid_request(exc: ValidationError) -> Answer:
     if amount:
         return Answer(BAD_AMOUNT, f"{BAD_AMOUNT.message} ({amount[0]})")
     return Answer(BAD_FIELD, "; ".join(text for _, text in problems))
+
+
+_FIELD_PROBLEMS = {
+    "text": "contiene un caracter de control o un punto de codigo invalido",
+    "number": "numero demasiado largo",
+}
+
+
+def invalid_value(path: str, kind: str) -> Answer:
+    """A value refused when the body was read (domain/json_body.py), named like a validation error."""
+    reason = f"{path}: {_FIELD_PROBLEMS.get(kind, 'valor invalido')}"
+    if path == "importePagado":
+        return Answer(BAD_AMOUNT, f"{BAD_AMOUNT.message} ({reason})")
+    return Answer(BAD_FIELD, reason)

@@ -23,8 +23,8 @@ from domain.yapago import (
 _MODELS = [ConsultaRequest, ConsultaResponse, PagoRequest, ReversaRequest, OperacionResponse, ErrorResponse]
 _ERRORS = {  # route -> codes it can answer besides 00
     "consulta": ["10", "11", "20", "21", "22", "23", "30", "90", "91", "99"],
-    "pago": ["10", "11", "12", "20", "21", "22", "23", "31", "32", "33", "34", "35", "40", "90", "91", "99"],
-    "reversa": ["10", "11", "20", "21", "22", "23", "40", "41", "42", "90", "91", "99"],
+    "pago": ["10", "11", "12", "20", "21", "22", "23", "31", "32", "33", "34", "35", "40", "42", "90", "91", "99"],
+    "reversa": ["10", "11", "20", "21", "22", "23", "40", "41", "90", "91", "99"],
 }
 
 
@@ -75,8 +75,13 @@ def openapi_document() -> dict[str, Any]:
                 "Consulta, pago y extorno (reversa) de deudas cargadas por las empresas. Obtenga un token con "
                 "POST /api/yapago/autenticar (client_id y client_secret) y envie `Authorization: Bearer <token>`.\n\n"
                 "Idempotencia: (idBanco, numeroOperacion, operacion). Repetir un pago o un extorno exitoso con los "
-                "mismos datos devuelve la primera respuesta (200, codResp 00) sin cambiar nada; con otros datos "
-                "responde 40. Un rechazo no cambia nada y no se guarda: reintentarlo se evalua de nuevo.\n\n"
+                "mismos datos (fechaTxn, horaTxn e idCanal pueden cambiar: son de la transmision) devuelve la "
+                "primera respuesta (200, codResp 00) sin cambiar nada; con otros datos responde 40 (o 41 en un "
+                "extorno de otro documento). Un pago repetido despues de su extorno responde 42 con su idPago. "
+                "Un rechazo no cambia nada y no se guarda: reintentarlo se evalua de nuevo.\n\n"
+                "Entrada: JSON UTF-8 de a lo mas 64 KiB, anidado a lo mas 32 niveles, numeros de a lo mas 40 "
+                "caracteres, sin claves repetidas ni caracteres de control en los textos (10 u 11 si no). "
+                "Importes: digitos ASCII, a lo mas dos decimales, sin signo ni exponente (12 si no).\n\n"
                 "| codResp | HTTP | significado |\n|---|---|---|\n" + codes
             ),
         },

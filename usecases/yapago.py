@@ -32,6 +32,7 @@ from domain.yapago import (
     BAD_FIELD,
     BELOW_MINIMUM,
     DEBT_NOT_FOUND,
+    LIMA,
     NO_DEBTS,
     OK,
     OPERATION_CONFLICT,
@@ -50,6 +51,7 @@ from domain.yapago import (
     parse_txn_time,
     query_variants,
 )
+from sql.engine import stored_utc
 from sql.yapago_repository import YapagoRepository
 
 Clock = Callable[[], datetime]
@@ -100,9 +102,14 @@ class SetupCache:
         return setup
 
 
-def request_sha256(model: BaseModel) -> str:
+# Fields a bank's switch sets per transmission: a retry of the same operation may carry new
+# ones (a new time, another channel) and is still the same operation.
+TRANSPORT_FIELDS = frozenset({"fechaTxn", "horaTxn", "idCanal"})
+
+
+def request_sha256(model: BaseModel, exclude: frozenset[str] = frozenset()) -> str:
     """The request as the idempotency check compares it: fields, not bytes or key order."""
-    canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(model.model_dump(mode="json", exclude=set(exclude)), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -154,16 +161,45 @@ def consulta(engine: Engine, setups: SetupCache, req: ConsultaRequest) -> Reply:
         return Reply.of(answer)
 
 
-def _replay(held: Any, sha256: str, operation: str) -> Reply:
-    if held.request_sha256 != sha256:
-        return Reply.of(
-            Answer(
-                OPERATION_CONFLICT,
-                f"numeroOperacion {operation} ya fue usado con otros datos",
-                numeroOperacion=operation,
-            )
+def _conflict(operation: str) -> Reply:
+    return Reply.of(
+        Answer(
+            OPERATION_CONFLICT, f"numeroOperacion {operation} ya fue usado con otros datos", numeroOperacion=operation
         )
+    )
+
+
+def _repeat(repo: YapagoRepository, held: Any, req: PagoRequest | ReversaRequest, kind: str, full: str,
+            same: str) -> Reply:  # fmt: skip
+    """The answer to an operation already done: `full` and `same` are the request's hashes with
+    and without its transport fields (rows stored before the split hold the full one)."""
+    operation = req.numeroOperacion
+    if kind == "reversa":
+        paid = repo.payment(req.idBanco, operation)
+        if paid is None or not _is_for(paid, req):
+            return Reply.of(Answer(PAYMENT_NOT_FOUND, numeroOperacion=operation))
+        if held.request_sha256 not in (full, same):
+            return _conflict(operation)
+        return Reply(held.status_code, json.loads(held.response))  # the same reversal: its first answer
+    if held.request_sha256 not in (full, same):
+        return _conflict(operation)
+    paid = repo.payment(req.idBanco, operation)
+    if paid is not None and paid.status != "P":  # what is true now: the payment was reversed since
+        when = stored_utc(paid.reversed_at).astimezone(LIMA)
+        return Reply.of(
+            Answer(ALREADY_REVERSED, f"Pago ya extornado el {when:%d/%m/%Y %H:%M:%S} (hora de Lima)",
+                   numeroOperacion=operation, idPago=str(paid.id))
+        )  # fmt: skip
     return Reply(held.status_code, json.loads(held.response))
+
+
+def _is_for(paid: Any, req: ReversaRequest) -> bool:
+    """The payment (bank, numeroOperacion) is the one the reversa names: company, service, document."""
+    try:
+        company = parse_company_code(req.idEmpresa)
+    except DomainError:
+        return False
+    return (paid.company_code, paid.service_code, paid.document) == (company, req.servicio, req.numeroDocumento)
 
 
 def _idempotent(
@@ -174,20 +210,20 @@ def _idempotent(
     work: Callable[[YapagoRepository, datetime, datetime], Reply],
 ) -> Reply:
     """Run `work` once per (idBanco, numeroOperacion, kind): claim the key in the transaction
-    that does the work, replay the stored answer to a repeat, refuse other data under it.
-    An Answer raised by `work` rolls everything back (the claim too) and is not stored."""
+    that does the work, answer a repeat from what is stored (and true now), refuse other data
+    under it. An Answer raised by `work` rolls everything back (the claim too) and is not stored."""
     try:
         txn_at = parse_txn_time(req.fechaTxn, req.horaTxn)
     except ValueError as exc:
         return Reply.of(Answer(BAD_FIELD, str(exc)))
-    sha = request_sha256(req)
+    full, same = request_sha256(req), request_sha256(req, TRANSPORT_FIELDS)
     try:
         now = clock()
         with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
             repo = YapagoRepository(conn)
-            held = repo.claim(req.idBanco, req.numeroOperacion, kind, sha, now)
+            held = repo.claim(req.idBanco, req.numeroOperacion, kind, same, now)
             if held is not None:
-                return _replay(held, sha, req.numeroOperacion)
+                return _repeat(repo, held, req, kind, full, same)
             reply = work(repo, now, txn_at)
             repo.record(req.idBanco, req.numeroOperacion, kind, reply.status, json.dumps(reply.body))
         return reply
@@ -252,10 +288,7 @@ def reversa(engine: Engine, setups: SetupCache, req: ReversaRequest, clock: Cloc
     def work(repo: YapagoRepository, now: datetime, txn_at: datetime) -> Reply:
         company, _ = _company(setups, req.idEmpresa, req.servicio, req.idBanco)
         paid = repo.payment(req.idBanco, req.numeroOperacion)
-        if (
-            paid is None or paid.company_code != company or paid.service_code != req.servicio
-            or paid.document != req.numeroDocumento
-        ):  # fmt: skip
+        if paid is None or not _is_for(paid, req):
             raise Answer(PAYMENT_NOT_FOUND)
         booked = accounting_date(now, setups.cutoff_hour)
         if paid.status != "P" or not repo.reverse(paid.id, now, txn_at.astimezone(UTC), req.idCanal, booked):

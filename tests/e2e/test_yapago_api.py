@@ -119,11 +119,17 @@ def test_pay_replay_conflict_reverse_restores(host: YapagoHost) -> None:
     assert balances(host)["F001-00000002"] == ("50.00", "10.00")
     assert host.post("reversa", reversa(op)).json() == undo.json(), "a reversa replay is idempotent"
     assert balances(host)["F001-00000002"] == ("50.00", "10.00")
-    assert host.post("reversa", reversa(op, horaTxn="181500")).json()["codResp"] == "40"
+    retried = host.post("reversa", reversa(op, horaTxn="181500", fechaTxn="23112026", idCanal="20"))
+    assert retried.json() == undo.json(), "a reversa retried with new transport fields: its first answer"
+    assert balances(host)["F001-00000002"] == ("50.00", "10.00")
     unknown = host.post("reversa", reversa(f"N{op}"))
     assert (unknown.status_code, unknown.json()["codResp"]) == (404, "41")
     wrong_doc = host.post("reversa", reversa(op, numeroDocumento="F001-00000001", horaTxn="181600"))
-    assert wrong_doc.json()["codResp"] in {"40"}
+    assert (wrong_doc.status_code, wrong_doc.json()["codResp"]) == (404, "41")
+    after = host.post("pago", pago(op))
+    assert (after.status_code, after.json()["codResp"]) == (409, "42"), "a pago retried after its reversal"
+    assert after.json()["idPago"] == first.json()["idPago"] and "extornado" in after.json()["desResp"]
+    assert balances(host)["F001-00000002"] == ("50.00", "10.00")
 
 
 def test_full_payment_then_already_paid(host: YapagoHost) -> None:
@@ -157,7 +163,8 @@ def test_full_payment_then_already_paid(host: YapagoHost) -> None:
         ({"fechaTxn": "31022026"}, 400, "11"),
         ({"horaTxn": "250000"}, 400, "11"),
         ({"numeroOperacion": ""}, 400, "11"),
-        ({"servicio": 1}, 400, "11"),
+        ({"servicio": 5}, 400, "11"),
+        ({"idCanal": "11"}, 400, "11"),
     ],
 )
 def test_pago_refusals(host: YapagoHost, changes: dict, status: int, code: str) -> None:
