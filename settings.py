@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     log_retry_after_seconds: float = Field(default=30.0, ge=0, le=3600, alias="LOG_RETRY_AFTER_SECONDS")
 
     payment_cutoff_hour: int = Field(default=20, ge=0, le=24, alias="PAYMENT_CUTOFF_HOUR")
+    debt_file_max_future_minutes: int = Field(default=10, ge=0, le=1440, alias="DEBT_FILE_MAX_FUTURE_MINUTES")
     collections_rules_file: Path | None = Field(default=None, alias="COLLECTIONS_RULES_FILE")
 
     mambu_base_url: str = Field(default="http://127.0.0.1:8089", alias="MAMBU_BASE_URL")

@@ -1,10 +1,13 @@
 """Timer: load the debt files companies left on the exchange folders (spec section 5)."""
 
+from datetime import timedelta
+
 import azure.functions as func
 
 import bootstrap
 from blueprints.common import log_process, timer_process
 from domain.debts import cents_text
+from settings import get_settings
 from usecases.load_debts import FileResult, load_debts
 
 bp = func.Blueprint()
@@ -25,6 +28,7 @@ def run_loader(company: int | None = None, progress=None) -> list[FileResult]:  
     return load_debts(
         bootstrap.engine(), bootstrap.file_store(), bootstrap.utc_now,
         company=company, progress=progress, on_file=log_file,
+        max_future=timedelta(minutes=get_settings().debt_file_max_future_minutes),
     )  # fmt: skip
 
 

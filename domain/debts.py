@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,6 +49,25 @@ def file_name_errors(name: str, folder_company: int) -> list[FieldError]:
             FieldError(0, "nombre_archivo", name, f"empresa {company} no corresponde a la carpeta {folder_company:05d}")
         )
     return errors
+
+
+# A header's transmission time may run ahead of the loader's clock by this much (clocks drift);
+# further ahead, the file is refused: the time decides which payments the company knew of.
+MAX_FUTURE_TRANSMISSION = timedelta(minutes=10)
+
+
+def future_transmission(header: DebtHeader, now: datetime, tolerance: timedelta) -> FieldError | None:
+    """The header's fecha/hora de transmision later than `now` plus the tolerance, as an error."""
+    if header.transmitted_at <= now + tolerance:
+        return None
+    stamp = header.transmitted_at.strftime("%d%m%Y %H%M%S")
+    arrived = now.astimezone(LIMA).strftime("%d/%m/%Y %H:%M:%S")
+    minutes = int(tolerance.total_seconds() // 60)
+    return FieldError(
+        HEADER_LINE, "hora_transmision", stamp,
+        f"fecha y hora de transmision en el futuro: el archivo se leyo el {arrived} (hora de Lima), "
+        f"tolerancia {minutes} minutos",
+    )  # fmt: skip
 
 
 def check_header(line: bytes, file_name: str, folder_company: int) -> tuple[DebtHeader | None, list[FieldError]]:

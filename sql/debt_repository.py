@@ -18,7 +18,16 @@ from domain.debts import LoadSummary
 from sql.bulk import copy_rows
 from sql.engine import stored_utc
 from sql.locks import lock_row
-from sql.tables import companies, debt_file_errors, debt_files, debt_lookup, debts, payments
+from sql.tables import (
+    companies,
+    debt_file_errors,
+    debt_files,
+    debt_lookup,
+    debts,
+    payment_files,
+    payment_records,
+    payments,
+)
 
 DEBT_COLUMNS = (
     "company_code", "client_code", "client_name", "service_code", "document", "description", "due_date",
@@ -154,31 +163,72 @@ class DebtRepository:
             self.conn.exec_driver_sql("UPDATE STATISTICS debts")
             self.conn.exec_driver_sql("UPDATE STATISTICS debt_lookup")
 
-    def restate_paid(self, company: int, file_id: int, since: datetime) -> None:
-        """Rows this file wrote take what YAPAGO paid on them after the file was transmitted.
+    def delivered_watermarks(self, company: int, known_before: datetime) -> tuple[int, int]:
+        """(low, high) record ids of what the company had received before `known_before`.
 
-        The company's file reflects the payments it knew of when it was made; later
-        payments (created after its transmission time) still count against the balance.
+        A payment file is the company's record-id range (after, last]. `low`: every record up
+        to it was in a file delivered before that time (the files before the first one not
+        delivered by then). `high`: the last record of any file delivered by then.
         """
-        later = (
-            sa.select(
-                payments.c.service_code, payments.c.document, payments.c.client_code,
-                sa.func.sum(payments.c.amount_cents).label("total"),
+        cutoff = known_before.astimezone(UTC)
+        files = payment_files.c
+        mine = files.company_code == company
+        gap = self.conn.execute(
+            sa.select(sa.func.min(files.after_record_id)).where(
+                mine & (files.uploaded_at.is_(None) | (files.uploaded_at > cutoff))
             )
+        ).scalar()
+        delivered = self.conn.execute(
+            sa.select(sa.func.max(files.last_record_id)).where(mine & (files.uploaded_at <= cutoff))
+        ).scalar()
+        high = int(delivered or 0)
+        return (int(gap) if gap is not None else high), high
+
+    def restate_paid(self, company: int, file_id: int, known_before: datetime) -> None:
+        """Rows this file wrote take what YAPAGO did on them that the company could not know of.
+
+        The company can only know of payments and reversals it was sent in a payment file
+        delivered before `known_before` (the file's transmission time, capped at its arrival:
+        usecases/load_debts.py). So the balance counts, against the company's amount:
+        + every payment still standing whose record was not in such a file (records after the
+          `low` watermark: a gap in the delivered files counts as not delivered);
+        - every payment the company was sent but whose reversal it was not (reversal record
+          after the `high` watermark): it deducted money the customer got back, so paid_cents
+          goes below zero and the pending balance above the file's amount.
+        A clock that runs ahead on the company's side can therefore never restore a balance
+        that was paid: only delivery counts, never the time a payment was made.
+        """
+        low, high = self.delivered_watermarks(company, known_before)
+        p_rec, a_rec = payment_records.alias("p_rec"), payment_records.alias("a_rec")
+        key = (payments.c.service_code, payments.c.document, payments.c.client_code)
+        completa = (payments.c.company_code == company) & (payments.c.validation_mode == "completa")
+        standing = (
+            sa.select(*key, payments.c.amount_cents.label("delta"))
+            .join(p_rec, (p_rec.c.payment_id == payments.c.id) & (p_rec.c.kind == "P"))
+            .where(completa & (payments.c.status == "P") & (p_rec.c.company_code == company) & (p_rec.c.id > low))
+        )
+        given_back = (
+            sa.select(*key, (-payments.c.amount_cents).label("delta"))
+            .join(a_rec, (a_rec.c.payment_id == payments.c.id) & (a_rec.c.kind == "A"))
+            .join(p_rec, (p_rec.c.payment_id == payments.c.id) & (p_rec.c.kind == "P"))
             .where(
-                (payments.c.company_code == company) & (payments.c.status == "P")
-                & (payments.c.validation_mode == "completa") & (payments.c.created_at > since.astimezone(UTC))
+                completa & (payments.c.status == "A") & (a_rec.c.company_code == company) & (a_rec.c.id > high)
+                & (p_rec.c.id <= low)
             )
-            .group_by(payments.c.service_code, payments.c.document, payments.c.client_code)
-            .subquery()
         )  # fmt: skip
+        both = sa.union_all(standing, given_back).subquery()
+        unknown = (
+            sa.select(*both.c[:3], sa.func.sum(both.c.delta).label("total"))
+            .group_by(*both.c[:3])
+            .subquery()
+        )
         self.conn.execute(
             sa.update(debts)
-            .values(paid_cents=later.c.total)
+            .values(paid_cents=unknown.c.total)
             .where(
                 (debts.c.company_code == company) & (debts.c.file_id == file_id)
-                & (debts.c.service_code == later.c.service_code) & (debts.c.document == later.c.document)
-                & (debts.c.client_code == later.c.client_code)
+                & (debts.c.service_code == unknown.c.service_code) & (debts.c.document == unknown.c.document)
+                & (debts.c.client_code == unknown.c.client_code)
             )
         )  # fmt: skip
 

@@ -123,14 +123,16 @@ class YapagoRepository:
         )  # fmt: skip
 
     def give_back(self, company: int, service: str, document: str, client: str, cents: int) -> None:
-        """A reversal restores the balance (never below zero paid, if a load restated it meanwhile)."""
+        """A reversal restores the balance. paid_cents may go below zero: when a load restated the
+        debt after the company was sent this payment, the company's amount already deducted it
+        (sql/debt_repository.restate_paid), and the customer now owes it again."""
         self.conn.execute(
             sa.update(debts)
             .where(
                 (debts.c.company_code == company) & (debts.c.service_code == service)
                 & (debts.c.document == document) & (debts.c.client_code == client)
             )
-            .values(paid_cents=sa.case((debts.c.paid_cents >= cents, debts.c.paid_cents - cents), else_=0))
+            .values(paid_cents=debts.c.paid_cents - cents)
         )  # fmt: skip
 
     # -- payments --------------------------------------------------------------------------------

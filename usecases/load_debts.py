@@ -28,7 +28,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import IO, Any, BinaryIO
 
 import sqlalchemy as sa
@@ -38,11 +38,13 @@ from adapters.files.port import FileInfo, FileNotFound, FileStore
 from domain.companies import company_folder
 from domain.debts import (
     DETAIL,
+    MAX_FUTURE_TRANSMISSION,
     DebtHeader,
     DetailRules,
     DocumentOrder,
     LoadSummary,
     check_header,
+    future_transmission,
     order_error,
     render_err_line,
     render_ok,
@@ -111,8 +113,12 @@ def load_debts(
     checkpoint: Checkpoint = _no_checkpoint,
     progress: Progress | None = None,
     on_file: Callable[[FileResult], None] | None = None,
+    max_future: timedelta = MAX_FUTURE_TRANSMISSION,
 ) -> list[FileResult]:
-    """Process every pending debt file (of one company, or of all); returns one result per file."""
+    """Process every pending debt file (of one company, or of all); returns one result per file.
+
+    `max_future`: how far a header's transmission time may be ahead of this clock (domain/debts.py).
+    """
     results = []
     for code, currencies in sorted(_companies(engine).items()):
         if company is not None and code != company:
@@ -120,7 +126,8 @@ def load_debts(
         for info in store.list(pending_folder(code)):
             if not info.name.upper().endswith(".TXT"):
                 continue
-            result = load_file(engine, store, clock, code, currencies, info, checkpoint=checkpoint, progress=progress)
+            result = load_file(engine, store, clock, code, currencies, info, checkpoint=checkpoint, progress=progress,
+                               max_future=max_future)  # fmt: skip
             if result is None:
                 continue  # another instance took it meanwhile
             results.append(result)
@@ -150,6 +157,7 @@ def load_file(
     *,
     checkpoint: Checkpoint = _no_checkpoint,
     progress: Progress | None = None,
+    max_future: timedelta = MAX_FUTURE_TRANSMISSION,
 ) -> FileResult | None:
     """Process one pending file; None when another instance processed it meanwhile."""
     started, t0 = clock(), time.perf_counter()
@@ -166,7 +174,8 @@ def load_file(
         return None
     with handle:
         try:
-            file_id, summary = _apply(engine, handle, info, company, currencies, clock, started, checkpoint, progress)
+            file_id, summary = _apply(engine, handle, info, company, currencies, clock, started, checkpoint, progress,
+                                      max_future)  # fmt: skip
         except _TakenByAnother as taken:
             return _finish(engine, store, taken.file_id, info, target, started, t0)
     checkpoint("committed")
@@ -389,6 +398,7 @@ def _apply(
     started: datetime,
     checkpoint: Checkpoint,
     progress: Progress | None,
+    max_future: timedelta,
 ) -> tuple[int, LoadSummary]:
     reader = _Reader(handle, info.name, info.size, progress)
     spool = _ErrorSpool()
@@ -410,6 +420,9 @@ def _apply(
                 first = (1, b"")
             else:
                 header, header_errors = check_header(first[1], info.name, company)
+                ahead = future_transmission(header, started, max_future) if header is not None else None
+                if ahead is not None:
+                    header, header_errors = None, [ahead]
             totals = _Totals()
             if header is None:
                 spool.add(header_errors, first[1])
@@ -423,7 +436,11 @@ def _apply(
             else:
                 checkpoint("header")
                 data = conn.begin_nested()
-                _apply_details(conn, repo, details, header, company, currencies, file_id, spool, totals, checkpoint)
+                # What the company could know of: no later than its header says, nor than the file
+                # reached the exchange, nor than now (sql/debt_repository.restate_paid).
+                known_before = min(header.transmitted_at, info.modified, started)
+                _apply_details(conn, repo, details, header, company, currencies, file_id, spool, totals, checkpoint,
+                               known_before)  # fmt: skip
                 mismatches = _header_mismatches(header, totals)
                 if mismatches:
                     data.rollback()
@@ -492,6 +509,7 @@ def _apply_details(
     spool: _ErrorSpool,
     totals: _Totals,
     checkpoint: Checkpoint,
+    known_before: datetime,
 ) -> None:
     replace = header.update_type == "R"
     if replace:
@@ -586,7 +604,7 @@ def _apply_details(
                 spool.add([FieldError(line_no, "tipo_actualizacion", kind, reason)], raw)
     flush()
     repo.build_lookup(company, file_id)
-    repo.restate_paid(company, file_id, header.transmitted_at)
+    repo.restate_paid(company, file_id, known_before)
     if replace or totals.lines >= BIG_FILE_LINES:
         repo.refresh_statistics()
     totals.read_pen += read_pen

@@ -99,7 +99,7 @@ def test_nul_and_lone_surrogates_never_reach_the_database(host: YapagoHost) -> N
         '"just a string"',
     ],
     ids=["deep-array", "deep-object", "deep-ignored-field", "nan", "infinity", "duplicate-key", "trailing-comma",
-         "bom", "not-an-object"],  # fmt: skip
+         "bom", "not-an-object"],
 )
 def test_a_bad_body_is_400_code_10(host: YapagoHost, text: str) -> None:  # noqa: F811
     for route in ("consulta", "pago", "reversa"):
@@ -116,7 +116,7 @@ def test_a_huge_body_is_refused_without_a_5xx(host: YapagoHost) -> None:  # noqa
 @pytest.mark.parametrize(
     "amount",
     ["1_000", "١٠٠", "１００", "1e2", "1E2", "+5", " 5", "5.", ".5", "1.500", "0x10", "NaN", "Infinity", "-0.01", "0",
-     "0.00", "1,000.00", "99999999999.00", "1" * 19, True, [], {}, Raw("1" * 5001), Raw("1" * 30 + ".5")],  # fmt: skip
+     "0.00", "1,000.00", "99999999999.00", "1" * 19, True, [], {}, Raw("1" * 5001), Raw("1" * 30 + ".5")],
 )
 def test_amount_grammar_refusals(host: YapagoHost, amount: Any) -> None:  # noqa: F811
     r = send(host, "pago", partial(op(), amount))
@@ -229,7 +229,7 @@ def test_every_code_of_the_catalogue_is_reachable(host: YapagoHost) -> None:  # 
     assert set(tries) | {"99"} == set(status)
 
 
-def test_99_is_kept_for_the_service_s_own_faults(token: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_99_is_kept_for_the_service_s_own_faults(token: str, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     """A database that fails mid-call is the service's fault: 500, code 99, retry with the same number."""
     import sqlalchemy as sa
 
