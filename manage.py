@@ -114,7 +114,8 @@ def cmd_create_client(args: argparse.Namespace) -> int:
     import bootstrap
     from usecases.clients import register_client
 
-    saved = register_client(bootstrap.unit_of_work, args.id, args.secret, args.scopes, bootstrap.utc_now(), args.banks)
+    saved = register_client(bootstrap.unit_of_work, args.id, args.secret, args.scopes, bootstrap.utc_now(), args.banks,
+                            args.channels)  # fmt: skip
     scopes = ",".join(sorted(s.value for s in saved.scopes))
     print(f"client {saved.client_id} {'created' if saved.created else 'updated'} with scopes {scopes}")
     return 0
@@ -459,6 +460,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--secret", required=True)
     p.add_argument("--scopes", required=True, help="comma-separated: yapago,lending,merchant,collections")
     p.add_argument("--banks", help="YAPAGO: the idBanco codes it may act for, e.g. 1020 (default: any)")
+    p.add_argument("--channels", help="lending, scope merchant: the distributor channel(s) it is, e.g. KOF "
+                   "(required for the merchant routes: an unbound client may act for none)")  # fmt: skip
     p.set_defaults(run=cmd_create_client)
 
     p = sub.add_parser("disable-client", help="refuse a client's credentials and tokens from now on")

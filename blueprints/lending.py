@@ -36,6 +36,7 @@ bp = func.Blueprint()
 STATUS = {
     "monto_invalido": 400, "qr_invalido": 400, "clabe_invalida": 400, "canal_desconocido": 404,
     "cliente_desconocido": 404, "orden_desconocida": 404, "compra_desconocida": 404, "qr_otro_canal": 403,
+    "canal_no_autorizado": 403,
     "orden_duplicada": 409, "monto_distinto": 409, "orden_en_uso": 409, "transicion_invalida": 409, "qr_usado": 409,
     "qr_expirado": 410, "deuda_vencida": 422, "limite_insuficiente": 422, "moneda": 422, "cliente_sin_linea": 422,
     "otp_incorrecto": 422, "otp_expirado": 422, "otp_agotado": 422, "motor_credito_no_disponible": 503,
@@ -104,11 +105,23 @@ def _client(call: Call) -> str:
     return call.principal.client_id
 
 
+def _as_channel(call: Call, channel: str) -> None:
+    """A distributor's client acts for its own channel only (`create-client --channels KOF`)."""
+    assert call.principal is not None
+    if not call.principal.may_act_as_channel(channel):
+        bound = ",".join(sorted(call.principal.channels or ())) or "none"
+        call.log_fields["ErrorCode"] = "canal_no_autorizado"
+        raise ApiError(403, "canal_no_autorizado",
+                       f"client {call.principal.client_id} may act for channel(s) {bound}, not {channel}",
+                       field="channel")  # fmt: skip
+
+
 @bp.route(route="lending/orders", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @endpoint(Scope.MERCHANT)
 def lending_orders(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """A distributor registers a payment order for a customer (201; the same order again 200)."""
     order = _parse(OrderRequest, req)
+    _as_channel(call, order.channel)
     try:
         body, created = register_order(bootstrap.engine(), order.channel, order.orderId, order.customerId,
                                        order.amount, order.concept, _client(call), bootstrap.utc_now())  # fmt: skip
@@ -159,6 +172,7 @@ def lending_qr_image(req: func.HttpRequest, call: Call) -> func.HttpResponse:
 def lending_scan(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """The distributor's agent sends what it read from the QR; OTP #2 goes to the customer."""
     scan = _parse(Scan, req)
+    _as_channel(call, scan.channel)
     return _run(call, lambda: scan_qr(bootstrap.engine(), bootstrap.sms_sender(), bootstrap.lending_config(),
                                       scan.payload, scan.channel, bootstrap.utc_now))  # fmt: skip
 

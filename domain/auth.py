@@ -59,12 +59,31 @@ class Principal:
     scopes: frozenset[Scope]
     token_id: str
     banks: frozenset[str] | None = None  # the bank codes it may act for; None: any
+    channels: frozenset[str] | None = None  # lending: the distributor channels it is; None: none
 
     def has(self, scope: Scope) -> bool:
         return scope in self.scopes
 
     def may_act_for(self, bank: str) -> bool:
         return self.banks is None or bank in self.banks
+
+    def may_act_as_channel(self, channel: str) -> bool:
+        """A distributor's client acts for its own channel(s) only; an unbound one for none."""
+        return self.channels is not None and channel in self.channels
+
+
+_CHANNEL = re.compile(r"[A-Z]{2,10}")
+
+
+def parse_channels(text: str | None) -> frozenset[str] | None:
+    """`KOF` or `KOF,PRONTO` -> the lending channels a merchant client is; empty: none."""
+    if not text or not text.strip():
+        return None
+    channels = frozenset(c.strip() for c in text.split(",") if c.strip())
+    bad = sorted(c for c in channels if not _CHANNEL.fullmatch(c))
+    if bad:
+        raise DomainError(f"channels must be 2-10 capital letters: {', '.join(bad)}", field="channels")
+    return channels
 
 
 def parse_banks(text: str | None) -> frozenset[str] | None:

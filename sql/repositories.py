@@ -20,6 +20,7 @@ class StoredClient:
     scopes: frozenset[Scope]
     active: bool
     banks: frozenset[str] | None = None  # None: any bank
+    channels: frozenset[str] | None = None  # lending distributor channels; None: none
 
 
 class ClientRepository:
@@ -31,7 +32,8 @@ class ClientRepository:
         if row is None:
             return None
         banks = frozenset(row.bank_codes.split(",")) if row.bank_codes else None
-        return StoredClient(row.client_id, row.secret_hash, parse_scopes(row.scopes), bool(row.active), banks)
+        channels = frozenset(row.channel_codes.split(",")) if row.channel_codes else None
+        return StoredClient(row.client_id, row.secret_hash, parse_scopes(row.scopes), bool(row.active), banks, channels)
 
     def upsert(
         self,
@@ -40,14 +42,16 @@ class ClientRepository:
         scopes: frozenset[Scope],
         now: datetime,
         banks: frozenset[str] | None = None,
+        channels: frozenset[str] | None = None,
     ) -> bool:
-        """Create the client or replace its secret, scopes and banks; True when it was created."""
+        """Create the client or replace its secret, scopes, banks and channels; True when it was created."""
         values = {
             "secret_hash": secret_hash,
             "scopes": format_scopes(scopes),
             "active": True,
             "updated_at": now,
             "bank_codes": ",".join(sorted(banks)) if banks else None,
+            "channel_codes": ",".join(sorted(channels)) if channels else None,
         }
         updated = self.conn.execute(
             sa.update(api_clients).where(api_clients.c.client_id == client_id).values(**values)

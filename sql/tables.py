@@ -61,6 +61,7 @@ api_clients = sa.Table(
     sa.Column("secret_hash", sa.String(255), nullable=False),
     sa.Column("scopes", sa.String(255), nullable=False),
     sa.Column("bank_codes", sa.String(255)),  # YAPAGO: the idBanco values it may use; null = any
+    sa.Column("channel_codes", sa.String(255)),  # lending: the distributor channels it is; null = none
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),

@@ -16,6 +16,7 @@ from domain.auth import (
     Scope,
     granted_scopes,
     parse_banks,
+    parse_channels,
     parse_scopes,
     validate_client_id,
     validate_secret,
@@ -44,15 +45,17 @@ class ClientSaved:
 
 
 def register_client(
-    uow: UowFactory, client_id: str, secret: str, scopes: str, now: datetime, banks: str | None = None
-) -> ClientSaved:
-    """Create a client or rotate its secret, scopes and banks; only the Argon2 hash is stored."""
+    uow: UowFactory, client_id: str, secret: str, scopes: str, now: datetime, banks: str | None = None,
+    channels: str | None = None,
+) -> ClientSaved:  # fmt: skip
+    """Create a client or rotate its secret, scopes, banks and channels; only the Argon2 hash is stored."""
     validate_client_id(client_id)
     validate_secret(secret)
     parsed = parse_scopes(scopes)
     bank_codes = parse_banks(banks)
+    channel_codes = parse_channels(channels)
     with uow() as tx:
-        created = tx.clients.upsert(client_id, hash_secret(secret), parsed, now, bank_codes)
+        created = tx.clients.upsert(client_id, hash_secret(secret), parsed, now, bank_codes, channel_codes)
         tx.commit()
     return ClientSaved(client_id, parsed, created)
 
@@ -133,7 +136,7 @@ def authorize(
         raise AuthFailure(401, "invalid_token", "client is disabled")
     if scope is not None and (not principal.has(scope) or scope not in client.scopes):
         raise AuthFailure(403, "insufficient_scope", f"token lacks scope '{scope.value}'")
-    return dataclasses.replace(principal, banks=client.banks)
+    return dataclasses.replace(principal, banks=client.banks, channels=client.channels)
 
 
 class SecretChecks:

@@ -17,6 +17,7 @@ DEMO_ACCOUNTS = [
 DEMO_CLIENT_ID = "demo-client"
 DEMO_CLIENT_SECRET = "demo-secret-0730-change-me"
 ALL_SCOPES = "yapago,lending,merchant,collections"
+DEMO_CHANNELS = "KOF,PRONTO"  # the demo client may act as either distributor (usecases/lending.seed_lending_demo)
 
 
 def save_company(uow: UowFactory, company: Company, now: datetime) -> bool:
@@ -39,5 +40,5 @@ def seed_demo(uow: UowFactory, now: datetime, client_secret: str = DEMO_CLIENT_S
     Safe to run any number of times: the same rows result.
     """
     company, _ = create_company(uow, str(DEMO_COMPANY_CODE), DEMO_COMPANY_NAME, DEMO_SERVICES, DEMO_ACCOUNTS, now)
-    client = register_client(uow, DEMO_CLIENT_ID, client_secret, ALL_SCOPES, now)
+    client = register_client(uow, DEMO_CLIENT_ID, client_secret, ALL_SCOPES, now, channels=DEMO_CHANNELS)
     return company, client

@@ -868,3 +868,19 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0014 -> 0015
+
+ALTER TABLE api_clients ADD channel_codes VARCHAR(255) NULL;
+
+GO
+
+UPDATE alembic_version SET version_num='0015' WHERE alembic_version.version_num = '0014';
+
+GO
+
+COMMIT;
+
+GO
+

@@ -66,7 +66,7 @@ def _world(tmp: Path, url: str, sshd: Sshd, azurite: str, mambu: str, receiver: 
            "WEBHOOK_SCHEDULE": "* * * * * *", "QR_EXPIRATION_SCHEDULE": "0 0 0 1 1 *",
            "DEBT_LOADER_SCHEDULE": "0 0 0 1 1 *", "PAYMENT_FILE_SCHEDULE": "0 0 0 1 1 *"}  # fmt: skip
     for args in (["migrate"], ["seed-demo", "--webhook-base", receiver[0]],
-                 ["create-client", "--id", "kof-app", "--secret", SECRET, "--scopes", "merchant"],
+                 ["create-client", "--id", "kof-app", "--secret", SECRET, "--scopes", "merchant", "--channels", "KOF"],
                  ["create-client", "--id", "customer-app", "--secret", SECRET, "--scopes", "lending"]):  # fmt: skip
         subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
     proc, port, log = start_host(tmp, env, "--workers", "1")

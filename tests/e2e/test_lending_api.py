@@ -55,8 +55,12 @@ def _host(tmp: Path, url: str, azurite: str, mambu: str) -> Iterator[Host]:
            "MAMBU_API_KEY": MAMBU_KEY, "SMS_OUTBOX_PATH": str(tmp / "sms.jsonl"),
            "LENDING_SIGNING_KEY": "l" * 40}  # fmt: skip
     for args in (["migrate"], ["seed-demo"],
-                 ["create-client", "--id", "kof-app", "--secret", SECRET, "--scopes", "merchant"],
-                 ["create-client", "--id", "customer-app", "--secret", SECRET, "--scopes", "lending"]):  # fmt: skip
+                 ["create-client", "--id", "kof-app", "--secret", SECRET, "--scopes", "merchant", "--channels", "KOF"],
+                 ["create-client", "--id", "customer-app", "--secret", SECRET, "--scopes", "lending"],
+                 ["create-client", "--id", "pronto-app", "--secret", SECRET, "--scopes", "merchant", "--channels",
+                  "PRONTO"],
+                 ["create-client", "--id", "oxxo-app", "--secret", SECRET, "--scopes", "merchant", "--channels", "OXXO"],
+                 ["create-client", "--id", "loose-app", "--secret", SECRET, "--scopes", "merchant"]):  # fmt: skip
         subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
     proc, port, _ = start_host(tmp, env, "--workers", "2", "--no-timers")
     base = f"http://127.0.0.1:{port}/api"
@@ -64,7 +68,7 @@ def _host(tmp: Path, url: str, azurite: str, mambu: str) -> Iterator[Host]:
         who: httpx.post(f"{base}/auth/token", headers={"client_id": who, "client_secret": SECRET}).json()[
             "access_token"
         ]
-        for who in ("kof-app", "customer-app")
+        for who in ("kof-app", "customer-app", "pronto-app", "oxxo-app", "loose-app")
     }
     yield Host(base, tmp / "sms.jsonl", tokens)
     stop(proc)
@@ -116,7 +120,33 @@ def test_scopes_and_refusals(host: Host) -> None:
     assert (wrong.status_code, wrong.json()["error"]) == (409, "monto_distinto")
     bad = host.post("customer-app", "qr-requests", {**body, "amount": "10.001"})
     assert bad.status_code == 400 and "amount" in bad.json()["message"]
-    unknown = host.post("kof-app", "orders", {"orderId": "X1", "channel": "OXXO", "customerId": "CUST-001",
+    unknown = host.post("oxxo-app", "orders", {"orderId": "X1", "channel": "OXXO", "customerId": "CUST-001",
                                               "amount": "1", "concept": "c"})  # fmt: skip
     assert (unknown.status_code, unknown.json()["error"]) == (404, "canal_desconocido")
     assert json.loads(late.text)["correlationId"]
+
+
+def test_a_distributor_acts_for_its_own_channel_only(host: Host) -> None:
+    """KOF's client cannot register orders or scan QRs as PRONTO, nor take PRONTO's order ids (issue 13)."""
+    order_id = f"SHARED-{uuid.uuid4().hex[:8]}"
+    order = {"orderId": order_id, "channel": "PRONTO", "customerId": "CUST-001", "amount": "20.00", "concept": "P"}
+    squat = host.post("kof-app", "orders", order)
+    assert (squat.status_code, squat.json()["error"]) == (403, "canal_no_autorizado"), squat.text
+    assert squat.json()["field"] == "channel" and "KOF" in squat.json()["message"]
+    loose = host.post("loose-app", "orders", order)
+    assert (loose.status_code, loose.json()["error"]) == (403, "canal_no_autorizado"), "an unbound client: none"
+    assert host.post("pronto-app", "orders", order).status_code == 201, "the id is still PRONTO's to use"
+    same_id = host.post("kof-app", "orders", {**order, "channel": "KOF", "amount": "99.00"})
+    assert same_id.status_code == 201, "order ids are scoped by channel"
+    asked = host.post("customer-app", "qr-requests",
+                      {"orderId": order_id, "channel": "PRONTO", "customerId": "CUST-001", "amount": "20.00"})
+    purchase = asked.json()["purchaseId"]
+    issued = host.post("customer-app", f"purchases/{purchase}/otp",
+                       {"customerId": "CUST-001", "code": host.code("+525500000001")})  # fmt: skip
+    payload = issued.json()["qrPayload"]
+    as_pronto = host.post("kof-app", "scans", {"channel": "PRONTO", "payload": payload})
+    assert (as_pronto.status_code, as_pronto.json()["error"]) == (403, "canal_no_autorizado")
+    as_kof = host.post("kof-app", "scans", {"channel": "KOF", "payload": payload})
+    assert (as_kof.status_code, as_kof.json()["error"]) == (403, "qr_otro_canal")
+    scanned = host.post("pronto-app", "scans", {"channel": "PRONTO", "payload": payload})
+    assert scanned.status_code == 200 and scanned.json()["state"] == "PENDING_OTP2"

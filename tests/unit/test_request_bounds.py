@@ -74,7 +74,7 @@ def test_amounts_of_the_grammar_are_exact(units: int, fraction: str, zeros: int)
     text = "0" * zeros + str(units) + fraction
     expected = Decimal(str(units) + fraction).quantize(Decimal("0.01"))
     maximum = Decimal("9999999999999.99")
-    if expected == 0 or len(text) > 18:
+    if expected == 0 or len(text) > 18 or len(text.split(".")[0]) > 15:
         with pytest.raises(ValueError):
             parse_amount(text, maximum)
         return
