@@ -250,6 +250,30 @@ def cmd_deliver_webhooks(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_book_drawdowns(args: argparse.Namespace) -> int:
+    from blueprints.disbursements import run_drawdowns
+
+    bookings = run_drawdowns(args.purchase)
+    for b in bookings:
+        print(f"{b.purchase_id}  {b.customer_id:<10} {b.amount:>12} MXN  {b.state:<7} tries={b.attempts} "
+              f"{b.transaction_id or b.error or ''}")  # fmt: skip
+    if not bookings:
+        print("no drawdowns due")
+    return 0
+
+
+def cmd_drawdowns(args: argparse.Namespace) -> int:
+    import bootstrap
+    from sql.engine import stored_utc
+    from usecases.drawdowns import list_drawdowns
+
+    for d in list_drawdowns(bootstrap.engine(), args.state, args.limit):
+        last = d.mambu_transaction_id or d.last_error or ""
+        print(f"{d.purchase_id}  {d.customer_id:<10} {d.amount:>12} MXN  {d.state:<7} tries={d.attempts} "
+              f"next={stored_utc(d.next_attempt_at):%Y-%m-%d %H:%M:%S}Z {last}")  # fmt: skip
+    return 0
+
+
 def cmd_replay_webhook(args: argparse.Namespace) -> int:
     import bootstrap
     from blueprints.disbursements import run_webhooks
@@ -504,6 +528,13 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("deliver-webhooks", help="post the due webhook events now")
     p.add_argument("--event", help="only this event id")
     p.set_defaults(run=cmd_deliver_webhooks)
+    p = sub.add_parser("book-drawdowns", help="book in Mambu the credit of the disbursed purchases now")
+    p.add_argument("--purchase", help="only this purchase id")
+    p.set_defaults(run=cmd_book_drawdowns)
+    p = sub.add_parser("drawdowns", help="list the drawdowns (oldest first): PENDING ones still count locally")
+    p.add_argument("--state", choices=["PENDING", "BOOKED"])
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(run=cmd_drawdowns)
     p = sub.add_parser("replay-webhook", help="send one webhook event again now (same id and body)")
     p.add_argument("event_id")
     p.set_defaults(run=cmd_replay_webhook)

@@ -4,6 +4,13 @@ GET /api/clients/{clientId}/creditarrangements and GET /api/creditarrangements/{
 with `Accept: application/vnd.mambu.v2+json` and the `apiKey` header; writes carry an
 `Idempotency-Key`. Timeouts are short and reads are retried with backoff; a Mambu that is
 down or slow raises MambuUnavailable, so that no purchase is created on a guess.
+
+A disbursed purchase is booked with POST /api/loans/{loanAccountId}/disbursement-transactions
+(`amount`, `externalId` = the purchase id, `notes`) on the arrangement's loan account, with an
+`Idempotency-Key` derived from the purchase (the same on every retry: Mambu answers a repeat
+with the first result, or 102 while it is still being processed). Mambu keeps keys for hours,
+not for ever, so the externalId is the lasting guard: when Mambu refuses a repeated externalId,
+POST /api/loans/transactions:search finds the transaction that holds it and that one counts.
 """
 
 from __future__ import annotations
@@ -14,12 +21,20 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import simplejson
 
 from domain.lending import LendingError
 from domain.lending.credit import CreditLine
 
 ACCEPT = "application/vnd.mambu.v2+json"
 _DUE = ("principalDue", "interestDue", "feesDue", "penaltyDue")
+_LIVE_LOANS = ("ACTIVE", "ACTIVE_IN_ARREARS", "APPROVED")
+_KEYS = uuid.UUID("6f1f6c1e-2b0e-4d8e-9a55-0c3b8f6f8a10")  # namespace of the drawdowns' Idempotency-Keys
+
+
+def drawdown_key(purchase_id: str) -> str:
+    """The Idempotency-Key of a purchase's booking: a UUID, the same on every retry."""
+    return str(uuid.uuid5(_KEYS, f"drawdown:{purchase_id}"))
 
 
 class MambuUnavailable(LendingError):
@@ -57,11 +72,7 @@ class MambuCreditEngine:
 
     def credit_line(self, customer_id: str) -> CreditLine:
         """The customer's active credit arrangement and what is overdue on its loan accounts."""
-        arrangements = self._request("GET", f"/api/clients/{customer_id}/creditarrangements")
-        active = [a for a in arrangements if a.get("state") in ("APPROVED", "ACTIVE")]
-        if not active:
-            raise LendingError("cliente_sin_linea", f"customer {customer_id} has no active credit arrangement")
-        arrangement = active[0]
+        arrangement = self._arrangement(customer_id)
         accounts = self._request("GET", f"/api/creditarrangements/{arrangement['id']}/accounts")
         overdue = Decimal(0)
         for loan in accounts.get("loanAccounts", []):
@@ -73,6 +84,58 @@ class MambuCreditEngine:
             available=Decimal(str(arrangement.get("availableCreditAmount", arrangement["amount"]))),
             overdue=overdue, currency=str(arrangement.get("currency", {}).get("code", "MXN")),
         )  # fmt: skip
+
+    def _arrangement(self, customer_id: str) -> dict[str, Any]:
+        arrangements = self._request("GET", f"/api/clients/{customer_id}/creditarrangements")
+        active = [a for a in arrangements if a.get("state") in ("APPROVED", "ACTIVE")]
+        if not active:
+            raise LendingError("cliente_sin_linea", f"customer {customer_id} has no active credit arrangement")
+        return active[0]
+
+    def _send(self, path: str, body: dict[str, Any], key: str) -> httpx.Response:
+        """A write, retried on network errors and 5xx with the same Idempotency-Key."""
+        content = simplejson.dumps(body, use_decimal=True)
+        problem = ""
+        for attempt in range(self.retries + 1):
+            try:
+                response = self.client.post(path, content=content, headers={"Idempotency-Key": key})
+            except httpx.HTTPError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code < 500:
+                    return response
+                problem = f"HTTP {response.status_code}"
+            if attempt < self.retries:
+                time.sleep(0.2 * 2**attempt)
+        raise MambuUnavailable(f"Mambu did not answer POST {path} ({problem})")
+
+    def book_drawdown(self, customer_id: str, purchase_id: str, amount: Decimal) -> str:
+        """Book the purchase as a disbursement on the customer's loan account; Mambu's transaction id."""
+        arrangement = self._arrangement(customer_id)
+        accounts = self._request("GET", f"/api/creditarrangements/{arrangement['id']}/accounts")
+        loans = [a for a in accounts.get("loanAccounts", []) if a.get("accountState") in _LIVE_LOANS]
+        if not loans:
+            raise LendingError("cliente_sin_linea", f"credit arrangement {arrangement['id']} has no live loan account")
+        path = f"/api/loans/{loans[0]['id']}/disbursement-transactions"
+        body = {"amount": amount, "externalId": purchase_id, "notes": f"Compra con QR {purchase_id}"}
+        response = self._send(path, body, drawdown_key(purchase_id))
+        if response.status_code in (200, 201):
+            return str(response.json()["id"])
+        if response.status_code == 102:
+            raise MambuUnavailable(f"Mambu is still processing the booking of {purchase_id}")
+        if response.status_code == 400 and "externalid" in response.text.lower():
+            return self._booked_before(purchase_id, amount)
+        raise MambuUnavailable(f"Mambu refused POST {path}: HTTP {response.status_code} {response.text[:200]}")
+
+    def _booked_before(self, purchase_id: str, amount: Decimal) -> str:
+        """The transaction that already holds the purchase's externalId (same amount), or an error."""
+        query = {"filterCriteria": [{"field": "externalId", "operator": "EQUALS", "value": purchase_id}]}
+        response = self._send("/api/loans/transactions:search", query, str(uuid.uuid4()))
+        found = response.json() if response.status_code == 200 else []
+        for transaction in found:
+            if Decimal(str(transaction.get("amount"))) == amount:
+                return str(transaction["id"])
+        raise MambuUnavailable(f"externalId {purchase_id} is taken in Mambu by another amount: check it by hand")
 
     def close(self) -> None:
         self.client.close()

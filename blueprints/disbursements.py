@@ -10,12 +10,14 @@ from adapters.webhook_http import HttpWebhookPoster
 from blueprints.common import log_process, timer_process
 from usecases.disbursement_responses import RESPONSES_FOLDER, ResponseResult, process_responses
 from usecases.disbursements import PENDING_FOLDER, RETRY_FOLDER, DispatchResult, dispatch_disbursements
+from usecases.drawdowns import Booking, book_drawdowns
 from usecases.webhooks import Delivery, deliver_webhooks
 
 bp = func.Blueprint()
 PROCESS = "disbursement_dispatch"
 RESPONSES = "disbursement_responses"
 WEBHOOKS = "webhook_delivery"
+DRAWDOWNS = "drawdown_booking"
 
 
 def _log_files(process: str, started: datetime, folder: str, results: list[DispatchResult]) -> None:
@@ -58,6 +60,17 @@ def run_webhooks(event_id: str | None = None) -> list[Delivery]:
     return deliveries
 
 
+def run_drawdowns(purchase_id: str | None = None) -> list[Booking]:
+    started = bootstrap.utc_now()
+    bookings = book_drawdowns(bootstrap.engine(), bootstrap.credit_engine(), bootstrap.utc_now, purchase_id)
+    for b in bookings:
+        log_process(DRAWDOWNS, started, 0.0, Kind="drawdown", PurchaseId=b.purchase_id, Customer=b.customer_id,
+                    AmountMXN=str(b.amount), Outcome=b.state, Attempts=b.attempts,
+                    MambuTransaction=b.transaction_id or "", Error=b.error or "",
+                    NextAttempt=b.next_attempt_at.isoformat() if b.next_attempt_at else "")  # fmt: skip
+    return bookings
+
+
 @bp.timer_trigger(schedule="%DISBURSEMENT_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
 @timer_process(PROCESS)
 def disbursement_dispatch(timer: func.TimerRequest) -> dict:
@@ -87,3 +100,12 @@ def webhook_delivery(timer: func.TimerRequest) -> dict:
     return {"Kind": "run", "Events": len(deliveries),
             "Delivered": sum(d.state == "DELIVERED" for d in deliveries),
             "GivenUp": sum(d.state == "FAILED" for d in deliveries)}  # fmt: skip
+
+
+@bp.timer_trigger(schedule="%DRAWDOWN_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
+@timer_process(DRAWDOWNS)
+def drawdown_booking(timer: func.TimerRequest) -> dict:
+    """Every DRAWDOWN_SCHEDULE: book in Mambu the credit the disbursed purchases consumed (never given up)."""
+    bookings = run_drawdowns()
+    return {"Kind": "run", "Drawdowns": len(bookings), "Booked": sum(b.state == "BOOKED" for b in bookings),
+            "Waiting": sum(b.state == "PENDING" for b in bookings)}  # fmt: skip

@@ -4,8 +4,16 @@
 
 GET /api/clients/{clientId}/creditarrangements and GET /api/creditarrangements/{id}/accounts
 answer as Mambu does (401 with Mambu's error body for a wrong apiKey, 406 for another
-Accept, 404 for an unknown client). Tests change a customer with PUT /_fake/customers/{id}
-and make every answer slow with PUT /_fake/delay {"seconds": n}.
+Accept, 404 for an unknown client). Writes, as the credit engine uses them:
+POST /api/loans/{loanAccountId}/disbursement-transactions and .../repayment-transactions
+({"amount", "externalId", "notes"}; 201 with the transaction; the arrangement's available
+amount goes down or up), each keyed by its Idempotency-Key (a repeat gets the first answer,
+whatever it was) and refused with 400 when the externalId is taken or the amount exceeds what
+is available; POST /api/loans/transactions:search ({"filterCriteria": [{"field":
+"externalId", "operator": "EQUALS", "value"}]}). Tests change a customer with PUT
+/_fake/customers/{id}, read GET /_fake/transactions, make every answer slow with PUT
+/_fake/delay {"seconds": n}, make the next n writes fail with PUT /_fake/fail-writes {"count": n}
+and forget the Idempotency-Keys (as Mambu does after hours) with PUT /_fake/forget-keys.
 """
 
 from __future__ import annotations
@@ -13,6 +21,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import uuid
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +30,7 @@ from fakes.asgi import read_body, send_json
 
 ACCEPT = "application/vnd.mambu.v2+json"
 ROOT = Path(__file__).resolve().parents[1]
+_WRITES = {"disbursement-transactions": "DISBURSEMENT", "repayment-transactions": "REPAYMENT"}
 
 
 class FakeMambu:
@@ -27,6 +38,9 @@ class FakeMambu:
         self.customers = customers
         self.api_key = api_key
         self.delay = 0.0
+        self.transactions: list[dict[str, Any]] = []
+        self.answered: dict[str, tuple[int, Any]] = {}  # Idempotency-Key -> the first answer
+        self.failing_writes = 0
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -61,7 +75,48 @@ class FakeMambu:
                 if customer["creditArrangement"]["id"] == parts[2]:
                     return 200, {"loanAccounts": customer.get("loanAccounts", []), "depositAccounts": []}
             return 404, {"errors": [{"errorCode": 2401, "errorReason": "INVALID_CREDIT_ARRANGEMENT_ID"}]}
+        if method == "POST" and parts == ["api", "loans", "transactions:search"]:
+            wanted = {c.get("value") for c in json.loads(body or b"{}").get("filterCriteria", [])
+                      if c.get("field") == "externalId" and c.get("operator") == "EQUALS"}  # fmt: skip
+            return 200, [t for t in self.transactions if t["externalId"] in wanted]
+        if method == "POST" and len(parts) == 4 and parts[:2] == ["api", "loans"] and parts[3] in _WRITES:
+            key = headers.get("idempotency-key")
+            if key and key in self.answered:
+                return self.answered[key]
+            if self.failing_writes > 0:
+                self.failing_writes -= 1
+                return 503, {"errors": [{"errorCode": 0, "errorReason": "SERVICE_UNAVAILABLE"}]}
+            answer = self.write(parts[2], _WRITES[parts[3]], json.loads(body or b"{}"))
+            if key:
+                self.answered[key] = answer
+            return answer
         return 404, {"errors": [{"errorCode": 3, "errorReason": "INVALID_URL"}]}
+
+    def write(self, loan_id: str, kind: str, data: dict[str, Any]) -> tuple[int, Any]:
+        """A disbursement (draws on the arrangement) or a repayment (gives it back), as Mambu books them."""
+        owner = next((c for c in self.customers.values() if any(a["id"] == loan_id for a in c.get("loanAccounts", []))),
+                     None)  # fmt: skip
+        if owner is None:
+            return 404, {"errors": [{"errorCode": 101, "errorReason": "INVALID_LOAN_ACCOUNT_ID"}]}
+        external = data.get("externalId")
+        if external and any(t["externalId"] == external for t in self.transactions):
+            return 400, {"errors": [{"errorCode": 2, "errorSource": "externalId",
+                                     "errorReason": "DUPLICATE_TRANSACTION_EXTERNAL_ID"}]}  # fmt: skip
+        amount = Decimal(str(data.get("amount", 0)))
+        arrangement = owner["creditArrangement"]
+        available = Decimal(str(arrangement["availableCreditAmount"]))
+        if amount <= 0 or (kind == "DISBURSEMENT" and amount > available):
+            return 400, {"errors": [{"errorCode": 2, "errorSource": "amount", "errorReason": "INVALID_AMOUNT"}]}
+        sign = -1 if kind == "DISBURSEMENT" else 1
+        limit = Decimal(str(arrangement["amount"]))
+        available = min(available + sign * amount, limit)
+        arrangement["availableCreditAmount"] = float(available)
+        arrangement["consumedCreditAmount"] = float(limit - available)
+        transaction = {"id": str(len(self.transactions) + 1), "encodedKey": uuid.uuid4().hex, "externalId": external,
+                       "type": kind, "amount": float(amount), "parentAccountKey": loan_id,
+                       "notes": data.get("notes", "")}  # fmt: skip
+        self.transactions.append(transaction)
+        return 201, transaction
 
     def control(self, method: str, parts: list[str], data: Any) -> tuple[int, Any]:
         if method == "PUT" and parts[:1] == ["customers"] and len(parts) == 2:
@@ -70,6 +125,14 @@ class FakeMambu:
         if method == "PUT" and parts == ["delay"]:
             self.delay = float(data.get("seconds", 0))
             return 200, {"seconds": self.delay}
+        if method == "PUT" and parts == ["forget-keys"]:  # Mambu keeps Idempotency-Keys for hours only
+            self.answered.clear()
+            return 200, {}
+        if method == "PUT" and parts == ["fail-writes"]:
+            self.failing_writes = int(data.get("count", 0))
+            return 200, {"count": self.failing_writes}
+        if method == "GET" and parts == ["transactions"]:
+            return 200, self.transactions
         return 404, {"error": "unknown control route"}
 
 

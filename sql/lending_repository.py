@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,11 +15,14 @@ from sql.tables import (
     lending_channels,
     lending_credit_checks,
     lending_customers,
+    lending_drawdowns,
     lending_events,
     lending_orders,
     lending_otps,
     lending_purchases,
 )
+
+CLOCK_MARGIN = timedelta(seconds=30)
 
 
 class LendingRepository:
@@ -65,15 +68,22 @@ class LendingRepository:
 
     # -- purchases -------------------------------------------------------------------------------
 
-    def held(self, customer_id: str) -> Decimal:
-        """What this system holds of the customer's line: purchases not yet finished or failed."""
-        total = self.conn.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(lending_purchases.c.amount), 0)).where(
-                (lending_purchases.c.customer_id == customer_id)
-                & lending_purchases.c.state.in_([s.value for s in HOLDS_LIMIT])
-            )
-        ).scalar_one()
-        return Decimal(str(total))
+    def held(self, customer_id: str, line_read_at: datetime) -> Decimal:
+        """What this system holds of the customer's line beyond what Mambu reported when it was
+        read at `line_read_at`: the purchases not yet finished or failed, and the disbursed ones
+        whose drawdown Mambu had not confirmed by then (a booking that ended after the read may
+        or may not be in what was read: counted, so never too little). The margin covers clocks
+        of different instances."""
+        holds = sa.select(sa.func.coalesce(sa.func.sum(lending_purchases.c.amount), 0)).where(
+            (lending_purchases.c.customer_id == customer_id)
+            & lending_purchases.c.state.in_([s.value for s in HOLDS_LIMIT])
+        )
+        drawn = sa.select(sa.func.coalesce(sa.func.sum(lending_drawdowns.c.amount), 0)).where(
+            (lending_drawdowns.c.customer_id == customer_id)
+            & (lending_drawdowns.c.booked_at.is_(None) | (lending_drawdowns.c.booked_at >= line_read_at - CLOCK_MARGIN))
+        )
+        held, unbooked = (Decimal(str(self.conn.execute(q).scalar_one())) for q in (holds, drawn))
+        return held + unbooked
 
     def purchase_for_order(self, order_ref: int) -> sa.Row[Any] | None:
         """The order's live purchase (a refused or expired one does not count)."""

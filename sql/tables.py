@@ -588,6 +588,27 @@ lending_webhooks = sa.Table(
     sa.Index("ix_lending_webhooks_state_next_attempt_at", "state", "next_attempt_at"),
 )
 
+# The credit a disbursed purchase consumed, booked in Mambu as a disbursement on the customer's
+# loan account (usecases/drawdowns.py). Inserted in the transaction that marks the purchase
+# DISBURSED, so the amount passes from the purchase's hold to this ledger without a gap; the
+# credit check counts it until Mambu confirmed the booking before the line was read.
+lending_drawdowns = sa.Table(
+    "lending_drawdowns",
+    metadata,
+    sa.Column("purchase_id", sa.String(36), sa.ForeignKey("lending_purchases.id"), primary_key=True),
+    sa.Column("customer_id", sa.String(40), nullable=False),
+    sa.Column("amount", sa.Numeric(18, 2), nullable=False),
+    sa.Column("state", sa.String(10), nullable=False),  # PENDING BOOKED
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_error", sa.String(300)),
+    sa.Column("mambu_transaction_id", sa.String(64)),
+    sa.Column("booked_at", sa.DateTime(timezone=True)),  # when Mambu's answer was back
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_lending_drawdowns_customer_id_booked_at", "customer_id", "booked_at"),
+    sa.Index("ix_lending_drawdowns_state_next_attempt_at", "state", "next_attempt_at"),
+)
+
 # One row per background run that must not overlap itself (held FOR UPDATE for its transaction).
 run_locks = sa.Table(
     "run_locks",

@@ -31,6 +31,7 @@ from sql.locks import hold_run_lock
 from sql.tables import (
     lending_disbursement_files,
     lending_dispatches,
+    lending_drawdowns,
     lending_events,
     lending_purchases,
     lending_response_files,
@@ -177,6 +178,18 @@ def _queue_webhooks(conn: sa.Connection, file_id: int, now: datetime) -> None:
             .where(_LINES.c.file_id == file_id, _LINES.c.outcome == outcome.value)))  # fmt: skip
 
 
+def _queue_drawdowns(conn: sa.Connection, file_id: int, now: datetime) -> None:
+    """The credit the disbursed purchases consumed, in the transaction that ends their hold: it
+    stays counted until Mambu confirms its booking (usecases/drawdowns.py)."""
+    stamp = sa.literal(now, sa.DateTime(timezone=True))
+    conn.execute(sa.insert(lending_drawdowns).from_select(
+        ["purchase_id", "customer_id", "amount", "state", "attempts", "next_attempt_at", "created_at"],
+        sa.select(lending_purchases.c.id, lending_purchases.c.customer_id, lending_purchases.c.amount,
+                  sa.literal("PENDING"), sa.literal(0), stamp, stamp)
+        .join_from(_LINES, lending_purchases, lending_purchases.c.id == _LINES.c.purchase_id)
+        .where(_LINES.c.file_id == file_id, _LINES.c.outcome == Outcome.DISBURSED.value)))  # fmt: skip
+
+
 def _reserve_retries(conn: sa.Connection, file_id: int, now: datetime) -> Any:
     """One retry file with the next attempt of every purchase this file sends again, or None."""
     retries = sa.select(_LINES.c.line_no).where(_LINES.c.file_id == file_id, _LINES.c.outcome == Outcome.RETRY.value)
@@ -221,6 +234,7 @@ def _apply(
             _apply_group(conn, file_id, name, group, max_retries, now)
         _answer_attempts(conn, file_id, now)
         _queue_webhooks(conn, file_id, now)
+        _queue_drawdowns(conn, file_id, now)
         retry = _reserve_retries(conn, file_id, now)
         counts = dict(conn.execute(sa.select(_LINES.c.outcome, sa.func.count()).where(_LINES.c.file_id == file_id)
                                    .group_by(_LINES.c.outcome)).all())  # fmt: skip

@@ -35,6 +35,10 @@ CENT = Decimal("0.01")
 class CreditEngine(Protocol):
     def credit_line(self, customer_id: str) -> CreditLine: ...
 
+    def book_drawdown(self, customer_id: str, purchase_id: str, amount: Decimal) -> str:
+        """Book a disbursed purchase on the customer's line; its transaction id. Idempotent per purchase."""
+        ...
+
 
 @dataclass(frozen=True)
 class LendingConfig:
@@ -150,6 +154,7 @@ def request_qr(
             raise LendingError("monto_distinto", f"the order is for {Decimal(order.amount)} MXN, not {amount}")
         if repo.purchase_for_order(order.id) is not None:
             raise LendingError("orden_en_uso", f"order {order_id} already has a purchase in progress")
+    read_at = clock()
     line = credit.credit_line(customer_id)  # before any transaction: a down Mambu changes nothing
     now = clock()
     purchase_id = str(uuid.uuid4())
@@ -162,7 +167,7 @@ def request_qr(
             raise LendingError("orden_en_uso", f"order {order_id} already has a purchase in progress")
         channel_row = repo.channel(channel)
         assert channel_row is not None
-        held = repo.held(customer_id)
+        held = repo.held(customer_id, read_at)
         result = assess(line, amount, held)
         state = next_state(State.PENDING_CREDIT, "credit_ok" if result.approved else "credit_refused")
         repo.add_purchase(
@@ -308,6 +313,7 @@ def confirm_payment(engine: Engine, credit: CreditEngine, cfg: LendingConfig, pu
                     code: str, clock: Clock) -> dict[str, Any]:  # fmt: skip
     """Spec steps 14-20: OTP #2 right, Mambu re-checked (debt, balance, limit less the other
     holds), the purchase approved for disbursement or rejected with the reason."""
+    read_at = clock()
     line = credit.credit_line(customer_id)  # before any transaction: a down Mambu changes nothing
     now = clock()
     refusal = None
@@ -330,7 +336,7 @@ def confirm_payment(engine: Engine, credit: CreditEngine, cfg: LendingConfig, pu
                 repo.move(purchase.id, state, validating, now, reason="OTP confirmed")
                 repo.add_event(purchase.id, state, "otp2_ok", validating, "second OTP right", now)
                 amount = Decimal(purchase.amount)
-                held = repo.held(customer_id) - amount  # the other purchases; this one is its own hold
+                held = repo.held(customer_id, read_at) - amount  # the others; this one is its own hold
                 result = assess(line, amount, held)
                 _record_check(repo, purchase.id, "approval", line, held, result, now)
                 event = "approved" if result.approved else "rejected"

@@ -884,3 +884,44 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0015 -> 0016
+
+CREATE TABLE lending_drawdowns (
+    purchase_id VARCHAR(36) NOT NULL, 
+    customer_id VARCHAR(40) NOT NULL, 
+    amount NUMERIC(18, 2) NOT NULL, 
+    state VARCHAR(10) NOT NULL, 
+    attempts INTEGER NOT NULL, 
+    next_attempt_at DATETIMEOFFSET NOT NULL, 
+    last_error VARCHAR(300) NULL, 
+    mambu_transaction_id VARCHAR(64) NULL, 
+    booked_at DATETIMEOFFSET NULL, 
+    created_at DATETIMEOFFSET NOT NULL, 
+    CONSTRAINT pk_lending_drawdowns PRIMARY KEY (purchase_id), 
+    CONSTRAINT fk_lending_drawdowns_purchase_id_lending_purchases FOREIGN KEY(purchase_id) REFERENCES lending_purchases (id)
+);
+
+GO
+
+CREATE INDEX ix_lending_drawdowns_customer_id_booked_at ON lending_drawdowns (customer_id, booked_at);
+
+GO
+
+CREATE INDEX ix_lending_drawdowns_state_next_attempt_at ON lending_drawdowns (state, next_attempt_at);
+
+GO
+
+INSERT INTO lending_drawdowns (purchase_id, customer_id, amount, state, attempts, next_attempt_at, created_at) SELECT id, customer_id, amount, 'PENDING', 0, updated_at, updated_at FROM lending_purchases WHERE state = 'DISBURSED';
+
+GO
+
+UPDATE alembic_version SET version_num='0016' WHERE alembic_version.version_num = '0015';
+
+GO
+
+COMMIT;
+
+GO
+

@@ -37,6 +37,7 @@ EXPECTED = {
     "disbursement_dispatch": ("timerTrigger", "%DISBURSEMENT_SCHEDULE%", None, None),
     "disbursement_responses": ("timerTrigger", "%DISBURSEMENT_RESPONSES_SCHEDULE%", None, None),
     "webhook_delivery": ("timerTrigger", "%WEBHOOK_SCHEDULE%", None, None),
+    "drawdown_booking": ("timerTrigger", "%DRAWDOWN_SCHEDULE%", None, None),
     "debt_loader": ("timerTrigger", "%DEBT_LOADER_SCHEDULE%", None, None),
     "payment_file_generator": ("timerTrigger", "%PAYMENT_FILE_SCHEDULE%", None, None),
 }
