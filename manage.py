@@ -347,6 +347,9 @@ def cmd_load_debts(args: argparse.Namespace) -> int:
     progress = _progress_bar if sys.stderr.isatty() else None
     results = run_loader(company, progress)
     for r in results:
+        if r.detail:
+            print(f"{r.company:05d} {r.file_name} {r.outcome}: {r.detail}")
+            continue
         print(
             f"{r.company:05d} {r.file_name} {r.outcome}: {r.lines} lines, {r.applied} applied, {r.rejected} rejected,"
             f" PEN {cents_text(r.applied_total_pen)}, USD {cents_text(r.applied_total_usd)}"
@@ -354,7 +357,7 @@ def cmd_load_debts(args: argparse.Namespace) -> int:
         )
     if not results:
         print("no pending debt files")
-    return 0
+    return 1 if any(r.outcome == "FALLIDO" for r in results) else 0
 
 
 def cmd_generate_payments(args: argparse.Namespace) -> int:
@@ -595,10 +598,11 @@ def main(argv: list[str] | None = None) -> int:
     from adapters.files.port import FileStoreError
     from domain.errors import DomainError
     from settings import SettingsError
+    from usecases.payment_files import PaymentFileError
 
     try:
         return args.run(args)
-    except (DomainError, SettingsError, FileStoreError) as exc:
+    except (DomainError, SettingsError, FileStoreError, PaymentFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

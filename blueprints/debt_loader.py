@@ -21,6 +21,7 @@ def log_file(result: FileResult) -> None:
         Kind="file", Company=f"{result.company:05d}", File=result.file_name, Outcome=result.outcome,
         UpdateType=result.update_type, Lines=result.lines, Applied=result.applied, Rejected=result.rejected,
         AppliedPEN=cents_text(result.applied_total_pen), AppliedUSD=cents_text(result.applied_total_usd),
+        **({"Detail": result.detail} if result.detail else {}),
     )  # fmt: skip
 
 
@@ -43,4 +44,6 @@ def debt_loader(timer: func.TimerRequest) -> dict:
         "Lines": sum(r.lines for r in results),
         "Applied": sum(r.applied for r in results),
         "Rejected": sum(r.rejected for r in results),
+        "SetAside": sum(r.outcome == "APARTADO" for r in results),
+        "Failed": sum(r.outcome == "FALLIDO" for r in results),
     }

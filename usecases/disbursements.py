@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from adapters.files.port import FileStore
+from adapters.files.port import STALE_TEMP, FileStore
 from domain.layouts.disbursements import DISPERSION_DETAIL, DISPERSION_HEADER, DISPERSION_TRAILER
 from domain.lending import MEXICO
 from domain.lending.clabe import validate_clabe
@@ -199,6 +199,7 @@ def dispatch_disbursements(
     engine: Engine, store: FileStore, clock: Callable[[], datetime], checkpoint: Checkpoint = lambda step: None
 ) -> list[DispatchResult]:
     """Write the files a crashed run left, then one new file with every approved purchase."""
+    store.sweep_temp(clock() - STALE_TEMP)
     results = write_leftovers(engine, store, "D", checkpoint, clock)
     row = _reserve(engine, clock())
     if row is not None:

@@ -20,6 +20,7 @@ first copy sits in `Complete/` is a new upload under an old name: it is set asid
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import logging
@@ -34,7 +35,7 @@ from typing import IO, Any, BinaryIO
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from adapters.files.port import FileInfo, FileNotFound, FileStore
+from adapters.files.port import FILE, FOLDER, LINK, STALE_TEMP, FileInfo, FileNotFound, FileStore, printable_name
 from domain.companies import company_folder
 from domain.debts import (
     DETAIL,
@@ -59,6 +60,7 @@ BATCH_ROWS = 10_000
 BIG_FILE_LINES = 10_000  # an N file this big also refreshes the planner's statistics
 CHUNK_BYTES = 1 << 20
 PROCESSED, REJECTED, RECOVERED, DUPLICATE = "PROCESADO", "RECHAZADO", "RECUPERADO", "DUPLICADO"
+SET_ASIDE, FAILED = "APARTADO", "FALLIDO"  # not a debt file (moved to Rejected/); failed, tried again next run
 
 Checkpoint = Callable[[str], None]
 Progress = Callable[[str, int, int], None]  # file name, bytes read, file size
@@ -93,6 +95,7 @@ class FileResult:
     applied_total_usd: int
     duration_ms: float
     started_at: datetime
+    detail: str | None = None  # APARTADO / FALLIDO: why
 
     @classmethod
     def of(cls, summary: LoadSummary, outcome: str, started: datetime, duration_ms: float) -> FileResult:
@@ -120,20 +123,70 @@ def load_debts(
     `max_future`: how far a header's transmission time may be ahead of this clock (domain/debts.py).
     """
     results = []
+    store.sweep_temp(clock() - STALE_TEMP)
     for code, currencies in sorted(_companies(engine).items()):
         if company is not None and code != company:
             continue
-        for info in store.list(pending_folder(code)):
-            if not info.name.upper().endswith(".TXT"):
+        try:
+            entries = store.list(pending_folder(code), everything=True)
+        except Exception as exc:
+            log.exception("could not list %s", pending_folder(code))
+            results.append(_failed(code, pending_folder(code), exc, clock()))
+            continue
+        for info in entries:
+            stray = _stray(info)
+            if stray is None and not info.name.upper().endswith(".TXT"):
                 continue
-            result = load_file(engine, store, clock, code, currencies, info, checkpoint=checkpoint, progress=progress,
-                               max_future=max_future)  # fmt: skip
+            try:
+                if stray is not None:
+                    result = _set_aside_stray(store, clock, code, info, stray)
+                else:
+                    result = load_file(engine, store, clock, code, currencies, info, checkpoint=checkpoint,
+                                       progress=progress, max_future=max_future)  # fmt: skip
+            except Exception as exc:
+                log.exception("could not process %s", info.path)
+                result = _failed(code, printable_name(info.name), exc, clock())
             if result is None:
                 continue  # another instance took it meanwhile
             results.append(result)
             if on_file is not None:
                 on_file(result)
     return results
+
+
+def _stray(info: FileInfo) -> str | None:
+    """Why an entry of Pending/ is no debt file the loader may open, or None."""
+    if info.kind != FILE:
+        return {LINK: "enlace simbolico", FOLDER: "carpeta"}.get(info.kind, "archivo especial (FIFO, socket...)")
+    if printable_name(info.name) != info.name:
+        return "nombre con bytes que no son ASCII imprimible"
+    return None
+
+
+def _set_aside_stray(store: FileStore, clock: Callable[[], datetime], company: int, info: FileInfo,
+                     what: str) -> FileResult:  # fmt: skip
+    """Into Rejected/ (under a printable name), with an .ERR saying why: reported once, never read."""
+    now = clock()
+    shown = printable_name(info.name)
+    target = f"{rejected_folder(company)}/{shown}.{now.strftime('%Y%m%dT%H%M%S%fZ')}"
+    reason = f"{shown} no es un archivo de deudas: {what}; se aparta sin leerlo"
+    try:
+        store.move(info.path, target)
+    except FileNotFound:
+        return None  # type: ignore[return-value]  # gone meanwhile
+    store.write_atomic(target + ".ERR", f"000000000|nombre_archivo|{reason}|\r\n".encode("ascii"))
+    return FileResult(
+        company=company, file_name=shown, outcome=SET_ASIDE, update_type=None, lines=0, applied=0, rejected=0,
+        applied_total_pen=0, applied_total_usd=0, duration_ms=0.0, started_at=now, detail=reason,
+    )  # fmt: skip
+
+
+def _failed(company: int, name: str, exc: Exception, now: datetime) -> FileResult:
+    return FileResult(
+        company=company, file_name=name, outcome=FAILED, update_type=None, lines=0, applied=0, rejected=0,
+        applied_total_pen=0, applied_total_usd=0, duration_ms=0.0, started_at=now,
+        detail=f"{type(exc).__name__}: {exc}"[:500],
+    )  # fmt: skip
 
 
 def _companies(engine: Engine) -> dict[int, dict[str, str]]:
@@ -261,8 +314,27 @@ def _set_aside(
 # -- reading ---------------------------------------------------------------------------------------
 
 
+MAX_LINE_BYTES = 64 * 1024  # a line longer than this (no line break in sight) is kept only this long
+
+
+class _Overlong(bytes):
+    """The start of a line too long to keep whole, and its real length in bytes."""
+
+    length: int
+
+
+def _overlong(head: bytes, length: int) -> _Overlong:
+    line = _Overlong(head[:MAX_LINE_BYTES])
+    line.length = length
+    return line
+
+
 class _Reader:
-    """Lines of a stream read in large chunks (fast on SFTP), CRLF or LF, hashing as it goes."""
+    """Lines of a stream read in large chunks (fast on SFTP), CRLF or LF, hashing as it goes.
+
+    Time is linear and memory bounded whatever the bytes: a line that runs past
+    MAX_LINE_BYTES without a line break (a file with none at all) is cut there and the rest of
+    it only counted, so it becomes one line error instead of an ever-growing buffer."""
 
     def __init__(self, handle: BinaryIO, name: str, size: int, progress: Progress | None) -> None:
         self.handle = handle
@@ -276,10 +348,21 @@ class _Reader:
         """(number of the first line, lines) per chunk read; splitting is done in C, per chunk."""
         line_no = 1
         tail = b""
+        overlong: tuple[bytes, int] | None = None  # (kept head, length so far) of a line too long
+        last = b""  # its last byte so far (a CR before the LF that ends it is not part of it)
         next_report = CHUNK_BYTES * 8
         while chunk := self.handle.read(CHUNK_BYTES):
             self.sha256.update(chunk)
             self.bytes_read += len(chunk)
+            if overlong is not None:
+                end = chunk.find(b"\n")
+                if end < 0:
+                    overlong, last = (overlong[0], overlong[1] + len(chunk)), chunk[-1:]
+                    continue
+                cr = (chunk[end - 1 : end] if end else last) == b"\r"  # CRLF: the CR is not the line's
+                yield line_no, [_overlong(overlong[0], overlong[1] + end - cr)]
+                line_no += 1
+                overlong, chunk = None, chunk[end + 1 :]
             data = tail + chunk
             cut = data.rfind(b"\n") + 1
             body, tail = data[:cut], data[cut:]
@@ -287,10 +370,14 @@ class _Reader:
                 lines = _split(body)
                 yield line_no, lines
                 line_no += len(lines)
+            if len(tail) > MAX_LINE_BYTES:
+                overlong, last, tail = (tail[:MAX_LINE_BYTES], len(tail)), tail[-1:], b""
             if self.progress is not None and self.bytes_read >= next_report:
                 self.progress(self.name, self.bytes_read, self.size)
                 next_report += CHUNK_BYTES * 8
-        if tail:
+        if overlong is not None:
+            yield line_no, [_overlong(overlong[0], overlong[1])]
+        elif tail:
             yield line_no, [tail[:-1] if tail.endswith(b"\r") else tail]
         if self.progress is not None:
             self.progress(self.name, self.bytes_read, self.size)
@@ -347,6 +434,14 @@ class _Totals:
     read_usd: int = 0
     applied_pen: int = 0
     applied_usd: int = 0
+    unread: int = 0  # lines whose amount could not be read at all
+    unread_lines: list[int] = dataclasses.field(default_factory=list)
+
+    def unreadable(self, line_no: int) -> None:
+        """A line whose currency or amount cannot be read: the header totals say they miss it."""
+        self.unread += 1
+        if len(self.unread_lines) < 10:
+            self.unread_lines.append(line_no)
 
     def read(self, currency: bytes | str, cents: int) -> None:
         if currency in (b"1", "1"):
@@ -366,10 +461,40 @@ _AMOUNT = DETAIL.field("deuda")
 _CURRENCY = DETAIL.field("moneda_doc")
 
 
+def _aligned(raw: bytes) -> bytes | None:
+    """A line that is not 210 bytes but 210 UTF-8 characters (an `Ñ` in a name), as 210 bytes
+    with each non-ASCII character as `?`: its fields can then be read and named."""
+    if len(raw) == DETAIL.width or isinstance(raw, _Overlong):
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text.encode("ascii", "replace") if len(text) == DETAIL.width else None
+
+
+def _line_errors(raw: bytes, line_no: int) -> list[FieldError]:
+    """Why a line that does not parse is refused, every field named where the line allows it."""
+    if isinstance(raw, _Overlong):
+        return [FieldError(line_no, "registro", raw[:40].decode("latin-1") + "...",
+                           f"longitud {raw.length} sin salto de linea, se esperan {DETAIL.width} caracteres "
+                           f"(se guardan los primeros {MAX_LINE_BYTES})")]  # fmt: skip
+    aligned = _aligned(raw)
+    if aligned is None:
+        return DETAIL.diagnose(raw, line_no)
+    wide = sum(1 for c in raw.decode("utf-8") if ord(c) > 127)
+    first = FieldError(line_no, "registro", "", f"{wide} caracter(es) UTF-8 no ASCII: el registro es ASCII de "
+                                                f"{DETAIL.width} posiciones")  # fmt: skip
+    return [first, *DETAIL.diagnose(aligned, line_no)]
+
+
 def _read_amount(raw: bytes) -> tuple[bytes, int] | None:
     """Currency and Deuda of a line that failed other checks, if those two fields are readable."""
     if len(raw) != DETAIL.width:
-        return None
+        aligned = _aligned(raw)
+        if aligned is None:
+            return None
+        raw = aligned
     amount = raw[_AMOUNT.start - 1 : _AMOUNT.end]
     currency = raw[_CURRENCY.start - 1 : _CURRENCY.end]
     if amount.isdigit() and amount.isascii():
@@ -481,6 +606,10 @@ def _header_mismatches(header: DebtHeader, totals: _Totals) -> list[FieldError]:
     from domain.debts import cents_text
 
     problems = []
+    missing = ""
+    if totals.unread:
+        shown = ", ".join(str(n) for n in totals.unread_lines) + (", ..." if totals.unread > 10 else "")
+        missing = f" (sin contar {totals.unread} linea(s) de importe ilegible: {shown})"
     if header.records != totals.lines:
         problems.append(
             FieldError(1, "numero_registros", str(header.records), f"el detalle tiene {totals.lines} registros")
@@ -488,12 +617,12 @@ def _header_mismatches(header: DebtHeader, totals: _Totals) -> list[FieldError]:
     if header.total_pen != totals.read_pen:
         problems.append(
             FieldError(1, "importe_total_soles", cents_text(header.total_pen),
-                       f"la suma del detalle en soles es {cents_text(totals.read_pen)}")
+                       f"la suma del detalle en soles es {cents_text(totals.read_pen)}{missing}")
         )  # fmt: skip
     if header.total_usd != totals.read_usd:
         problems.append(
             FieldError(1, "importe_total_dolares", cents_text(header.total_usd),
-                       f"la suma del detalle en dolares es {cents_text(totals.read_usd)}")
+                       f"la suma del detalle en dolares es {cents_text(totals.read_usd)}{missing}")
         )  # fmt: skip
     return problems
 
@@ -548,7 +677,9 @@ def _apply_details(
                 amount = _read_amount(raw)
                 if amount is not None:
                     totals.read(*amount)
-                spool.add(DETAIL.diagnose(raw, line_no), raw)
+                else:
+                    totals.unreadable(line_no)
+                spool.add(_line_errors(raw, line_no), raw)
                 continue
             row = parsed[1:]
             kind, client, document, amount_cents, currency = parsed[0], row[1], row[4], row[8], row[15]

@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from sqlalchemy.engine import Engine
 
-from adapters.files.port import FileStore
+from adapters.files.port import STALE_TEMP, FileStore
 from domain.companies import company_folder
 from domain.layouts.payments import RECORD_WIDTH
 from domain.payment_records import LINE_END
@@ -99,9 +99,10 @@ def _spool(repo: PaymentFileRepository, files: list[Any]) -> dict[int, _Spool]:
     return out
 
 
-def _blocks(spool: IO[bytes], size: int = 1 << 20) -> Iterator[bytes]:
+def _blocks(spool: IO[bytes], size: int = 1 << 20, checkpoint: Checkpoint = _no_checkpoint) -> Iterator[bytes]:
     while block := spool.read(size):
         yield block
+        checkpoint("writing")  # the file half written (under the store's temporary name)
 
 
 def _write_all(
@@ -117,7 +118,7 @@ def _write_all(
     try:
         for row in files:
             spool = spools[row.id]
-            store.write_atomic(file_path(row.company_code, row.file_name), _blocks(spool.data))
+            store.write_atomic(file_path(row.company_code, row.file_name), _blocks(spool.data, checkpoint=checkpoint))
             checkpoint("uploaded")
             with engine.begin() as conn:
                 PaymentFileRepository(conn).mark_uploaded(
@@ -151,6 +152,8 @@ def generate_payment_files(
     on_file: Callable[[PaymentFileResult], None] | None = None,
 ) -> list[PaymentFileResult]:
     results: list[PaymentFileResult] = []
+    if not dry_run:
+        store.sweep_temp(clock() - STALE_TEMP)  # what a crashed write left (outside every company's folder)
 
     def done(result: PaymentFileResult) -> None:
         results.append(result)

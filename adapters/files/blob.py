@@ -10,10 +10,11 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterable
+from datetime import datetime
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
-from adapters.files.port import FileInfo, FileNotFound, FileStoreError, chunks, clean_path, is_temp
+from adapters.files.port import FOLDER, FileInfo, FileNotFound, FileStoreError, chunks, clean_path, is_temp
 
 _COPY_WAIT_SECONDS = 60
 
@@ -43,21 +44,28 @@ class BlobFileStore:
         except ResourceExistsError:
             pass
 
-    def list(self, folder: str) -> list[FileInfo]:
+    def list(self, folder: str, everything: bool = False) -> list[FileInfo]:
         from azure.core.exceptions import ResourceNotFoundError
 
         base = clean_path(folder)
         start = self._name(base) + "/"
         found = []
+        folders: dict[str, FileInfo] = {}  # a flat namespace: a "folder" is a name with a / further on
         try:
             for blob in self.container.list_blobs(name_starts_with=start):
                 name = blob.name[len(start) :]
+                if "/" in name and everything:
+                    inner = name.split("/", 1)[0]
+                    folders.setdefault(inner, FileInfo(f"{base}/{inner}", inner, 0, blob.last_modified, FOLDER))
                 if not name or "/" in name or is_temp(name):
                     continue
                 found.append(FileInfo(path=f"{base}/{name}", name=name, size=blob.size, modified=blob.last_modified))
         except ResourceNotFoundError:
             return []
-        return sorted(found, key=lambda f: (f.modified, f.name))
+        return sorted([*found, *folders.values()], key=lambda f: (f.modified, f.name))
+
+    def sweep_temp(self, older_than: datetime) -> int:
+        return 0  # an upload is committed whole or not at all: no temporary blob is ever written
 
     def open_read(self, path: str) -> BinaryIO:
         return io.BytesIO(self.read_bytes(path))
@@ -81,6 +89,12 @@ class BlobFileStore:
         dst = self.container.get_blob_client(self._name(target))
         if not src.exists():
             if dst.exists():
+                return
+            inner = [b.name for b in self.container.list_blobs(name_starts_with=self._name(source) + "/")]
+            if inner:  # a "folder": every blob under it
+                for name in inner:
+                    rest = name[len(self._name(source)) + 1 :]
+                    self.move(f"{clean_path(source)}/{rest}", f"{clean_path(target)}/{rest}")
                 return
             raise FileNotFound(f"no such file: {source}")
         dst.start_copy_from_url(src.url)

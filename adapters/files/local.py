@@ -9,7 +9,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from adapters.files.port import FileInfo, FileNotFound, FileStoreError, chunks, clean_path, is_temp, temp_name
+from adapters.files.port import (
+    FILE,
+    FOLDER,
+    LINK,
+    SPECIAL,
+    TEMP_FOLDER,
+    FileInfo,
+    FileNotFound,
+    FileStoreError,
+    chunks,
+    clean_path,
+    is_temp,
+    temp_name,
+)
 
 
 class LocalFileStore:
@@ -20,24 +33,45 @@ class LocalFileStore:
     def _abs(self, path: str) -> Path:
         return self.root / clean_path(path)
 
-    def list(self, folder: str) -> list[FileInfo]:
+    def list(self, folder: str, everything: bool = False) -> list[FileInfo]:
         base = self._abs(folder)
         if not base.is_dir():
             return []
         found = []
-        with os.scandir(base) as entries:
+        with os.scandir(base) as entries:  # names that are not UTF-8 arrive surrogate-escaped
             for entry in entries:
-                if entry.is_file(follow_symlinks=False) and not is_temp(entry.name):
-                    stat = entry.stat(follow_symlinks=False)
-                    found.append(
-                        FileInfo(
-                            path=f"{clean_path(folder)}/{entry.name}",
-                            name=entry.name,
-                            size=stat.st_size,
-                            modified=datetime.fromtimestamp(stat.st_mtime, UTC),
-                        )
+                kind = (
+                    LINK if entry.is_symlink() else FILE if entry.is_file(follow_symlinks=False)
+                    else FOLDER if entry.is_dir(follow_symlinks=False) else SPECIAL
+                )  # fmt: skip
+                if is_temp(entry.name) or (kind != FILE and not everything):
+                    continue
+                stat = entry.stat(follow_symlinks=False)
+                found.append(
+                    FileInfo(
+                        path=f"{clean_path(folder)}/{entry.name}",
+                        name=entry.name,
+                        size=stat.st_size,
+                        modified=datetime.fromtimestamp(stat.st_mtime, UTC),
+                        kind=kind,
                     )
+                )
         return sorted(found, key=lambda f: (f.modified, f.name))
+
+    def sweep_temp(self, older_than: datetime) -> int:
+        swept = 0
+        folder = self.root / TEMP_FOLDER
+        if not folder.is_dir():
+            return 0
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                stale = entry.is_file(follow_symlinks=False) and is_temp(entry.name) and (
+                    datetime.fromtimestamp(entry.stat(follow_symlinks=False).st_mtime, UTC) < older_than
+                )
+                if stale:
+                    Path(entry.path).unlink(missing_ok=True)
+                    swept += 1
+        return swept
 
     def open_read(self, path: str) -> BinaryIO:
         try:
@@ -53,6 +87,7 @@ class LocalFileStore:
         target = self._abs(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         temp = self._abs(temp_name(clean_path(path), uuid.uuid4().hex))
+        temp.parent.mkdir(exist_ok=True)
         try:
             with open(temp, "wb") as handle:
                 for chunk in chunks(data):

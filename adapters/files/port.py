@@ -2,7 +2,12 @@
 
 Paths are relative POSIX paths under the store's root (`00730/Deudas/Pending/x.TXT`);
 `..` and absolute paths are refused so a file name read from outside can never escape
-the root. Writes are atomic: a reader sees the old file, or the whole new one.
+the root. Writes are atomic: a reader sees the old file, or the whole new one. The
+half-written file lives in `TEMP_FOLDER` at the root, outside every folder a company or a
+bank reads, and is renamed into place when complete; one left by a crash is swept by
+`sweep_temp` (the timers call it at start). Names the system of a company wrote may be any
+bytes: they are decoded as UTF-8 with surrogate escapes, so that such an entry can still be
+listed and moved aside (usecases/load_debts.py) instead of failing the listing.
 """
 
 from __future__ import annotations
@@ -11,10 +16,13 @@ import posixpath
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import BinaryIO, Protocol
 
 TEMP_MARK = ".tmp-"
+TEMP_FOLDER = ".tmp"  # at the root: no company or bank folder holds a half-written file
+FILE, LINK, FOLDER, SPECIAL = "file", "link", "folder", "special"
+STALE_TEMP = timedelta(hours=1)  # a temporary file older than this is a crashed write's: swept
 
 
 class FileStoreError(Exception):
@@ -31,11 +39,14 @@ class FileInfo:
     name: str
     size: int
     modified: datetime
+    kind: str = FILE  # file, link, folder or special (FIFO, socket, device): only files are read
 
 
 def clean_path(path: str) -> str:
     """Normalise a relative path and refuse any that leaves the root."""
-    if not path or path.startswith("/") or "\\" in path or "\x00" in path:
+    # A backslash is an ordinary character on every server this runs against (POSIX, blob names):
+    # a company's file may hold one in its name and must still be movable aside.
+    if not path or path.startswith("/") or "\x00" in path:
         raise FileStoreError(f"bad path {path!r}: must be relative, with / separators")
     normal = posixpath.normpath(path)
     if normal == ".." or normal.startswith("../") or normal == ".":
@@ -44,13 +55,25 @@ def clean_path(path: str) -> str:
 
 
 def temp_name(path: str, token: str) -> str:
-    """A hidden sibling name for an atomic write; listings skip it."""
-    folder, name = posixpath.split(path)
-    return posixpath.join(folder, f".{name}{TEMP_MARK}{token}")
+    """Where an atomic write of `path` is spooled: in TEMP_FOLDER at the root, not beside `path`."""
+    name = posixpath.basename(path)
+    return posixpath.join(TEMP_FOLDER, f".{name}{TEMP_MARK}{token}")
 
 
 def is_temp(name: str) -> bool:
+    """A temporary name (also the hidden siblings written beside their target before TEMP_FOLDER)."""
     return name.startswith(".") and TEMP_MARK in name
+
+
+def wire_name(path: str) -> bytes:
+    """A path as the bytes it names on the server (names that were not UTF-8 come back as they were)."""
+    return path.encode("utf-8", "surrogateescape")
+
+
+def printable_name(name: str) -> str:
+    """A name fit for a log or another file's name: printable ASCII, every other byte as %XX."""
+    raw = wire_name(name)
+    return "".join(chr(b) if 0x21 <= b <= 0x7E and b != 0x25 else f"%{b:02X}" for b in raw)
 
 
 def chunks(data: bytes | Iterable[bytes]) -> Iterable[bytes]:
@@ -63,8 +86,13 @@ def chunks(data: bytes | Iterable[bytes]) -> Iterable[bytes]:
 class FileStore(Protocol):
     url: str
 
-    def list(self, folder: str) -> list[FileInfo]:
-        """Regular files directly in `folder`, oldest first (then by name); [] if it is missing."""
+    def list(self, folder: str, everything: bool = False) -> list[FileInfo]:
+        """Regular files directly in `folder`, oldest first (then by name); [] if it is missing.
+        `everything`: links, folders and special files too (their `kind` says which)."""
+        ...
+
+    def sweep_temp(self, older_than: datetime) -> int:
+        """Delete what crashed writes left in TEMP_FOLDER before `older_than`; how many."""
         ...
 
     def open_read(self, path: str) -> AbstractContextManager[BinaryIO]: ...

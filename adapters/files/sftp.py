@@ -29,7 +29,21 @@ from urllib.parse import unquote, urlsplit
 
 import paramiko
 
-from adapters.files.port import FileInfo, FileNotFound, FileStoreError, chunks, clean_path, is_temp, temp_name
+from adapters.files.port import (
+    FILE,
+    FOLDER,
+    LINK,
+    SPECIAL,
+    TEMP_FOLDER,
+    FileInfo,
+    FileNotFound,
+    FileStoreError,
+    chunks,
+    clean_path,
+    is_temp,
+    temp_name,
+    wire_name,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,6 +69,43 @@ class SftpOptions:
 def fingerprint(key: paramiko.PKey) -> str:
     digest = hashlib.sha256(key.asbytes()).digest()
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def _kind(mode: int | None) -> str:
+    if mode is None:
+        return SPECIAL
+    if stat.S_ISLNK(mode):
+        return LINK
+    return FILE if stat.S_ISREG(mode) else FOLDER if stat.S_ISDIR(mode) else SPECIAL
+
+
+def _listdir(sftp: paramiko.SFTPClient, path: bytes) -> list[tuple[str, paramiko.SFTPAttributes]]:
+    """READDIR as paramiko's listdir_attr does it, but names taken as bytes: its own decoding is
+    strict UTF-8, and one name a company's system wrote in Latin-1 would fail the whole listing."""
+    from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR
+
+    kind, msg = sftp._request(CMD_OPENDIR, path)
+    if kind != CMD_HANDLE:
+        raise paramiko.SFTPError("Expected handle")
+    handle = msg.get_binary()
+    found = []
+    try:
+        while True:
+            try:
+                kind, msg = sftp._request(CMD_READDIR, handle)
+            except EOFError:
+                break
+            if kind != CMD_NAME:
+                raise paramiko.SFTPError("Expected name response")
+            for _ in range(msg.get_int()):
+                raw, longname = msg.get_string(), msg.get_string()
+                name = raw.decode("utf-8", "surrogateescape")
+                attrs = paramiko.SFTPAttributes._from_msg(msg, name, longname.decode("utf-8", "replace"))
+                if name not in (".", ".."):
+                    found.append((name, attrs))
+    finally:
+        sftp._request(CMD_CLOSE, handle)
+    return found
 
 
 class SftpFileStore:
@@ -167,26 +218,43 @@ class SftpFileStore:
     def _abs(self, path: str) -> str:
         return posixpath.join(self.root, clean_path(path))
 
-    def list(self, folder: str) -> list[FileInfo]:
+    def list(self, folder: str, everything: bool = False) -> list[FileInfo]:
         base = clean_path(folder)
 
         def op(sftp: paramiko.SFTPClient) -> list[FileInfo]:
             try:
-                attrs = sftp.listdir_attr(self._abs(base))
+                entries = _listdir(sftp, wire_name(self._abs(base)))
             except FileNotFoundError:
                 return []
-            return [
-                FileInfo(
-                    path=f"{base}/{a.filename}",
-                    name=a.filename,
-                    size=a.st_size or 0,
-                    modified=datetime.fromtimestamp(a.st_mtime or 0, UTC),
-                )
-                for a in attrs
-                if a.st_mode is not None and stat.S_ISREG(a.st_mode) and not is_temp(a.filename)
-            ]
+            found = []
+            for name, a in entries:  # READDIR's attributes are the entry's own (lstat): links stay links
+                kind = _kind(a.st_mode)
+                if is_temp(name) or (kind != FILE and not everything):
+                    continue
+                found.append(FileInfo(path=f"{base}/{name}", name=name, size=a.st_size or 0,
+                                      modified=datetime.fromtimestamp(a.st_mtime or 0, UTC), kind=kind))  # fmt: skip
+            return found
 
         return sorted(self._run(f"list {base}", op), key=lambda f: (f.modified, f.name))
+
+    def sweep_temp(self, older_than: datetime) -> int:
+        def op(sftp: paramiko.SFTPClient) -> int:
+            try:
+                entries = _listdir(sftp, wire_name(self._abs(TEMP_FOLDER)))
+            except FileNotFoundError:
+                return 0
+            swept = 0
+            for name, a in entries:
+                stale = datetime.fromtimestamp(a.st_mtime or 0, UTC) < older_than
+                if _kind(a.st_mode) == FILE and is_temp(name) and stale:
+                    try:
+                        sftp.remove(wire_name(self._abs(f"{TEMP_FOLDER}/{name}")))
+                        swept += 1
+                    except FileNotFoundError:
+                        pass  # another sweeper was first
+            return swept
+
+        return self._run("sweep temp", op)
 
     def open_read(self, path: str) -> BinaryIO:
         def op(sftp: paramiko.SFTPClient) -> BinaryIO:
@@ -226,6 +294,7 @@ class SftpFileStore:
 
         def op(sftp: paramiko.SFTPClient) -> None:
             self._mkdirs(sftp, posixpath.dirname(rel))
+            self._mkdirs(sftp, TEMP_FOLDER)
             temp = self._abs(temp_name(rel, uuid.uuid4().hex))
             spool.seek(0)
             try:
@@ -252,9 +321,9 @@ class SftpFileStore:
         def op(sftp: paramiko.SFTPClient) -> None:
             self._mkdirs(sftp, posixpath.dirname(dst))
             try:
-                sftp.posix_rename(self._abs(src), self._abs(dst))
+                sftp.posix_rename(wire_name(self._abs(src)), wire_name(self._abs(dst)))
             except FileNotFoundError:
-                sftp.stat(self._abs(dst))  # a retried move whose first reply was lost: done
+                sftp.lstat(wire_name(self._abs(dst)))  # a retried move whose first reply was lost: done
 
         self._run(f"move {src} -> {dst}", op)
 

@@ -15,7 +15,7 @@ from tests.conftest import ROOT, Sshd, temporary_database
 from tests.integration.test_payment_files import HELD, at, scenario, world
 from usecases.payment_files import generate_payment_files
 
-STEPS = ["reserved", "uploaded", "marked"]
+STEPS = ["reserved", "writing", "uploaded", "marked"]
 
 
 def state(url: str, root: Path) -> dict:
@@ -26,7 +26,7 @@ def state(url: str, root: Path) -> dict:
     engine.dispose()
     pagos = root / "00730" / "Pagos"
     tree = (
-        {p.name: p.read_bytes() for p in sorted(pagos.iterdir()) if not p.name.startswith(".")}
+        {p.name: p.read_bytes() for p in sorted(pagos.iterdir())}  # a half-written file would show here
         if pagos.exists()
         else {}
     )
@@ -62,13 +62,16 @@ def test_kill_then_rerun_equals_clean(step: str, tmp_path: Path, clean: dict) ->
     assert middle["items"] == clean["items"], "the reservation committed before the crash"
     if step == "reserved":
         assert middle["tree"] == {}, "killed before the upload"
+    if step == "writing":
+        assert middle["tree"] == {}, "half written: nothing in the company's folder"
+        assert [p.name for p in (tmp_path / "x" / ".tmp").iterdir()], "the half-written file is outside it"
     for _ in range(2):
         generate_payment_files(engine, store, at(13))
         assert state(url, tmp_path / "x") == clean
     engine.dispose()
 
 
-@pytest.mark.parametrize("step", ["reserved", "uploaded"])
+@pytest.mark.parametrize("step", ["reserved", "writing", "uploaded"])
 def test_kill_then_rerun_over_sshd_and_postgres(step: str, sshd: Sshd, pg_url: str, clean: dict) -> None:
     from adapters.files.sftp import SftpFileStore, SftpOptions
 
@@ -84,6 +87,8 @@ def test_kill_then_rerun_over_sshd_and_postgres(step: str, sshd: Sshd, pg_url: s
             step,
             {"SFTP_KNOWN_HOSTS": str(sshd.known_hosts), "SFTP_PRIVATE_KEY_PATH": str(sshd.user_key)},
         )
+        if step == "writing":
+            assert not (root / "00730" / "Pagos").exists() or not list((root / "00730" / "Pagos").iterdir())
         store = SftpFileStore(sftp_url, SftpOptions(known_hosts=sshd.known_hosts, private_key_path=sshd.user_key))
         generate_payment_files(engine, store, at(13))
         store.close()
