@@ -1,17 +1,51 @@
 #!/usr/bin/env bash
 # make run: settings, Azurite in memory, migrations, demo data, then the local host.
+# Everything it starts is stopped on any exit (Ctrl-C, an error, a failed start); the banner
+# is printed once the host answers. READY_TIMEOUT (seconds, default 180) bounds each wait: a
+# cold, busy machine can take a minute to start Azurite or the host.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${PORT:-7071}
 WORKERS=${WORKERS:-2}
+READY_TIMEOUT=${READY_TIMEOUT:-180}
 PY=.venv/bin/python
 mkdir -p .data
 
-$PY manage.py init-settings
+AZURITE_PID="" MAMBU_PID="" RECEIVER_PID="" HOST_PID=""
+cleanup() {
+  for pid in $HOST_PID $RECEIVER_PID $MAMBU_PID $AZURITE_PID; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-AZURITE_PID=""
+# wait_for WHAT PID CHECK...: until CHECK succeeds, the process PID exits, or READY_TIMEOUT passes.
+wait_for() {
+  local what=$1 pid=$2 deadline=$((SECONDS + READY_TIMEOUT))
+  shift 2
+  until "$@"; do
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then echo "$what exited before it was ready"; return 1; fi
+    if [ $SECONDS -ge $deadline ]; then echo "$what was not ready after ${READY_TIMEOUT}s (READY_TIMEOUT)"; return 1; fi
+    sleep 0.3
+  done
+}
+azurite_ready() { port_open 10000 && port_open 10001 && port_open 10002; }
+# host_ready: the banner's first curl (a token for the demo client) works
+host_ready() {
+  $PY - "$PORT" "${DEMO_CLIENT_SECRET:-demo-secret-0730-change-me}" <<'PY' 2>/dev/null
+import sys, urllib.request
+port, secret = sys.argv[1], sys.argv[2]
+request = urllib.request.Request(f"http://127.0.0.1:{port}/api/auth/token", data=b"", method="POST",
+                                 headers={"client_id": "demo-client", "client_secret": secret})
+with urllib.request.urlopen(request, timeout=5) as answer:
+    sys.exit(0 if answer.status == 200 else 1)
+PY
+}
+
+$PY manage.py init-settings
+
 if port_open 10002 && port_open 10000; then
   echo "Azurite (or another storage emulator) already listens on 10000-10002; using it"
 else
@@ -19,8 +53,7 @@ else
     --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
     > .data/azurite.log 2>&1 &
   AZURITE_PID=$!
-  for _ in $(seq 50); do port_open 10002 && break; sleep 0.2; done
-  port_open 10002 || { echo "Azurite did not start; see .data/azurite.log"; exit 1; }
+  wait_for Azurite "$AZURITE_PID" azurite_ready || { echo "see .data/azurite.log"; exit 1; }
   echo "Azurite started in memory (pid $AZURITE_PID)"
 fi
 MAMBU_PID=""
@@ -29,17 +62,9 @@ if port_open 8089; then
 else
   $PY -m fakes.mambu --port 8089 > .data/mambu.log 2>&1 &
   MAMBU_PID=$!
-  for _ in $(seq 50); do port_open 8089 && break; sleep 0.2; done
+  wait_for "the fake Mambu" "$MAMBU_PID" port_open 8089 || { echo "see .data/mambu.log"; exit 1; }
   echo "fake Mambu started on 127.0.0.1:8089 (pid $MAMBU_PID; customers in data/mambu-demo.json)"
 fi
-RECEIVER_PID=""
-cleanup() {
-  [ -n "$AZURITE_PID" ] && kill "$AZURITE_PID" 2>/dev/null || true
-  [ -n "$MAMBU_PID" ] && kill "$MAMBU_PID" 2>/dev/null || true
-  [ -n "$RECEIVER_PID" ] && kill "$RECEIVER_PID" 2>/dev/null || true
-}
-trap cleanup EXIT INT TERM
-
 $PY manage.py migrate
 $PY manage.py seed-demo --webhook-base http://127.0.0.1:8090
 $PY manage.py import-collections data/collections-demo.json
@@ -51,9 +76,13 @@ else
     --secret "KOF=$($PY manage.py webhook-secret KOF --quiet)" \
     --secret "PRONTO=$($PY manage.py webhook-secret PRONTO --quiet)" > .data/webhook-receiver.log 2>&1 &
   RECEIVER_PID=$!
-  for _ in $(seq 50); do port_open 8090 && break; sleep 0.2; done
+  wait_for "the webhook receiver" "$RECEIVER_PID" port_open 8090 || { echo "see .data/webhook-receiver.log"; exit 1; }
   echo "local webhook receiver (KOF, Pronto) on 127.0.0.1:8090 (pid $RECEIVER_PID; what it got: GET /_fake/events)"
 fi
+
+$PY manage.py serve --port "$PORT" --workers "$WORKERS" &
+HOST_PID=$!
+wait_for "the local host" "$HOST_PID" host_ready || exit 1
 
 SECRET=${DEMO_CLIENT_SECRET:-demo-secret-0730-change-me}
 cat <<TXT
@@ -70,4 +99,4 @@ cat <<TXT
                   webhooks:  curl -s http://127.0.0.1:8090/_fake/events   (.venv/bin/python manage.py webhooks)
 
 TXT
-$PY manage.py serve --port "$PORT" --workers "$WORKERS"
+wait "$HOST_PID"
