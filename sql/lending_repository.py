@@ -22,7 +22,7 @@ from sql.tables import (
     lending_purchases,
 )
 
-CLOCK_MARGIN = timedelta(seconds=30)
+CLOCK_MARGIN = timedelta(seconds=5)  # clocks of two instances (NTP keeps them far closer)
 
 
 class LendingRepository:
