@@ -6,8 +6,9 @@ the reason: `1_000` and `١٠٠` (Python's Decimal would take them), `1e2`, `1.5
 `-5`, `0`, `true`, and anything above the route's maximum. The value is checked on the
 text the caller wrote (domain/json_body.JsonDecimal), never on a float.
 
-`AMOUNT_PATTERN` is the same rule for the OpenAPI documents, so that what they call valid
-is exactly what the validators accept.
+`amount_schema` writes the same rule for the OpenAPI documents (a pattern that also says
+"greater than 0" and the maximum's number of digits), so that what they call valid is exactly
+what the validators accept.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 MAX_AMOUNT_CHARS = 18
-AMOUNT_PATTERN = r"^[0-9]{1,15}(\.[0-9]{1,2})?$"
-_AMOUNT = re.compile(r"[0-9]{1,15}(\.[0-9]{1,2})?")
+_AMOUNT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")  # within MAX_AMOUNT_CHARS
 CENT = Decimal("0.01")
 
 
@@ -76,13 +76,20 @@ def parse_amount(value: Any, maximum: Decimal, *, allow_zero: bool = False, lang
     return amount
 
 
-def amount_schema(maximum: Decimal, *, allow_zero: bool = False) -> dict[str, Any]:
+def amount_pattern(maximum: Decimal) -> str:
+    """The grammar as a pattern, for a maximum of the form 9...9.99: at most its integer digits
+    (leading zeros aside), and not zero."""
+    digits = len(str(int(maximum)))
+    assert maximum == Decimal("9" * digits + ".99"), "the pattern can say only all-nines maximums"
+    return rf"^(0*[1-9][0-9]{{0,{digits - 1}}}(\.[0-9]{{1,2}})?|0+\.([0-9][1-9]|[1-9][0-9]?))$"
+
+
+def amount_schema(maximum: Decimal) -> dict[str, Any]:
     """The JSON Schema of an amount field with this maximum: a number or a string of the grammar."""
-    bound = {"minimum": 0} if allow_zero else {"exclusiveMinimum": 0}
     return {
         "anyOf": [
-            {"type": "number", **bound, "maximum": float(maximum), "multipleOf": 0.01},
-            {"type": "string", "pattern": AMOUNT_PATTERN, "maxLength": MAX_AMOUNT_CHARS},
+            {"type": "number", "exclusiveMinimum": 0, "maximum": float(maximum), "multipleOf": 0.01},
+            {"type": "string", "pattern": amount_pattern(maximum), "maxLength": MAX_AMOUNT_CHARS},
         ],
         "description": f"Importe: digitos ASCII, a lo mas dos decimales, sin signo ni exponente; maximo {maximum}",
     }

@@ -84,6 +84,8 @@ def _text(pattern: str, description: str, *, pad: int = 0, integers: tuple[int, 
     """
 
     def as_text(value: Any) -> Any:
+        if integers is not None and isinstance(value, Decimal) and value.is_finite() and value == value.to_integral():
+            value = int(value)  # 655.0 is an integer to JSON Schema, so it is one here
         if integers is not None and isinstance(value, int) and not isinstance(value, bool):
             return str(value).zfill(pad) if value >= 0 else str(value)
         return value
