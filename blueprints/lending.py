@@ -8,6 +8,7 @@ Distributors (scope `merchant`) register orders and scan QRs; the customer app (
 from __future__ import annotations
 
 import io
+import re
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -100,6 +101,17 @@ def _run(call: Call, work: Any, status: int = 200) -> func.HttpResponse:
     return exact_json_response(body, status)
 
 
+_PURCHASE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _purchase_id(req: func.HttpRequest) -> str:
+    """The route's purchase id; one that is no UUID (a NUL, a quote...) names no purchase: 404."""
+    purchase = req.route_params.get("purchaseId", "")
+    if not _PURCHASE_ID.fullmatch(purchase):
+        raise ApiError(404, "compra_desconocida", "no such purchase", field="purchaseId")
+    return purchase
+
+
 def _client(call: Call) -> str:
     assert call.principal is not None
     return call.principal.client_id
@@ -146,7 +158,7 @@ def lending_qr_request(req: func.HttpRequest, call: Call) -> func.HttpResponse:
 def lending_qr_otp(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """OTP #1: the signed QR payload (its image at GET .../qr)."""
     otp = _parse(OtpSubmission, req)
-    purchase = req.route_params.get("purchaseId", "")
+    purchase = _purchase_id(req)
     return _run(call, lambda: confirm_qr_otp(bootstrap.engine(), bootstrap.lending_config(), purchase,
                                              otp.customerId, otp.code, bootstrap.utc_now))  # fmt: skip
 
@@ -159,7 +171,7 @@ def lending_qr_image(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     if kind not in ("svg", "png"):
         raise ApiError(400, "invalid_request", "format must be svg or png")
     with bootstrap.engine().connect() as conn:
-        purchase = LendingRepository(conn).purchase(req.route_params.get("purchaseId", ""))
+        purchase = LendingRepository(conn).purchase(_purchase_id(req))
     if purchase is None or not purchase.payload:
         raise ApiError(404, "compra_desconocida", "no QR was issued for this purchase")
     out = io.BytesIO()
@@ -182,7 +194,7 @@ def lending_scan(req: func.HttpRequest, call: Call) -> func.HttpResponse:
 def lending_confirm(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """OTP #2, then the final credit check: APPROVED (ready for disbursement) or REJECTED."""
     otp = _parse(OtpSubmission, req)
-    purchase = req.route_params.get("purchaseId", "")
+    purchase = _purchase_id(req)
     return _run(call, lambda: confirm_payment(bootstrap.engine(), bootstrap.credit_engine(),
                                               bootstrap.lending_config(), purchase, otp.customerId, otp.code,
                                               bootstrap.utc_now))  # fmt: skip
@@ -193,7 +205,7 @@ def lending_confirm(req: func.HttpRequest, call: Call) -> func.HttpResponse:
 def lending_purchase(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """A purchase as it is now."""
     with bootstrap.engine().connect() as conn:
-        purchase = LendingRepository(conn).purchase(req.route_params.get("purchaseId", ""))
+        purchase = LendingRepository(conn).purchase(_purchase_id(req))
     if purchase is None:
         raise ApiError(404, "compra_desconocida", "no such purchase")
     return exact_json_response(view(purchase))

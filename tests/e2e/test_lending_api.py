@@ -150,3 +150,13 @@ def test_a_distributor_acts_for_its_own_channel_only(host: Host) -> None:
     assert (as_kof.status_code, as_kof.json()["error"]) == (403, "qr_otro_canal")
     scanned = host.post("pronto-app", "scans", {"channel": "PRONTO", "payload": payload})
     assert scanned.status_code == 200 and scanned.json()["state"] == "PENDING_OTP2"
+
+
+@pytest.mark.parametrize("purchase", ["%00", "x%27%20OR%201=1", "a" * 300, "%C3%B1", "00000000-0000-0000-0000-00000000000g"])
+def test_a_purchase_id_that_is_no_uuid_is_404_never_a_5xx(host: Host, purchase: str) -> None:
+    headers = {"Authorization": f"Bearer {host.tokens['customer-app']}"}
+    for method, route, body in (("GET", "", None), ("GET", "/qr", None),
+                                ("POST", "/otp", {"customerId": "CUST-001", "code": "123456"}),
+                                ("POST", "/confirm", {"customerId": "CUST-001", "code": "123456"})):  # fmt: skip
+        answer = httpx.request(method, f"{host.base}/lending/purchases/{purchase}{route}", headers=headers, json=body)
+        assert (answer.status_code, answer.json()["error"]) == (404, "compra_desconocida"), answer.text
