@@ -55,12 +55,24 @@ def test_operator_commands(tmp_path: Path) -> None:
     assert run(env, "disable-client", "--id", "bank-1020").returncode == 0
     assert run(env, "disable-client", "--id", "ghost").returncode == 2
 
+    lost = run(env, "generate-payments", "--regenerate", "P0073099992026001.TXT")
+    assert (lost.returncode, lost.stderr.strip()) == (2, "error: no payment file named P0073099992026001.TXT")
+    assert "Traceback" not in lost.stderr
+    bad_channels = run(env, "create-client", "--id", "kof-app", "--secret", "s3cret-value-123", "--scopes", "merchant",
+                       "--channels", "kof")  # fmt: skip
+    assert bad_channels.returncode == 2 and "channels must be 2-10 capital letters: kof" in bad_channels.stderr
+    kof = run(env, "create-client", "--id", "kof-app", "--secret", "s3cret-value-123", "--scopes", "merchant",
+              "--channels", "KOF")  # fmt: skip
+    assert kof.returncode == 0, kof.stderr
+    assert "no drawdowns due" in run(env, "book-drawdowns").stdout
+    assert run(env, "drawdowns", "--state", "PENDING").returncode == 0
+
     engine = sa.create_engine(f"sqlite:///{db}")
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM companies")).scalar() == 2
         assert conn.execute(sa.text("SELECT count(*) FROM services WHERE company_code = 730")).scalar() == 4
         rows = dict(conn.execute(sa.text("SELECT client_id, active FROM api_clients")).all())
-    assert rows == {"bank-1020": 0, "demo-client": 1}
+    assert rows == {"bank-1020": 0, "demo-client": 1, "kof-app": 1}
     assert "s3cret-value-123" not in db.read_bytes().decode("latin-1")
 
     listing = run(env, "functions")
