@@ -31,7 +31,7 @@ class LocalFileStore:
         self.url = f"file://{self.root}"
 
     def _abs(self, path: str) -> Path:
-        return self.root / clean_path(path)
+        return self.root / clean_path(path, posix=True)
 
     def list(self, folder: str, everything: bool = False) -> list[FileInfo]:
         base = self._abs(folder)
@@ -49,7 +49,7 @@ class LocalFileStore:
                 stat = entry.stat(follow_symlinks=False)
                 found.append(
                     FileInfo(
-                        path=f"{clean_path(folder)}/{entry.name}",
+                        path=f"{clean_path(folder, posix=True)}/{entry.name}",
                         name=entry.name,
                         size=stat.st_size,
                         modified=datetime.fromtimestamp(stat.st_mtime, UTC),
@@ -86,7 +86,7 @@ class LocalFileStore:
     def write_atomic(self, path: str, data: bytes | Iterable[bytes]) -> None:
         target = self._abs(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        temp = self._abs(temp_name(clean_path(path), uuid.uuid4().hex))
+        temp = self._abs(temp_name(clean_path(path, posix=True), uuid.uuid4().hex))
         temp.parent.mkdir(exist_ok=True)
         try:
             with open(temp, "wb") as handle:

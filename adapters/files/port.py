@@ -42,11 +42,12 @@ class FileInfo:
     kind: str = FILE  # file, link, folder or special (FIFO, socket, device): only files are read
 
 
-def clean_path(path: str) -> str:
-    """Normalise a relative path and refuse any that leaves the root."""
-    # A backslash is an ordinary character on every server this runs against (POSIX, blob names):
-    # a company's file may hold one in its name and must still be movable aside.
-    if not path or path.startswith("/") or "\x00" in path:
+def clean_path(path: str, posix: bool = False) -> str:
+    """Normalise a relative path and refuse any that leaves the root. `posix`: the server is a
+    POSIX file system (local, SFTP), where a backslash is an ordinary character (a company's
+    file may hold one in its name and must still be movable aside); elsewhere (blob names,
+    which some clients read as separators) it is refused."""
+    if not path or path.startswith("/") or "\x00" in path or ("\\" in path and not posix):
         raise FileStoreError(f"bad path {path!r}: must be relative, with / separators")
     normal = posixpath.normpath(path)
     if normal == ".." or normal.startswith("../") or normal == ".":

@@ -216,10 +216,10 @@ class SftpFileStore:
     # -- the port ----------------------------------------------------------------------------
 
     def _abs(self, path: str) -> str:
-        return posixpath.join(self.root, clean_path(path))
+        return posixpath.join(self.root, clean_path(path, posix=True))
 
     def list(self, folder: str, everything: bool = False) -> list[FileInfo]:
-        base = clean_path(folder)
+        base = clean_path(folder, posix=True)
 
         def op(sftp: paramiko.SFTPClient) -> list[FileInfo]:
             try:
@@ -285,7 +285,7 @@ class SftpFileStore:
                     sftp.stat(current)  # created meanwhile by someone else: fine
 
     def write_atomic(self, path: str, data: bytes | Iterable[bytes]) -> None:
-        rel = clean_path(path)
+        rel = clean_path(path, posix=True)
         # Spool a stream to local disk first: a retry must be able to send it again,
         # and memory stays flat however large the file.
         spool = tempfile.SpooledTemporaryFile(max_size=8 * _CHUNK)  # noqa: SIM115
@@ -316,7 +316,7 @@ class SftpFileStore:
             spool.close()
 
     def move(self, source: str, target: str) -> None:
-        src, dst = clean_path(source), clean_path(target)
+        src, dst = clean_path(source, posix=True), clean_path(target, posix=True)
 
         def op(sftp: paramiko.SFTPClient) -> None:
             self._mkdirs(sftp, posixpath.dirname(dst))
@@ -328,7 +328,7 @@ class SftpFileStore:
         self._run(f"move {src} -> {dst}", op)
 
     def mkdir(self, path: str) -> None:
-        rel = clean_path(path)
+        rel = clean_path(path, posix=True)
         self._run(f"mkdir {rel}", lambda sftp: self._mkdirs(sftp, rel))
 
     def exists(self, path: str) -> bool:
