@@ -8,9 +8,12 @@ import azure.functions as func
 
 import bootstrap
 from blueprints.common import ANY_SCOPE, ApiError, Call, endpoint, json_response, read_json
+from domain.masking import allow
 from usecases.clients import AuthFailure, issue_token
 
 bp = func.Blueprint()
+TOKEN_BODY = 4096  # client_id, client_secret and a scope fit in far less
+TOKEN_LOG = allow("client_id", "clientId", "scope", "grant_type")  # the secret never: not even masked
 
 
 def _credentials(req: func.HttpRequest) -> tuple[str, str, str | None]:
@@ -62,14 +65,14 @@ def _token(req: func.HttpRequest, call: Call) -> func.HttpResponse:
 
 
 @bp.route(route="auth/token", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint()
+@endpoint(max_body=TOKEN_BODY, log_fields=TOKEN_LOG)
 def auth_token(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """Exchange client_id + client_secret for a Bearer token."""
     return _token(req, call)
 
 
 @bp.route(route="yapago/autenticar", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint()
+@endpoint(max_body=TOKEN_BODY, log_fields=TOKEN_LOG)
 def yapago_autenticar(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """The token service under YAPAGO's name."""
     return _token(req, call)

@@ -31,6 +31,7 @@ from domain.collections.negotiations import IDENT_TYPES, NegotiationRequest
 from domain.collections.openapi import openapi_document
 from domain.collections.policies import PolicyRequest
 from domain.collections.profiling import ProfileRequest
+from domain.masking import allow, fields_of
 from usecases.clients import AuthFailure, check_header_credentials
 from usecases.collections import (
     check_collection,
@@ -42,6 +43,7 @@ from usecases.collections import (
 
 bp = func.Blueprint()
 BASE = "collections-management/v1"
+BODY = 64 * 1024  # lists of items: larger than the other APIs' bodies, still far below a MB
 
 
 def collections_error_body(error: ApiError, call: Call) -> dict[str, Any]:
@@ -50,7 +52,7 @@ def collections_error_body(error: ApiError, call: Call) -> dict[str, Any]:
         code = UNAUTHORIZED
     elif error.status == 403:
         code = FORBIDDEN
-    elif error.status == 400:
+    elif error.status in (400, 413):
         code = TRANSFORM
     else:
         return CollectionsError(UNEXPECTED, f"correlationId {call.correlation_id}").body()
@@ -98,7 +100,8 @@ def _parse(model: type[BaseModel], req: func.HttpRequest) -> Any:
 
 
 @bp.route(route=f"{BASE}/agreement/ics", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint(Scope.COLLECTIONS, error_body=collections_error_body)
+@endpoint(Scope.COLLECTIONS, error_body=collections_error_body,
+          log_query=allow("acctId", "govIssueIdentType", "identSerialNum"))  # fmt: skip
 def collections_agreement(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """The payment agreement of an account (acctId) or of a holder (govIssueIdentType + identSerialNum)."""
 
@@ -125,7 +128,7 @@ def collections_agreement(req: func.HttpRequest, call: Call) -> func.HttpRespons
 
 
 @bp.route(route=f"{BASE}/negotiations", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint(Scope.COLLECTIONS, error_body=collections_error_body)
+@endpoint(Scope.COLLECTIONS, error_body=collections_error_body, max_body=BODY, log_fields=fields_of(NegotiationRequest))
 def collections_negotiations(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """Register a negotiation mark for a core (BM, SLP, OTC, OCR) and tool (strategyType)."""
 
@@ -138,7 +141,7 @@ def collections_negotiations(req: func.HttpRequest, call: Call) -> func.HttpResp
 
 
 @bp.route(route=f"{BASE}/negotiations/profile", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint(Scope.COLLECTIONS, error_body=collections_error_body)
+@endpoint(Scope.COLLECTIONS, error_body=collections_error_body, max_body=BODY, log_fields=fields_of(ProfileRequest))
 def collections_profile(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """Profiling (motor de decision): payment capacity of each listValidation item."""
 
@@ -153,7 +156,7 @@ def collections_profile(req: func.HttpRequest, call: Call) -> func.HttpResponse:
 
 
 @bp.route(route=f"{BASE}/negotiations/policies", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint(Scope.COLLECTIONS, error_body=collections_error_body)
+@endpoint(Scope.COLLECTIONS, error_body=collections_error_body, max_body=BODY, log_fields=fields_of(PolicyRequest))
 def collections_policies(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """Policies (AppPolicies): viability ("primer momento") or the recalculated plan of each item."""
 
@@ -176,7 +179,7 @@ def collection_error_body(error: ApiError, call: Call) -> dict[str, Any]:
 
 
 @bp.route(route=f"{BASE}/collection", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint(Scope.COLLECTIONS, error_body=collection_error_body)
+@endpoint(Scope.COLLECTIONS, error_body=collection_error_body, max_body=BODY, log_fields=fields_of(CollectionRequest))
 def collections_collection(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """Collection check for banking agents: holder, amounts and an approval id for a convenio reference."""
 

@@ -28,7 +28,7 @@ import bootstrap
 from adapters.table_log import API_LOGS, PROCESS_LOGS, make_entity
 from domain.auth import Principal, Scope
 from domain.json_body import BodyError, FieldProblem, parse_object
-from domain.masking import mask_body, mask_form
+from domain.masking import answer_for_log, query_for_log, request_for_log, summary
 from settings import SettingsError
 from usecases.clients import AuthFailure, authorize
 
@@ -99,6 +99,7 @@ def exact_json_response(body: Any, status: int = 200) -> func.HttpResponse:
 
 
 MAX_JSON_BYTES = 64 * 1024  # far above any request of these APIs (a pago is ~400 bytes)
+MAX_BODY_BYTES = 16 * 1024  # a route's default body limit (endpoint(max_body=...)); 413 above it
 
 
 def read_json(req: func.HttpRequest, max_bytes: int = MAX_JSON_BYTES) -> dict[str, Any]:
@@ -113,8 +114,18 @@ def read_json(req: func.HttpRequest, max_bytes: int = MAX_JSON_BYTES) -> dict[st
 
 
 def endpoint(
-    scope: Scope | str | None = None, *, error_body: ErrorBody = default_error_body, log_call: bool = True
+    scope: Scope | str | None = None,
+    *,
+    error_body: ErrorBody = default_error_body,
+    log_call: bool = True,
+    max_body: int = MAX_BODY_BYTES,
+    log_fields: frozenset[str] = frozenset(),
+    log_query: frozenset[str] = frozenset(),
 ) -> Callable[[Callable[[func.HttpRequest, Call], func.HttpResponse]], Callable[[func.HttpRequest], func.HttpResponse]]:
+    """`max_body`: a larger body is 413 before anything else (auth included) looks at it.
+    `log_fields` / `log_query`: what ApiLogs may keep of the request (domain/masking.py)."""
+    assert max_body <= MAX_JSON_BYTES
+
     def decorate(
         handler: Callable[[func.HttpRequest, Call], func.HttpResponse],
     ) -> Callable[[func.HttpRequest], func.HttpResponse]:
@@ -128,10 +139,17 @@ def endpoint(
                 correlation_id=_correlation_id(req),
                 started=bootstrap.utc_now(),
             )
-            response = _answer(handler, req, call, scope, error_body)
+            size = len(req.get_body() or b"")
+            if size > max_body:
+                too_big = f"request body has {size} bytes; this route takes at most {max_body}"
+                error = ApiError(413, "payload_too_large", too_big)
+                response = json_response(error_body(error, call), 413)
+            else:
+                response = _answer(handler, req, call, scope, error_body)
             response.headers[CORRELATION_HEADER] = call.correlation_id
             if log_call:
-                _log_api_call(req, response, call, (time.perf_counter() - started) * 1000)
+                _log_api_call(req, response, call, (time.perf_counter() - started) * 1000, log_fields, log_query,
+                              size <= max_body)  # fmt: skip
             return response
 
         # The Functions worker reads the name, the signature and the resolved annotations.
@@ -183,9 +201,13 @@ def _correlation_id(req: func.HttpRequest) -> str:
     return uuid.uuid4().hex
 
 
-def _log_api_call(req: func.HttpRequest, response: func.HttpResponse, call: Call, duration_ms: float) -> None:
+def _log_api_call(
+    req: func.HttpRequest, response: func.HttpResponse, call: Call, duration_ms: float, fields: frozenset[str],
+    query: frozenset[str], within_limit: bool,
+) -> None:  # fmt: skip
     try:
         url = urlsplit(req.url)
+        raw = req.get_body() or b""
         entity = make_entity(
             call.function,
             call.started,
@@ -193,13 +215,13 @@ def _log_api_call(req: func.HttpRequest, response: func.HttpResponse, call: Call
                 "Function": call.function,
                 "Method": req.method,
                 "Route": url.path,
-                "Query": mask_form(url.query) if url.query else None,
+                "Query": query_for_log(url.query, query) if url.query else None,
                 "Status": response.status_code,
                 "DurationMs": round(duration_ms, 1),
                 "ClientId": call.principal.client_id if call.principal else None,
                 "CorrelationId": call.correlation_id,
-                "Request": mask_body(req.get_body()),
-                "Response": mask_body(response.get_body()),
+                "Request": request_for_log(raw, fields) if within_limit else summary(raw),
+                "Response": answer_for_log(response.get_body()),
                 **call.log_fields,
             },
         )

@@ -10,9 +10,11 @@ from pydantic import BaseModel, ValidationError
 import bootstrap
 from blueprints.common import ApiError, Call, endpoint, json_response, read_json
 from domain.auth import Scope
+from domain.masking import fields_of
 from domain.yapago import (
     BAD_JSON,
     BANK_NOT_ALLOWED,
+    BODY_TOO_LARGE,
     FORBIDDEN,
     INTERNAL,
     UNAUTHORIZED,
@@ -39,6 +41,8 @@ def yapago_error_body(error: ApiError, call: Call) -> dict[str, Any]:
         return invalid_value(error.extra["field"], error.problem or "").body()
     elif error.status == 400:
         code, message = BAD_JSON, error.message
+    elif error.status == 413:
+        code, message = BODY_TOO_LARGE, f"{BODY_TOO_LARGE.message} ({error.message})"
     else:
         code, message = INTERNAL, f"{INTERNAL.message} (correlationId {call.correlation_id})"
     return {"codResp": code.code, "desResp": message}
@@ -62,14 +66,14 @@ def _handle(
 
 
 @bp.route(route="yapago/consulta", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint(Scope.YAPAGO, error_body=yapago_error_body)
+@endpoint(Scope.YAPAGO, error_body=yapago_error_body, log_fields=fields_of(ConsultaRequest))
 def yapago_consulta(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """Pending debts of a client (by client code, DNI, RUC or Identificador 04)."""
     return _handle(req, call, ConsultaRequest, lambda r: consulta(bootstrap.engine(), bootstrap.company_setups(), r))
 
 
 @bp.route(route="yapago/pago", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint(Scope.YAPAGO, error_body=yapago_error_body)
+@endpoint(Scope.YAPAGO, error_body=yapago_error_body, log_fields=fields_of(PagoRequest))
 def yapago_pago(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """Pay one debt; idempotent on (idBanco, numeroOperacion)."""
     return _handle(
@@ -78,7 +82,7 @@ def yapago_pago(req: func.HttpRequest, call: Call) -> func.HttpResponse:
 
 
 @bp.route(route="yapago/reversa", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint(Scope.YAPAGO, error_body=yapago_error_body)
+@endpoint(Scope.YAPAGO, error_body=yapago_error_body, log_fields=fields_of(ReversaRequest))
 def yapago_reversa(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """Reverse (extorno) a payment and give its amount back to the balance."""
     return _handle(

@@ -34,6 +34,7 @@ OK = Code("00", 200, "Ok")
 BAD_JSON = Code("10", 400, "Solicitud mal formada: el cuerpo no es JSON valido")
 BAD_FIELD = Code("11", 400, "Campo faltante o invalido")
 BAD_AMOUNT = Code("12", 400, "Importe invalido: debe ser mayor que 0 y tener a lo mas dos decimales")
+BODY_TOO_LARGE = Code("13", 413, "Solicitud demasiado grande")
 UNKNOWN_COMPANY = Code("20", 404, "Empresa no existe")
 UNKNOWN_SERVICE = Code("21", 404, "Servicio no existe para la empresa")
 UNKNOWN_BANK = Code("22", 404, "Banco sin cuenta de recaudacion para la empresa o el servicio")
@@ -52,9 +53,9 @@ FORBIDDEN = Code("91", 403, "Token sin permiso para YAPAGO")
 INTERNAL = Code("99", 500, "Error interno; reintente con el mismo numeroOperacion")
 
 CODES: tuple[Code, ...] = (
-    OK, BAD_JSON, BAD_FIELD, BAD_AMOUNT, UNKNOWN_COMPANY, UNKNOWN_SERVICE, UNKNOWN_BANK, BANK_NOT_ALLOWED, NO_DEBTS,
-    DEBT_NOT_FOUND, ALREADY_PAID, BELOW_MINIMUM, ABOVE_BALANCE, WRONG_CURRENCY, OPERATION_CONFLICT,
-    PAYMENT_NOT_FOUND, ALREADY_REVERSED, UNAUTHORIZED, FORBIDDEN, INTERNAL,
+    OK, BAD_JSON, BAD_FIELD, BAD_AMOUNT, BODY_TOO_LARGE, UNKNOWN_COMPANY, UNKNOWN_SERVICE, UNKNOWN_BANK,
+    BANK_NOT_ALLOWED, NO_DEBTS, DEBT_NOT_FOUND, ALREADY_PAID, BELOW_MINIMUM, ABOVE_BALANCE, WRONG_CURRENCY,
+    OPERATION_CONFLICT, PAYMENT_NOT_FOUND, ALREADY_REVERSED, UNAUTHORIZED, FORBIDDEN, INTERNAL,
 )  # fmt: skip
 
 

@@ -22,9 +22,11 @@ from domain.yapago import (
 
 _MODELS = [ConsultaRequest, ConsultaResponse, PagoRequest, ReversaRequest, OperacionResponse, ErrorResponse]
 _ERRORS = {  # route -> codes it can answer besides 00
-    "consulta": ["10", "11", "20", "21", "22", "23", "30", "90", "91", "99"],
-    "pago": ["10", "11", "12", "20", "21", "22", "23", "31", "32", "33", "34", "35", "40", "42", "90", "91", "99"],
-    "reversa": ["10", "11", "20", "21", "22", "23", "40", "41", "90", "91", "99"],
+    "consulta": ["10", "11", "13", "20", "21", "22", "23", "30", "90", "91", "99"],
+    "pago": [
+        "10", "11", "12", "13", "20", "21", "22", "23", "31", "32", "33", "34", "35", "40", "42", "90", "91", "99",
+    ],
+    "reversa": ["10", "11", "13", "20", "21", "22", "23", "40", "41", "90", "91", "99"],
 }
 
 
@@ -79,8 +81,8 @@ def openapi_document() -> dict[str, Any]:
                 "primera respuesta (200, codResp 00) sin cambiar nada; con otros datos responde 40 (o 41 en un "
                 "extorno de otro documento). Un pago repetido despues de su extorno responde 42 con su idPago. "
                 "Un rechazo no cambia nada y no se guarda: reintentarlo se evalua de nuevo.\n\n"
-                "Entrada: JSON UTF-8 de a lo mas 64 KiB, anidado a lo mas 32 niveles, numeros de a lo mas 40 "
-                "caracteres, sin claves repetidas ni caracteres de control en los textos (10 u 11 si no). "
+                "Entrada: JSON UTF-8 de a lo mas 16 KiB (13 si mas), anidado a lo mas 32 niveles, numeros de a lo "
+                "mas 40 caracteres, sin claves repetidas ni caracteres de control en los textos (10 u 11 si no). "
                 "Importes: digitos ASCII, a lo mas dos decimales, sin signo ni exponente (12 si no).\n\n"
                 "| codResp | HTTP | significado |\n|---|---|---|\n" + codes
             ),

@@ -17,7 +17,18 @@ from local_host.registry import functions_of
 from local_host.routing import Route, RouteTable
 
 log = logging.getLogger("local_host")
-MAX_BODY = 100 * 1024 * 1024  # the Functions host's default request limit
+DEFAULT_MAX_BODY = 100 * 1024 * 1024  # the Functions host's default request limit
+LIMIT_SETTING = "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"  # the host's own setting for it, in bytes
+
+
+def body_limit(env: Any = None) -> int:
+    """The request body limit the Functions host applies: FUNCTIONS_REQUEST_BODY_SIZE_LIMIT, or 100 MB."""
+    text = (env if env is not None else os.environ).get(LIMIT_SETTING, "")
+    return int(text) if text.strip().isdigit() and int(text) > 0 else DEFAULT_MAX_BODY
+
+
+def _too_large(limit: int) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    return 413, [(b"content-type", b"text/plain")], f"request body too large (limit {limit} bytes)".encode()
 
 
 def route_prefix(host_json: Path) -> str:
@@ -43,9 +54,10 @@ def http_routes(app: func.FunctionApp) -> list[Route]:
 
 
 class FunctionsAsgi:
-    def __init__(self, app: func.FunctionApp, prefix: str = "api") -> None:
+    def __init__(self, app: func.FunctionApp, prefix: str = "api", max_body: int | None = None) -> None:
         self.table = RouteTable(http_routes(app))
         self.prefix = "/" + prefix if prefix else ""
+        self.max_body = body_limit() if max_body is None else max_body
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -63,15 +75,25 @@ class FunctionsAsgi:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _handle(self, scope: dict[str, Any], receive: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        body = b""
+    async def _read_body(self, scope: dict[str, Any], receive: Any) -> bytes | None:
+        """The body, or None past the limit: a declared Content-Length is refused before reading,
+        a chunked one as soon as it passes the limit; reading is linear (one growing buffer)."""
+        for name, value in scope["headers"]:
+            if name == b"content-length" and (not value.strip().isdigit() or int(value) > self.max_body):
+                return None
+        body = bytearray()
         while True:
             message = await receive()
             body += message.get("body", b"")
-            if len(body) > MAX_BODY:
-                return 413, [(b"content-type", b"text/plain")], b"request body too large"
+            if len(body) > self.max_body:
+                return None
             if not message.get("more_body"):
-                break
+                return bytes(body)
+
+    async def _handle(self, scope: dict[str, Any], receive: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        body = await self._read_body(scope, receive)
+        if body is None:
+            return _too_large(self.max_body)
         path = scope["path"]
         if self.prefix and not (path == self.prefix or path.lower().startswith(self.prefix.lower() + "/")):
             return 404, [], b""

@@ -18,16 +18,34 @@ from local_host.timers import TimerScheduler, host_zone, timer_jobs
 log = logging.getLogger("local_host")
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class NoQueryString(logging.Filter):
+    """uvicorn's access line without the query string: `?client_secret=...` must never be logged
+    (the host's own request log keeps the path only, too)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
 # Applied in every worker process too (uvicorn spawns them), so function logs show up.
 LOG_CONFIG = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": LOG_FORMAT}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}},
+    "filters": {"no_query": {"()": "local_host.server.NoQueryString"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"},
+        "access": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr",
+                   "filters": ["no_query"]},
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
         "uvicorn": {"level": "INFO"},
-        "uvicorn.access": {"level": "INFO"},
+        "uvicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
         "azure": {"level": "WARNING"},
         "paramiko": {"level": "WARNING"},
     },

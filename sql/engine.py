@@ -17,18 +17,20 @@ def create_engine(url: str) -> Engine:
     WAL mode with a busy timeout, enforces foreign keys, and lets SQLAlchemy issue BEGIN
     itself (pysqlite's own transaction handling breaks SAVEPOINT). A caller that needs
     the write lock up front (balance control) asks for `execution_options(sqlite_immediate=True)`.
+    Statement parameters are kept out of error messages (`hide_parameters`): an exception that
+    reaches a log never carries a value a caller sent.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30}, pool_pre_ping=False)
+        engine = sa.create_engine(url, connect_args={"timeout": 30}, pool_pre_ping=False, hide_parameters=True)
         _tune_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "mssql":
-        return sa.create_engine(url, pool_pre_ping=True, fast_executemany=True)
-    return sa.create_engine(url, pool_pre_ping=True)
+        return sa.create_engine(url, pool_pre_ping=True, fast_executemany=True, hide_parameters=True)
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def stored_utc(value: datetime) -> datetime:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -201,8 +202,7 @@ def test_every_call_is_logged_masked(client: str, azurite: str) -> None:
     assert ok["Status"] == 200 and bad["Status"] == 400
     assert ok["ClientId"] == client and ok["Method"] == "POST" and ok["Route"] == "/api/auth/token"
     assert ok["Function"] == "auth_token" and ok["DurationMs"] >= 0
-    assert SECRET not in ok["Request"] and '"client_secret":"***"' in ok["Request"]
-    assert "12345678" not in ok["Request"]
+    assert json.loads(ok["Request"]) == {"client_id": client, "_omitted": 2}, "the secret is not even masked: dropped"
     assert '"access_token":"***"' in ok["Response"]
 
 

@@ -110,7 +110,7 @@ def test_a_bad_body_is_400_code_10(host: YapagoHost, text: str) -> None:  # noqa
 def test_a_huge_body_is_refused_without_a_5xx(host: YapagoHost) -> None:  # noqa: F811
     body = json.dumps({**pago(op()), "padding": "x" * 200_000})
     r = raw(host, "pago", body)
-    assert (r.status_code, r.json()["codResp"]) == (400, "10") and "bytes" in r.json()["desResp"]
+    assert (r.status_code, r.json()["codResp"]) == (413, "13") and "bytes" in r.json()["desResp"]
 
 
 @pytest.mark.parametrize(
@@ -205,6 +205,7 @@ def test_every_code_of_the_catalogue_is_reachable(host: YapagoHost) -> None:  # 
         "10": raw(host, "consulta", "{"),
         "11": host.post("consulta", {**consulta, "idCanal": "11"}),
         "12": host.post("pago", pago(op(), "1.001")),
+        "13": host.post("pago", {**pago(op()), "padding": "x" * 20_000}),
         "20": host.post("consulta", {**consulta, "idEmpresa": "732"}),
         "21": host.post("consulta", {**consulta, "idEmpresa": "731", "servicio": "002"}),
         "22": host.post("consulta", {**consulta, "idBanco": "9999"}),
