@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
@@ -57,6 +57,17 @@ def log_sink() -> LogSink:
 def token_service() -> TokenService:
     settings = get_settings()
     return TokenService(settings.signing_key(), settings.jwt_issuer, settings.jwt_ttl_seconds)
+
+
+@functools.cache
+def guess_guard():  # type: ignore[no-untyped-def]
+    from usecases.clients import GuessGuard, GuessPolicy
+
+    settings = get_settings()
+    return GuessGuard(GuessPolicy(
+        per_source=settings.token_guesses_per_source, lock_after=settings.token_lock_after,
+        lock_for=timedelta(minutes=settings.token_lock_minutes), verifications=settings.secret_checks_at_once,
+    ))  # fmt: skip
 
 
 @functools.cache
@@ -111,8 +122,6 @@ def lending_config():  # type: ignore[no-untyped-def]
 
 @functools.cache
 def webhook_config():  # type: ignore[no-untyped-def]
-    from datetime import timedelta
-
     from domain.lending.webhooks import RetryPolicy
     from usecases.webhooks import WebhookConfig
 
@@ -130,8 +139,8 @@ def reset() -> None:
     """Drop every cached adapter and setting (tests change the environment between cases)."""
     if engine.cache_info().currsize:
         engine().dispose()
-    for cached in (engine, file_store, log_sink, token_service, company_setups, decision_rules, credit_engine,
-                   sms_sender, lending_config, webhook_config):  # fmt: skip
+    for cached in (engine, file_store, log_sink, token_service, guess_guard, company_setups, decision_rules,
+                   credit_engine, sms_sender, lending_config, webhook_config):  # fmt: skip
         cached.cache_clear()
     from usecases.clients import CLIENT_STATUS
 

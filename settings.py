@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     jwt_signing_key: SecretStr | None = Field(default=None, alias="JWT_SIGNING_KEY")
     jwt_issuer: str = Field(default="asbanc-functions", min_length=1, alias="JWT_ISSUER")
     jwt_ttl_seconds: int = Field(default=3600, ge=60, le=86400, alias="JWT_TTL_SECONDS")
+    token_guesses_per_source: int = Field(default=20, ge=1, le=10_000, alias="TOKEN_GUESSES_PER_SOURCE")
+    token_lock_after: int = Field(default=10, ge=1, le=1000, alias="TOKEN_LOCK_AFTER")
+    token_lock_minutes: int = Field(default=15, ge=1, le=1440, alias="TOKEN_LOCK_MINUTES")
+    secret_checks_at_once: int = Field(default=1, ge=1, le=16, alias="SECRET_CHECKS_AT_ONCE")
 
     @field_validator("sql_url")
     @classmethod

@@ -39,7 +39,7 @@ class TokenService:
         # A bank sends the same token for up to an hour: remember what verified, until it expires.
         self._verified: dict[str, tuple[float, Principal]] = {}
 
-    def issue(self, client_id: str, scopes: frozenset, now: datetime) -> IssuedToken:
+    def issue(self, client_id: str, scopes: frozenset, now: datetime, credential_version: int = 1) -> IssuedToken:
         scope = format_scopes(scopes)
         claims = {
             "iss": self.issuer,
@@ -48,6 +48,7 @@ class TokenService:
             "iat": int(now.timestamp()),
             "exp": int((now + timedelta(seconds=self.ttl_seconds)).timestamp()),
             "jti": uuid.uuid4().hex,
+            "ver": credential_version,  # the guard refuses it once the client's version moved on
         }
         return IssuedToken(jwt.encode(claims, self._key, algorithm=ALGORITHM), self.ttl_seconds, scope)
 
@@ -79,9 +80,18 @@ class TokenService:
             raise TokenError("token signature is not valid") from None
         except jwt.PyJWTError as exc:
             raise TokenError(f"token is not valid: {exc}") from None
+        # Lifetime capped here too: a token signed with the key but living longer than this
+        # service issues them (a leaked key, a forged exp) is refused.
+        issued, expires = int(claims["iat"]), int(claims["exp"])
+        if expires - issued > self.ttl_seconds + LEEWAY_SECONDS or issued > time.time() + LEEWAY_SECONDS:
+            raise TokenError("token lifetime is not one this service issues")
         try:
             scopes = parse_scopes(str(claims["scope"]))
         except DomainError:
             raise TokenError("token carries an unknown scope") from None
-        principal = Principal(client_id=str(claims["sub"]), scopes=scopes, token_id=str(claims["jti"]))
-        return principal, float(claims["exp"])
+        version = claims.get("ver", 1)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise TokenError("token carries a malformed credential version")
+        principal = Principal(client_id=str(claims["sub"]), scopes=scopes, token_id=str(claims["jti"]),
+                              credential_version=version)  # fmt: skip
+        return principal, float(expires)

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs
 import azure.functions as func
 
 import bootstrap
-from blueprints.common import ANY_SCOPE, ApiError, Call, endpoint, json_response, read_json
+from blueprints.common import ANY_SCOPE, ApiError, Call, endpoint, json_response, read_json, source_address
 from domain.masking import allow
 from usecases.clients import AuthFailure, issue_token
 
@@ -51,10 +51,12 @@ def _token(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     call.log_fields["ClientId"] = client_id
     try:
         issued = issue_token(
-            bootstrap.unit_of_work, bootstrap.token_service(), client_id, secret, scope, bootstrap.utc_now()
+            bootstrap.unit_of_work, bootstrap.token_service(), client_id, secret, scope, bootstrap.utc_now(),
+            source_address(req), bootstrap.guess_guard(),
         )
     except AuthFailure as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from None
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        raise ApiError(exc.status, exc.code, exc.message, headers=headers) from None
     body = {
         "access_token": issued.access_token,
         "token_type": "Bearer",

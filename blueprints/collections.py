@@ -75,7 +75,8 @@ def _guarded(req: func.HttpRequest, call: Call, headers: tuple, work: Callable[[
         assert call.principal is not None
         try:
             check_header_credentials(
-                bootstrap.unit_of_work, call.principal, req.headers.get("client_id"), req.headers.get("client_secret")
+                bootstrap.unit_of_work, call.principal, req.headers.get("client_id"), req.headers.get("client_secret"),
+                guard=bootstrap.guess_guard(),
             )
         except AuthFailure as exc:
             raise CollectionsError(UNAUTHORIZED, exc.message) from None

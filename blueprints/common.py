@@ -39,12 +39,16 @@ CORRELATION_HEADER = "X-Correlation-Id"
 class ApiError(Exception):
     """An answer other than success, raised anywhere in a handler."""
 
-    def __init__(self, status: int, code: str, message: str, *, problem: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, *, problem: str | None = None,
+        headers: dict[str, str] | None = None, **extra: Any,
+    ) -> None:  # fmt: skip
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.problem = problem  # for invalid_field: domain/json_body.FieldProblem.kind
+        self.headers = headers or {}  # e.g. Retry-After with a 429
         self.extra = extra
 
 
@@ -183,7 +187,7 @@ def _answer(
         error = ApiError(exc.status, exc.code, exc.message)
         return json_response(error_body(error, call), exc.status, headers)
     except ApiError as exc:
-        return json_response(error_body(exc, call), exc.status)
+        return json_response(error_body(exc, call), exc.status, exc.headers)
     except SettingsError as exc:
         log.error("configuration error in %s: %s", call.function, exc)
         error = ApiError(500, "configuration_error", "the service is misconfigured; see the logs")
@@ -192,6 +196,17 @@ def _answer(
         log.exception("unhandled error in %s (correlation id %s)", call.function, call.correlation_id)
         error = ApiError(500, "internal_error", "internal error; quote the correlation id to support")
         return json_response(error_body(error, call), 500)
+
+
+def source_address(req: func.HttpRequest) -> str:
+    """The caller's address as the front end saw it: the last X-Forwarded-For entry (the one the
+    platform's proxy added; earlier ones are the caller's to invent), without its port."""
+    forwarded = (req.headers.get("X-Forwarded-For") or "").split(",")[-1].strip()
+    if forwarded.startswith("[") and "]" in forwarded:
+        return forwarded[1 : forwarded.index("]")]
+    if forwarded.count(":") == 1:
+        forwarded = forwarded.split(":")[0]
+    return forwarded[:64] or "unknown"
 
 
 def _correlation_id(req: func.HttpRequest) -> str:

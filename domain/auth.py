@@ -60,6 +60,7 @@ class Principal:
     token_id: str
     banks: frozenset[str] | None = None  # the bank codes it may act for; None: any
     channels: frozenset[str] | None = None  # lending: the distributor channels it is; None: none
+    credential_version: int = 1  # the client's credentials the token was issued under
 
     def has(self, scope: Scope) -> bool:
         return scope in self.scopes

@@ -115,6 +115,10 @@ class FunctionsAsgi:
         for raw_name, raw_value in scope["headers"]:
             name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        client = scope.get("client")
+        if client:  # as the platform's front end does: the caller's address appended, last
+            seen, before = f"{client[0]}:{client[1]}", headers.get("x-forwarded-for")
+            headers["x-forwarded-for"] = f"{before}, {seen}" if before else seen
         query = scope.get("query_string", b"").decode("latin-1")
         host = headers.get("host") or "{}:{}".format(*(scope.get("server") or ("localhost", 80)))
         url = f"{scope.get('scheme', 'http')}://{host}{scope.get('raw_path', scope['path'].encode()).decode('latin-1')}"

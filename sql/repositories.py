@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from domain.auth import Scope, format_scopes, parse_scopes
 from domain.companies import CollectionAccount, Company, Currency, Service, ValidationMode
+from sql.engine import stored_utc
 from sql.tables import api_clients, collection_accounts, companies, payment_file_cursors, services
 
 
@@ -21,6 +22,9 @@ class StoredClient:
     active: bool
     banks: frozenset[str] | None = None  # None: any bank
     channels: frozenset[str] | None = None  # lending distributor channels; None: none
+    credential_version: int = 1
+    failed_attempts: int = 0
+    locked_until: datetime | None = None
 
 
 class ClientRepository:
@@ -33,7 +37,11 @@ class ClientRepository:
             return None
         banks = frozenset(row.bank_codes.split(",")) if row.bank_codes else None
         channels = frozenset(row.channel_codes.split(",")) if row.channel_codes else None
-        return StoredClient(row.client_id, row.secret_hash, parse_scopes(row.scopes), bool(row.active), banks, channels)
+        return StoredClient(
+            row.client_id, row.secret_hash, parse_scopes(row.scopes), bool(row.active), banks, channels,
+            int(row.credential_version), int(row.failed_attempts),
+            stored_utc(row.locked_until) if row.locked_until is not None else None,
+        )  # fmt: skip
 
     def upsert(
         self,
@@ -44,7 +52,8 @@ class ClientRepository:
         banks: frozenset[str] | None = None,
         channels: frozenset[str] | None = None,
     ) -> bool:
-        """Create the client or replace its secret, scopes, banks and channels; True when it was created."""
+        """Create the client or replace its secret, scopes, banks and channels (a new credential
+        version: the tokens issued before stop working); True when it was created."""
         values = {
             "secret_hash": secret_hash,
             "scopes": format_scopes(scopes),
@@ -54,19 +63,42 @@ class ClientRepository:
             "channel_codes": ",".join(sorted(channels)) if channels else None,
         }
         updated = self.conn.execute(
-            sa.update(api_clients).where(api_clients.c.client_id == client_id).values(**values)
-        ).rowcount
+            sa.update(api_clients).where(api_clients.c.client_id == client_id)
+            .values(**values, credential_version=api_clients.c.credential_version + 1, failed_attempts=0,
+                    locked_until=None)
+        ).rowcount  # fmt: skip
         if updated:
             return False
         self.conn.execute(sa.insert(api_clients).values(client_id=client_id, created_at=now, **values))
         return True
 
     def set_active(self, client_id: str, active: bool, now: datetime) -> bool:
+        """Disable or enable; either way a new credential version, so no token from before comes back."""
         return bool(
             self.conn.execute(
-                sa.update(api_clients).where(api_clients.c.client_id == client_id).values(active=active, updated_at=now)
+                sa.update(api_clients).where(api_clients.c.client_id == client_id)
+                .values(active=active, updated_at=now, credential_version=api_clients.c.credential_version + 1)
             ).rowcount
-        )
+        )  # fmt: skip
+
+    def record_failure(self, client_id: str, lock_after: int, lock_until: datetime) -> int:
+        """One more wrong secret in a row; past `lock_after` the client is locked until `lock_until`."""
+        c = api_clients.c
+        self.conn.execute(
+            sa.update(api_clients).where(c.client_id == client_id).values(
+                failed_attempts=c.failed_attempts + 1,
+                locked_until=sa.case((c.failed_attempts + 1 >= lock_after, lock_until), else_=c.locked_until),
+            )
+        )  # fmt: skip
+        found = self.conn.execute(sa.select(c.failed_attempts).where(c.client_id == client_id)).scalar()
+        return int(found or 0)
+
+    def record_success(self, client_id: str) -> None:
+        c = api_clients.c
+        self.conn.execute(
+            sa.update(api_clients).where((c.client_id == client_id) & (c.failed_attempts > 0))
+            .values(failed_attempts=0, locked_until=None)
+        )  # fmt: skip
 
 
 class CompanyRepository:

@@ -62,6 +62,10 @@ api_clients = sa.Table(
     sa.Column("scopes", sa.String(255), nullable=False),
     sa.Column("bank_codes", sa.String(255)),  # YAPAGO: the idBanco values it may use; null = any
     sa.Column("channel_codes", sa.String(255)),  # lending: the distributor channels it is; null = none
+    # +1 on every secret rotation, disable and enable: tokens carry it, older ones stop working
+    sa.Column("credential_version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("failed_attempts", sa.Integer, nullable=False, server_default="0"),  # wrong secrets in a row
+    sa.Column("locked_until", sa.DateTime(timezone=True)),  # token requests refused (429) until then
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),

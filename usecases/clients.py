@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from adapters.secrets import hash_secret, verify_secret
 from adapters.tokens import IssuedToken, TokenError, TokenService
@@ -28,13 +31,70 @@ UowFactory = Callable[[], UnitOfWork]
 
 
 class AuthFailure(Exception):
-    """Refused credentials or token. `status` is 400, 401 or 403; `code` follows RFC 6749/6750."""
+    """Refused credentials or token. `status` is 400, 401, 403 or 429 (with `retry_after`
+    seconds); `code` follows RFC 6749/6750."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class GuessPolicy:
+    """How the token service resists guessing (README, security). A client locked after
+    `lock_after` wrong secrets in a row gets no new token for `lock_for` (its tokens keep
+    working: a guesser cannot stop a bank, only slow its next token); one source that sent
+    `per_source` wrong secrets in `window` waits for the window to pass; and no more than
+    `verifications` Argon2 checks run at once in a process (each uses 64 MiB and every core
+    for ~0.1 s), the next ones waiting at most `wait` before a 429."""
+
+    per_source: int = 20
+    window: float = 60.0
+    lock_after: int = 10
+    lock_for: timedelta = timedelta(minutes=15)
+    verifications: int = 1
+    wait: float = 2.0
+
+
+class GuessGuard:
+    """The in-process half of GuessPolicy: failures per source, and the verification slots."""
+
+    def __init__(self, policy: GuessPolicy = GuessPolicy()) -> None:
+        self.policy = policy
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(policy.verifications)
+
+    def wait_for(self, source: str) -> int | None:
+        """Seconds the source must still wait, or None."""
+        now = time.monotonic()
+        with self._lock:
+            seen = self._failures.get(source)
+            while seen and seen[0] <= now - self.policy.window:
+                seen.popleft()
+            if seen is not None and len(seen) >= self.policy.per_source:
+                return max(1, math.ceil(seen[0] + self.policy.window - now))
+        return None
+
+    def failed(self, source: str) -> None:
+        with self._lock:
+            if len(self._failures) > 10_000:  # many sources: forget the quiet ones
+                self._failures = {k: v for k, v in self._failures.items() if len(v) >= self.policy.per_source // 2}
+            self._failures.setdefault(source, deque()).append(time.monotonic())
+
+    def verify(self, secret_hash: str | None, secret: str) -> bool:
+        if not self._slots.acquire(timeout=self.policy.wait):
+            raise AuthFailure(429, "slow_down", "too many secret checks at once; try again shortly", 1)
+        try:
+            return verify_secret(secret_hash, secret)
+        finally:
+            self._slots.release()
+
+
+GUESS_GUARD = GuessGuard()
 
 
 @dataclass(frozen=True)
@@ -68,21 +128,38 @@ def set_client_active(uow: UowFactory, client_id: str, active: bool, now: dateti
 
 
 def issue_token(
-    uow: UowFactory, tokens: TokenService, client_id: str, secret: str, scope: str | None, now: datetime
-) -> IssuedToken:
+    uow: UowFactory, tokens: TokenService, client_id: str, secret: str, scope: str | None, now: datetime,
+    source: str = "unknown", guard: GuessGuard = GUESS_GUARD,
+) -> IssuedToken:  # fmt: skip
+    """A token for the client's credentials; `source` is the caller's address (throttling)."""
     from domain.errors import DomainError
 
+    wait = guard.wait_for(source)
+    if wait is not None:
+        raise AuthFailure(429, "slow_down", "too many wrong secrets from this address; wait and try again", wait)
     with uow() as tx:
         client = tx.clients.get(client_id)
+    if client is not None and client.locked_until is not None and client.locked_until > now:
+        wait = max(1, math.ceil((client.locked_until - now).total_seconds()))
+        raise AuthFailure(429, "slow_down", "this client is locked after too many wrong secrets; wait", wait)
     # verify even when the client is unknown: same cost, no way to probe for ids
-    valid = verify_secret(client.secret_hash if client else None, secret)
+    valid = guard.verify(client.secret_hash if client else None, secret)
     if client is None or not valid or not client.active:
+        guard.failed(source)
+        if client is not None and not valid:
+            with uow() as tx:
+                tx.clients.record_failure(client_id, guard.policy.lock_after, now + guard.policy.lock_for)
+                tx.commit()
         raise AuthFailure(401, "invalid_client", "unknown client or wrong secret")
+    if client.failed_attempts:
+        with uow() as tx:
+            tx.clients.record_success(client_id)
+            tx.commit()
     try:
         scopes = granted_scopes(client.scopes, scope)
     except DomainError as exc:
         raise AuthFailure(400, "invalid_scope", exc.message) from None
-    return tokens.issue(client.client_id, scopes, now)
+    return tokens.issue(client.client_id, scopes, now, client.credential_version)
 
 
 class ClientStatus:
@@ -134,6 +211,8 @@ def authorize(
     client = status.active(uow, principal.client_id)
     if client is None:
         raise AuthFailure(401, "invalid_token", "client is disabled")
+    if principal.credential_version != client.credential_version:
+        raise AuthFailure(401, "invalid_token", "token revoked: the client's credentials changed since it was issued")
     if scope is not None and (not principal.has(scope) or scope not in client.scopes):
         raise AuthFailure(403, "insufficient_scope", f"token lacks scope '{scope.value}'")
     return dataclasses.replace(principal, banks=client.banks, channels=client.channels)
@@ -145,16 +224,22 @@ class SecretChecks:
 
     def __init__(self, ttl_seconds: float = 60.0) -> None:
         self.ttl = ttl_seconds
-        self._ok: dict[tuple[str, str], float] = {}
+        self._ok: dict[tuple[str, str, int], float] = {}
 
-    def valid(self, uow: UowFactory, client_id: str, secret: str) -> bool:
-        key = (client_id, hashlib.sha256(secret.encode()).hexdigest())
+    def valid(self, uow: UowFactory, client_id: str, secret: str, version: int = 1,
+              guard: GuessGuard = GUESS_GUARD) -> bool:  # fmt: skip
+        """`version`: the client's current credential version; a check remembered under another
+        one (before a rotation) does not count."""
+        key = (client_id, hashlib.sha256(secret.encode()).hexdigest(), version)
         now = time.monotonic()
         if self._ok.get(key, 0.0) > now:
             return True
         with uow() as tx:
             client = tx.clients.get(client_id)
-        valid = verify_secret(client.secret_hash if client else None, secret) and client is not None and client.active
+        valid = (
+            guard.verify(client.secret_hash if client else None, secret) and client is not None and client.active
+            and client.credential_version == version
+        )  # fmt: skip
         if valid:
             self._ok[key] = now + self.ttl
         return valid
@@ -172,11 +257,12 @@ def check_header_credentials(
     client_id: str | None,
     secret: str | None,
     checks: SecretChecks = SECRET_CHECKS,
+    guard: GuessGuard = GUESS_GUARD,
 ) -> None:
     """`client_id` / `client_secret` headers: the token's own client, with its right secret (AuthFailure 401)."""
     if not client_id or not secret:
         raise AuthFailure(401, "invalid_client", "client_id and client_secret headers are required")
     if client_id != principal.client_id:
         raise AuthFailure(401, "invalid_client", "client_id does not match the token")
-    if not checks.valid(uow, client_id, secret):
+    if not checks.valid(uow, client_id, secret, principal.credential_version, guard):
         raise AuthFailure(401, "invalid_client", "unknown client or wrong secret")

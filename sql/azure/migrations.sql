@@ -925,3 +925,27 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0016 -> 0017
+
+ALTER TABLE api_clients ADD credential_version INTEGER NOT NULL DEFAULT '1';
+
+GO
+
+ALTER TABLE api_clients ADD failed_attempts INTEGER NOT NULL DEFAULT '0';
+
+GO
+
+ALTER TABLE api_clients ADD locked_until DATETIMEOFFSET NULL;
+
+GO
+
+UPDATE alembic_version SET version_num='0017' WHERE alembic_version.version_num = '0016';
+
+GO
+
+COMMIT;
+
+GO
+
