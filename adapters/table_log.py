@@ -6,6 +6,12 @@ a partition reads newest first. Entries are written from a background thread in 
 (a business call only enqueues); a write has a short timeout and no retries; after a
 failure the sink stops trying for `retry_after` seconds and every entry goes to the
 standard logger meanwhile.
+
+A table that disappears (the emulator restarted, a new storage account) is created again on
+the next write instead of being remembered as there. Entries that could not be stored are
+counted per table, and once the store answers again the sink writes one ProcessLogs entity
+(`Process=log_sink`, `Kind=missed`) saying how many, from when to when: an outage is never
+silent, and never fails a call.
 """
 
 from __future__ import annotations
@@ -99,6 +105,8 @@ class TableLogSink:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._lean: TableBatchWriter | bool | None = None
+        self._missed: dict[str, int] = {}  # table -> entries that went to the fallback instead
+        self._missed_since: datetime | None = None
 
     def write(self, table: str, entity: dict[str, Any]) -> None:
         self._ensure_thread()
@@ -160,26 +168,64 @@ class TableLogSink:
         for _ in batch:
             self._queue.task_done()
 
+    def missed(self) -> dict[str, int]:
+        """Entries not stored since the last report, per table (also in ProcessLogs once it works)."""
+        return dict(self._missed)
+
+    def _insert(self, table: str, entities: list[dict[str, Any]]) -> None:
+        lean = self._lean_writer()
+        if lean is not None:
+            if table not in self._created:
+                lean.create_table(table)
+                self._created.add(table)
+            lean.insert(table, entities)
+        else:
+            client = self._client(table)
+            client.submit_transaction([("create", entity) for entity in entities])
+
+    def _miss(self, table: str, entities: list[dict[str, Any]]) -> None:
+        self._missed[table] = self._missed.get(table, 0) + len(entities)
+        self._missed_since = self._missed_since or datetime.now(UTC)
+        for entity in entities:
+            self._fallback.write(table, entity)
+
     def _store_chunk(self, table: str, entities: list[dict[str, Any]]) -> None:
         if time.monotonic() < self._down_until:
-            for entity in entities:
-                self._fallback.write(table, entity)
+            self._miss(table, entities)
             return
         try:
-            lean = self._lean_writer()
-            if lean is not None:
-                if table not in self._created:
-                    lean.create_table(table)
-                    self._created.add(table)
-                lean.insert(table, entities)
-            else:
-                client = self._client(table)
-                client.submit_transaction([("create", entity) for entity in entities])
+            try:
+                self._insert(table, entities)
+            except Exception:  # noqa: BLE001 - perhaps the table is gone: create it again, once
+                self._created.discard(table)
+                self._insert(table, entities)
         except Exception as exc:  # noqa: BLE001 - any failure of the log store must not reach the caller
             self._down_until = time.monotonic() + self._retry_after
             fallback_logger.warning("Table Storage unavailable (%s); logging to stdout for %ss", exc, self._retry_after)
-            for entity in entities:
-                self._fallback.write(table, entity)
+            self._miss(table, entities)
+            return
+        if self._missed:
+            self._report_missed()
+
+    def _report_missed(self) -> None:
+        """The store answers again: say in ProcessLogs what it did not get meanwhile."""
+        now = datetime.now(UTC)
+        counts = dict(self._missed)
+        entity = make_entity("log_sink", now, {
+            "Process": "log_sink", "Kind": "missed", "Missed": sum(counts.values()), "ByTable": counts,
+            "Since": (self._missed_since or now).isoformat(), "Until": now.isoformat(),
+            "Note": "these entries went to the standard logger (stdout) instead",
+        })  # fmt: skip
+        try:
+            self._insert(PROCESS_LOGS, [entity])
+        except Exception:  # noqa: BLE001 - tried again after the next successful write
+            self._created.discard(PROCESS_LOGS)
+            return
+        for table, count in counts.items():
+            self._missed[table] -= count
+            if not self._missed[table]:
+                del self._missed[table]
+        self._missed_since = None if not self._missed else self._missed_since
 
     def _lean_writer(self) -> TableBatchWriter | None:
         """The direct REST writer when the connection string carries an account key."""

@@ -65,13 +65,11 @@ def azurite_connection(blob: int, queue: int, table: int) -> str:
     )
 
 
-@pytest.fixture(scope="session")
-def azurite() -> Iterator[str]:
-    """Azurite in memory on free ports; yields its connection string."""
+def start_azurite(blob: int, queue: int, table: int) -> subprocess.Popen:
+    """Azurite in memory on these ports, listening when this returns."""
     binary = ROOT / "node_modules" / ".bin" / "azurite"
     if not binary.exists():
         pytest.fail("node_modules/.bin/azurite is missing: run `npm install` (make test does)")
-    blob, queue, table = free_port(), free_port(), free_port()
     proc = subprocess.Popen(
         [str(binary), "--inMemoryPersistence", "--silent", "--skipApiVersionCheck", "--loose",
          "--blobHost", "127.0.0.1", "--blobPort", str(blob), "--queueHost", "127.0.0.1", "--queuePort", str(queue),
@@ -82,6 +80,18 @@ def azurite() -> Iterator[str]:
     try:
         for port in (blob, table):
             wait_port(port, 30, proc)
+    except RuntimeError:
+        stop(proc)
+        raise
+    return proc
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[str]:
+    """Azurite in memory on free ports; yields its connection string."""
+    blob, queue, table = free_port(), free_port(), free_port()
+    proc = start_azurite(blob, queue, table)
+    try:
         yield azurite_connection(blob, queue, table)
     finally:
         stop(proc)

@@ -110,3 +110,36 @@ def test_hung_table_endpoint_costs_one_short_timeout(black_hole: int, caplog: py
     assert total < 0.5
     assert sink.flush()
     assert sum(r.getMessage().startswith("ApiLogs ") for r in caplog.records) == 21
+
+
+def test_an_emulator_restarted_empty_gets_its_tables_back_and_the_gap_is_reported() -> None:
+    """Azurite restarted mid-run (in memory: empty): the sink creates the tables again, writes
+    on, and one ProcessLogs entity counts what went to stdout meanwhile (issue 14)."""
+    from tests.conftest import azurite_connection, start_azurite, stop
+
+    ports = free_port(), free_port(), free_port()
+    conn = azurite_connection(*ports)
+    proc = start_azurite(*ports)
+    sink = TableLogSink(conn, timeout=2, retry_after=0.5)
+    name, when = f"restart_{uuid.uuid4().hex[:8]}", datetime.now(UTC)
+    try:
+        for n in range(3):
+            sink.write(API_LOGS, make_entity(name, when, {"N": n}))
+        assert sink.flush()
+        stop(proc)
+        for n in range(3, 8):
+            sink.write(API_LOGS, make_entity(name, when, {"N": n}))
+        assert sink.flush(30)
+        assert sink.missed() == {API_LOGS: 5}
+        proc = start_azurite(*ports)  # empty: no ApiLogs, no ProcessLogs table
+        time.sleep(0.6)  # past retry_after
+        for n in range(8, 11):
+            sink.write(API_LOGS, make_entity(name, when, {"N": n}))
+        assert sink.flush(30)
+        stored = sorted(r["N"] for r in read_partition(conn, API_LOGS, f"{name}_{when:%Y%m%d}"))
+        assert stored == [8, 9, 10], "written again after the restart"
+        (report,) = read_partition(conn, PROCESS_LOGS, f"log_sink_{datetime.now(UTC):%Y%m%d}")
+        assert report["Kind"] == "missed" and report["Missed"] == 5 and '"ApiLogs": 5' in report["ByTable"]
+        assert sink.missed() == {}
+    finally:
+        stop(proc)
