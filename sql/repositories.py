@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -11,7 +13,14 @@ from sqlalchemy.engine import Connection
 from domain.auth import Scope, format_scopes, parse_scopes
 from domain.companies import CollectionAccount, Company, Currency, Service, ValidationMode
 from sql.engine import stored_utc
-from sql.tables import api_clients, collection_accounts, companies, payment_file_cursors, services
+from sql.tables import (
+    api_clients,
+    auth_source_failures,
+    collection_accounts,
+    companies,
+    payment_file_cursors,
+    services,
+)
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,33 @@ class ClientRepository:
         )  # fmt: skip
         found = self.conn.execute(sa.select(c.failed_attempts).where(c.client_id == client_id)).scalar()
         return int(found or 0)
+
+    def source_wait(self, source: str, now: datetime, window: timedelta, limit: int) -> int | None:
+        """Seconds the address must wait before its next try, or None (a fixed window per address)."""
+        f = auth_source_failures.c
+        row = self.conn.execute(sa.select(f.window_start, f.failures).where(f.source == source)).first()
+        if row is None or row.failures < limit:
+            return None
+        ends = stored_utc(row.window_start) + window
+        return max(1, math.ceil((ends - now).total_seconds())) if ends > now else None
+
+    def source_failed(self, source: str, now: datetime, window: timedelta) -> None:
+        """One more wrong secret from the address (a new window once the last one is over)."""
+        f = auth_source_failures.c
+        fresh = f.window_start <= now - window
+        counted = sa.update(auth_source_failures).where(f.source == source).values(
+            failures=sa.case((fresh, 1), else_=f.failures + 1),
+            window_start=sa.case((fresh, sa.literal(now, sa.DateTime(timezone=True))), else_=f.window_start),
+        )  # fmt: skip
+        if not self.conn.execute(counted).rowcount:
+            try:
+                with self.conn.begin_nested():
+                    self.conn.execute(sa.insert(auth_source_failures).values(source=source, window_start=now,
+                                                                             failures=1))  # fmt: skip
+            except sa.exc.IntegrityError:  # another worker inserted it meanwhile
+                self.conn.execute(counted)
+        if random.random() < 0.02:  # now and then: forget the addresses quiet for a day
+            self.conn.execute(sa.delete(auth_source_failures).where(f.window_start < now - timedelta(days=1)))
 
     def record_success(self, client_id: str) -> None:
         c = api_clients.c

@@ -71,6 +71,17 @@ api_clients = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# Wrong secrets per caller address in the current window (the token service's throttling, shared
+# by every worker and instance). Rows of quiet addresses are purged as failures come in.
+auth_source_failures = sa.Table(
+    "auth_source_failures",
+    metadata,
+    sa.Column("source", sa.String(64), primary_key=True),
+    sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Index("ix_auth_source_failures_window_start", "window_start"),
+)
+
 # -- debt repository (ASBANC) -------------------------------------------------------------------
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only

@@ -7,7 +7,6 @@ import hashlib
 import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,7 +51,7 @@ class GuessPolicy:
     for ~0.1 s), the next ones waiting at most `wait` before a 429."""
 
     per_source: int = 20
-    window: float = 60.0
+    window: timedelta = timedelta(seconds=60)
     lock_after: int = 10
     lock_for: timedelta = timedelta(minutes=15)
     verifications: int = 1
@@ -60,30 +59,12 @@ class GuessPolicy:
 
 
 class GuessGuard:
-    """The in-process half of GuessPolicy: failures per source, and the verification slots."""
+    """The in-process half of GuessPolicy: the verification slots (failures per address and per
+    client are counted in SQL, shared by every worker and instance)."""
 
     def __init__(self, policy: GuessPolicy = GuessPolicy()) -> None:
         self.policy = policy
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(policy.verifications)
-
-    def wait_for(self, source: str) -> int | None:
-        """Seconds the source must still wait, or None."""
-        now = time.monotonic()
-        with self._lock:
-            seen = self._failures.get(source)
-            while seen and seen[0] <= now - self.policy.window:
-                seen.popleft()
-            if seen is not None and len(seen) >= self.policy.per_source:
-                return max(1, math.ceil(seen[0] + self.policy.window - now))
-        return None
-
-    def failed(self, source: str) -> None:
-        with self._lock:
-            if len(self._failures) > 10_000:  # many sources: forget the quiet ones
-                self._failures = {k: v for k, v in self._failures.items() if len(v) >= self.policy.per_source // 2}
-            self._failures.setdefault(source, deque()).append(time.monotonic())
 
     def verify(self, secret_hash: str | None, secret: str) -> bool:
         if not self._slots.acquire(timeout=self.policy.wait):
@@ -134,22 +115,23 @@ def issue_token(
     """A token for the client's credentials; `source` is the caller's address (throttling)."""
     from domain.errors import DomainError
 
-    wait = guard.wait_for(source)
+    policy = guard.policy
+    with uow() as tx:
+        wait = tx.clients.source_wait(source, now, policy.window, policy.per_source)
+        client = tx.clients.get(client_id) if wait is None else None
     if wait is not None:
         raise AuthFailure(429, "slow_down", "too many wrong secrets from this address; wait and try again", wait)
-    with uow() as tx:
-        client = tx.clients.get(client_id)
     if client is not None and client.locked_until is not None and client.locked_until > now:
         wait = max(1, math.ceil((client.locked_until - now).total_seconds()))
         raise AuthFailure(429, "slow_down", "this client is locked after too many wrong secrets; wait", wait)
     # verify even when the client is unknown: same cost, no way to probe for ids
     valid = guard.verify(client.secret_hash if client else None, secret)
     if client is None or not valid or not client.active:
-        guard.failed(source)
-        if client is not None and not valid:
-            with uow() as tx:
-                tx.clients.record_failure(client_id, guard.policy.lock_after, now + guard.policy.lock_for)
-                tx.commit()
+        with uow() as tx:
+            tx.clients.source_failed(source, now, policy.window)
+            if client is not None and not valid:
+                tx.clients.record_failure(client_id, policy.lock_after, now + policy.lock_for)
+            tx.commit()
         raise AuthFailure(401, "invalid_client", "unknown client or wrong secret")
     if client.failed_attempts:
         with uow() as tx:
@@ -172,11 +154,11 @@ class ClientStatus:
         self.ttl = ttl_seconds
         self._seen: dict[str, tuple[float, StoredClient | None]] = {}
 
-    def active(self, uow: UowFactory, client_id: str) -> StoredClient | None:
-        """The client if it exists and is active, else None."""
+    def active(self, uow: UowFactory, client_id: str, fresh: bool = False) -> StoredClient | None:
+        """The client if it exists and is active, else None; `fresh`: read SQL, not the cache."""
         now = time.monotonic()
         cached = self._seen.get(client_id)
-        if cached is not None and cached[0] > now:
+        if cached is not None and cached[0] > now and not fresh:
             return cached[1]
         with uow() as tx:
             client = tx.clients.get(client_id)
@@ -211,6 +193,10 @@ def authorize(
     client = status.active(uow, principal.client_id)
     if client is None:
         raise AuthFailure(401, "invalid_token", "client is disabled")
+    if principal.credential_version > client.credential_version:  # newer than the cache: a rotation just now
+        client = status.active(uow, principal.client_id, fresh=True)
+        if client is None:
+            raise AuthFailure(401, "invalid_token", "client is disabled")
     if principal.credential_version != client.credential_version:
         raise AuthFailure(401, "invalid_token", "token revoked: the client's credentials changed since it was issued")
     if scope is not None and (not principal.has(scope) or scope not in client.scopes):

@@ -949,3 +949,28 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0017 -> 0018
+
+CREATE TABLE auth_source_failures (
+    source VARCHAR(64) NOT NULL, 
+    window_start DATETIMEOFFSET NOT NULL, 
+    failures INTEGER NOT NULL, 
+    CONSTRAINT pk_auth_source_failures PRIMARY KEY (source)
+);
+
+GO
+
+CREATE INDEX ix_auth_source_failures_window_start ON auth_source_failures (window_start);
+
+GO
+
+UPDATE alembic_version SET version_num='0018' WHERE alembic_version.version_num = '0017';
+
+GO
+
+COMMIT;
+
+GO
+

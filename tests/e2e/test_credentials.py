@@ -50,6 +50,7 @@ def test_rotating_the_secret_revokes_the_tokens_before(bank: str) -> None:
     old = token()
     assert me(old)[0] == 200
     register_client(bootstrap.unit_of_work, bank, NEW_SECRET, "yapago,collections", bootstrap.utc_now())
+    assert me(token(NEW_SECRET))[0] == 200, "a token newer than the cache is checked against SQL at once"
     CLIENT_STATUS.clear()  # the bound: the status cache's 10 s
     status, body = me(old)
     assert (status, body["error"]) == (401, "invalid_token") and "revoked" in body["message"]
