@@ -12,11 +12,18 @@ from sqlalchemy.engine import Connection
 
 
 def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """PostgreSQL only: COPY the rows (values already in the columns' Python types)."""
+    """PostgreSQL only: COPY the rows (values already in the columns' Python types). A key
+    already there raises sa.exc.IntegrityError, as an INSERT through SQLAlchemy would."""
+    import psycopg
+
     raw = conn.connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.IntegrityError as exc:
+        raise sa.exc.IntegrityError(statement, None, exc) from exc
 
 
 def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:

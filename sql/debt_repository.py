@@ -120,7 +120,8 @@ class DebtRepository:
 
     def errors(self, file_id: int) -> Iterator[sa.Row[Any]]:
         result = self.conn.execution_options(yield_per=5000).execute(
-            sa.select(debt_file_errors).where(debt_file_errors.c.file_id == file_id).order_by(debt_file_errors.c.seq)
+            sa.select(debt_file_errors).where(debt_file_errors.c.file_id == file_id)
+            .order_by(debt_file_errors.c.line_no, debt_file_errors.c.seq)
         )
         yield from result
 
@@ -270,6 +271,44 @@ class DebtRepository:
     def delete_one(self, row: DebtRow) -> bool:
         key = dict(zip(DEBT_COLUMNS, row, strict=True))
         return bool(self.conn.execute(sa.delete(debts).where(self._key(key))).rowcount)
+
+    def order_violations(self, company: int, file_id: int) -> list[Any]:
+        """The file's stored rows whose document is not above every document of the same client on
+        an earlier line (line_no, document, previous highest, currency, amount), in line order.
+        Documents compare by code point, as Python does, on every backend."""
+        collate = {"postgresql": ' COLLATE "C"', "mssql": " COLLATE Latin1_General_BIN2"}.get(self.backend, "")
+        sql = (
+            "SELECT line_no, document, previous, currency, amount_cents FROM ("
+            f" SELECT line_no, document{collate} AS document, currency, amount_cents,"
+            f" MAX(document{collate}) OVER (PARTITION BY client_code ORDER BY line_no"
+            " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous"
+            " FROM debts WHERE company_code = :company AND file_id = :file_id) w"
+            " WHERE previous IS NOT NULL AND document <= previous ORDER BY line_no"
+        )
+        return list(self.conn.execute(sa.text(sql), {"company": company, "file_id": file_id}))
+
+    def delete_lines(self, company: int, file_id: int, line_nos: Sequence[int]) -> None:
+        for start in range(0, len(line_nos), 1000):
+            chunk = list(line_nos[start : start + 1000])
+            self.conn.execute(
+                sa.delete(debts).where(
+                    (debts.c.company_code == company) & (debts.c.file_id == file_id) & debts.c.line_no.in_(chunk)
+                )
+            )
+
+    def max_document_before(self, company: int, client: str, file_id: int, line_no: int) -> str | None:
+        """The highest document the file stored for the client on lines before `line_no`."""
+        column = debts.c.document
+        if self.backend == "postgresql":
+            column = column.collate("C")
+        elif self.backend == "mssql":
+            column = column.collate("Latin1_General_BIN2")
+        return self.conn.execute(
+            sa.select(sa.func.max(column)).where(
+                (debts.c.company_code == company) & (debts.c.client_code == client) & (debts.c.file_id == file_id)
+                & (debts.c.line_no < line_no)
+            )
+        ).scalar()  # fmt: skip
 
     def max_document(self, company: int, client: str, file_id: int) -> str | None:
         """The highest document this file has stored for the client so far."""

@@ -565,7 +565,7 @@ def _apply(
                 # reached the exchange, nor than now (sql/debt_repository.restate_paid).
                 known_before = min(header.transmitted_at, info.modified, started)
                 _apply_details(conn, repo, details, header, company, currencies, file_id, spool, totals, checkpoint,
-                               known_before)  # fmt: skip
+                               known_before, lambda wanted: _lines_of(handle, wanted))  # fmt: skip
                 mismatches = _header_mismatches(header, totals)
                 if mismatches:
                     data.rollback()
@@ -600,6 +600,43 @@ def _apply(
         return file_id, summary
     finally:
         spool.close()
+
+
+def _lines_of(handle: BinaryIO, wanted: set[int]) -> dict[int, bytes]:
+    """The raw lines of these numbers, read again from the start (only a file with lines out of
+    order pays for it): the .ERR keeps the original bytes of every rejected line."""
+    handle.seek(0)
+    found: dict[int, bytes] = {}
+    for start, lines in _Reader(handle, "", 0, None).blocks():
+        for line_no in wanted.intersection(range(start, start + len(lines))):
+            found[line_no] = lines[line_no - start]
+    return found
+
+
+def _reject_out_of_order(
+    repo: DebtRepository, company: int, file_id: int, reread: Callable[[set[int]], dict[int, bytes]],
+    spool: _ErrorSpool, applied: tuple[int, int, int],
+) -> tuple[int, int, int]:  # fmt: skip
+    """Documents unique and ascending per client, for a file whose clients interleave: one window
+    over the rows it stored (each compared with the highest document of the client's earlier
+    lines: a rejected line can never raise it), the violators deleted and reported as the line
+    check would have. Cost: one sort in SQL, not one query per line; memory: the violators."""
+    pen, usd, count = applied
+    found = repo.order_violations(company, file_id)
+    if not found:
+        return applied
+    raws = reread({v.line_no for v in found})
+    for v in found:
+        problem = order_error(v.document, v.previous, v.line_no)
+        assert problem is not None
+        spool.add([problem], raws[v.line_no])
+        count -= 1
+        if v.currency == "1":
+            pen -= v.amount_cents
+        else:
+            usd -= v.amount_cents
+    repo.delete_lines(company, file_id, [v.line_no for v in found])
+    return pen, usd, count
 
 
 def _header_mismatches(header: DebtHeader, totals: _Totals) -> list[FieldError]:
@@ -639,6 +676,7 @@ def _apply_details(
     totals: _Totals,
     checkpoint: Checkpoint,
     known_before: datetime,
+    reread: Callable[[set[int]], dict[int, bytes]],
 ) -> None:
     replace = header.update_type == "R"
     if replace:
@@ -648,18 +686,32 @@ def _apply_details(
     batch: list[DebtRow] = []
     batch_raw: list[bytes] = []
     batch_max: dict[str, str] = {}  # client -> highest document in the unflushed batch
+    conflicts: list[tuple[int, str, str, bytes]] = []  # R lines whose key an earlier line holds
+
+    def insert(rows: list[DebtRow], raws: list[bytes]) -> None:
+        """Insert a batch; on a key already there, halve it until the offending lines are alone
+        (a few statements per duplicate, whatever the batch size)."""
+        try:
+            with conn.begin_nested():
+                repo.insert_many(rows)
+            return
+        except sa.exc.IntegrityError:
+            if len(rows) > 1:
+                half = len(rows) // 2
+                insert(rows[:half], raws[:half])
+                insert(rows[half:], raws[half:])
+                return
+        row, raw = rows[0], raws[0]
+        totals.apply(row[15], row[8], -1)
+        if replace:  # the key came earlier in this file: worded by the order rule, once the file is in
+            conflicts.append((row[20], row[1], row[4], raw))
+        else:
+            spool.add([FieldError(row[20], "num_documento", row[4], "la deuda ya existe")], raw)
 
     def flush() -> None:
         if not batch:
             return
-        try:
-            with conn.begin_nested():
-                repo.insert_many(batch)
-        except sa.exc.IntegrityError:
-            for row, raw in zip(batch, batch_raw, strict=True):  # a key already there: find which
-                if not repo.insert_one(row):
-                    totals.apply(row[15], row[8], -1)
-                    spool.add([FieldError(row[20], "num_documento", row[4], "la deuda ya existe")], raw)
+        insert(batch, batch_raw)
         batch.clear()
         batch_raw.clear()
         batch_max.clear()
@@ -669,6 +721,8 @@ def _apply_details(
     # avoidable calls; the full rule checks run only when the quick ones fail.
     parse, passes, check_rules = _DETAIL_ROW, rules.passes_row, rules.check
     read_pen = read_usd = applied = applied_pen = applied_usd = 0  # added to `totals` at the end
+    suspect = False  # a client came back after other clients: the order is checked set-based
+    deferred: str | None = None  # that client, while its run of lines lasts
     for start, lines in blocks:
         totals.lines += len(lines)
         for line_no, raw in enumerate(lines, start):
@@ -687,17 +741,21 @@ def _apply_details(
                 read_pen += amount_cents
             else:
                 read_usd += amount_cents
-            if client == order.client and document > order.last:
+            if client == order.client and (document > order.last or client == deferred):
                 order_problem, maybe_seen, previous = None, False, order.last
                 order.last = document  # the common case: next document of the same client
             else:
                 previous = order.last_for(client)
                 order_problem, maybe_seen = order.check(client, document, line_no)
+                # a client back after others: its run is judged with all its lines, set-based
+                deferred = client if maybe_seen and replace else None
             rules_pass = passes(kind, row)
             if order_problem is not None or maybe_seen or not rules_pass:
                 errors = [] if rules_pass else check_rules(DETAIL.parse_fast(raw) or {}, line_no)
                 if order_problem is not None:
                     errors.append(order_problem)
+                elif maybe_seen and replace:
+                    suspect = True  # checked for the whole file at once, after the last batch
                 elif maybe_seen:
                     stored = repo.max_document(company, client, file_id)
                     in_batch = batch_max.get(client)
@@ -734,6 +792,14 @@ def _apply_details(
                 reason = "la deuda ya existe" if kind == "N" else "la deuda no existe"
                 spool.add([FieldError(line_no, "tipo_actualizacion", kind, reason)], raw)
     flush()
+    if suspect:
+        applied_pen, applied_usd, applied = _reject_out_of_order(
+            repo, company, file_id, reread, spool, (applied_pen, applied_usd, applied)
+        )
+    for line_no, client, document, raw in conflicts:  # as the line check words it: repeated, or below
+        problem = order_error(document, repo.max_document_before(company, client, file_id, line_no), line_no)
+        assert problem is not None, (line_no, document)
+        spool.add([problem], raw)
     repo.build_lookup(company, file_id)
     repo.restate_paid(company, file_id, known_before)
     if replace or totals.lines >= BIG_FILE_LINES:
