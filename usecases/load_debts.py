@@ -228,7 +228,7 @@ def load_file(
     with handle:
         try:
             file_id, summary = _apply(engine, handle, info, company, currencies, clock, started, checkpoint, progress,
-                                      max_future)  # fmt: skip
+                                      max_future, lambda: store.open_read(info.path))  # fmt: skip
         except _TakenByAnother as taken:
             return _finish(engine, store, taken.file_id, info, target, started, t0)
     checkpoint("committed")
@@ -524,6 +524,7 @@ def _apply(
     checkpoint: Checkpoint,
     progress: Progress | None,
     max_future: timedelta,
+    reopen: Callable[[], BinaryIO],
 ) -> tuple[int, LoadSummary]:
     reader = _Reader(handle, info.name, info.size, progress)
     spool = _ErrorSpool()
@@ -565,7 +566,7 @@ def _apply(
                 # reached the exchange, nor than now (sql/debt_repository.restate_paid).
                 known_before = min(header.transmitted_at, info.modified, started)
                 _apply_details(conn, repo, details, header, company, currencies, file_id, spool, totals, checkpoint,
-                               known_before, lambda wanted: _lines_of(handle, wanted))  # fmt: skip
+                               known_before, lambda wanted: _lines_of(reopen, wanted))  # fmt: skip
                 mismatches = _header_mismatches(header, totals)
                 if mismatches:
                     data.rollback()
@@ -602,14 +603,14 @@ def _apply(
         spool.close()
 
 
-def _lines_of(handle: BinaryIO, wanted: set[int]) -> dict[int, bytes]:
+def _lines_of(reopen: Callable[[], BinaryIO], wanted: set[int]) -> dict[int, bytes]:
     """The raw lines of these numbers, read again from the start (only a file with lines out of
     order pays for it): the .ERR keeps the original bytes of every rejected line."""
-    handle.seek(0)
     found: dict[int, bytes] = {}
-    for start, lines in _Reader(handle, "", 0, None).blocks():
-        for line_no in wanted.intersection(range(start, start + len(lines))):
-            found[line_no] = lines[line_no - start]
+    with reopen() as handle:
+        for start, lines in _Reader(handle, "", 0, None).blocks():
+            for line_no in wanted.intersection(range(start, start + len(lines))):
+                found[line_no] = lines[line_no - start]
     return found
 
 

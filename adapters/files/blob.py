@@ -9,14 +9,36 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from adapters.files.port import FOLDER, FileInfo, FileNotFound, FileStoreError, chunks, clean_path, is_temp
 
 _COPY_WAIT_SECONDS = 60
+
+
+class _ChunkStream(io.RawIOBase):
+    """The chunks of a download as a readable raw stream."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            try:
+                self._pending = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
 
 
 class BlobFileStore:
@@ -68,7 +90,14 @@ class BlobFileStore:
         return 0  # an upload is committed whole or not at all: no temporary blob is ever written
 
     def open_read(self, path: str) -> BinaryIO:
-        return io.BytesIO(self.read_bytes(path))
+        """A stream over the blob's chunks as they download (memory: one chunk, not the file)."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            downloader = self.container.download_blob(self._name(path), max_concurrency=2)
+        except ResourceNotFoundError:
+            raise FileNotFound(f"no such file: {path}") from None
+        return io.BufferedReader(_ChunkStream(downloader.chunks()), buffer_size=1 << 20)  # type: ignore[return-value]
 
     def read_bytes(self, path: str) -> bytes:
         from azure.core.exceptions import ResourceNotFoundError
