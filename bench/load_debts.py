@@ -82,6 +82,69 @@ def generate(path: Path, lines: int, order: str = "grouped") -> None:
         out.write(header)
 
 
+N_NAME = "D0073022112026002.TXT"
+
+
+def generate_n(path: Path, lines: int, r_lines: int) -> None:
+    """An N file of `lines` lines for a company loaded from `generate(..., "grouped")`: a third N
+    (new clients), a third A and a third D (existing debts), interleaved A, D, N."""
+    from domain.layouts.debts import DETAIL, HEADER
+
+    template = bytearray(DETAIL.format(dict(
+        tipo_actualizacion="N", codigo_cliente="X", nombre_cliente="CLIENTE DE PRUEBA SAC", codigo_producto="001",
+        num_documento="F", desc_documento="Factura", fecha_vencimiento=date(2026, 12, 10),
+        fecha_emision=date(2026, 11, 10), deuda=0, mora=0, gastos_adm=0, pago_minimo=1, periodo=11, anio=2026,
+        cuota=1, moneda_doc="1", dni="14785124",
+    )))  # fmt: skip
+    # the grouped file's clients whose first line (document 0) is in service 001 (soles)
+    existing = [c for c in range(r_lines // 3) if (3 * c) % 5 != 4]
+    assert len(existing) >= 2 * (lines // 3 + 1), "the R file holds too few debts for this N file"
+    pen = 0
+    with path.open("wb") as out:
+        out.write(b" " * 210 + b"\r\n")
+        for i in range(lines):
+            j, kind = i // 3, "ADN"[i % 3]
+            # A and D on existing debts (document 0 of a client), N for clients beyond them
+            client = {"A": existing[2 * j], "D": existing[2 * j + 1], "N": 10_000_000 + j}[kind]
+            line = bytearray(template)
+            line[0:1] = kind.encode()
+            line[1:15] = f"{client:014d}".encode()
+            line[48:64] = f"F001-{0:08d}".ljust(16).encode()
+            amount = 1000 + (i % 9000)
+            line[100:112] = f"{amount:012d}".encode()
+            line[136:148] = f"{amount:012d}".encode()
+            out.write(bytes(line) + b"\r\n")
+            pen += amount
+        header = HEADER.format(dict(
+            nombre_archivo=N_NAME, tipo_actualizacion="N", codigo_empresa=730, fecha_transmision=date(2026, 11, 22),
+            hora_transmision=datetime(2026, 1, 1, 8, 15).time(), numero_registros=lines, importe_total_soles=pen,
+            importe_total_dolares=0, mac=0,
+        ))  # fmt: skip
+        out.seek(0)
+        out.write(header)
+
+
+def stage_nfile(url: str, source: Path, work: Path) -> dict:
+    """Load the R file (not timed), then the N file next to it (timed)."""
+    from adapters.files.local import LocalFileStore
+    from sql.engine import create_engine
+    from usecases.load_debts import load_debts
+
+    store = LocalFileStore(work / "exchange")
+    target = work / "exchange" / "00730" / "Deudas" / "Pending"
+    target.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    os.link(source, target / NAME)
+    (first,) = load_debts(engine, store, lambda: NOW)
+    assert first.outcome == "PROCESADO", first
+    os.link(source.parent / N_NAME, target / N_NAME)
+    started = time.perf_counter()
+    (result,) = load_debts(engine, store, lambda: NOW)
+    elapsed = time.perf_counter() - started
+    assert result.outcome == "PROCESADO" and result.rejected == 0, result
+    return {"seconds": elapsed, "lines": result.applied}
+
+
 def prepare(url: str) -> None:
     from domain.companies import build_company
     from sql.engine import create_engine
@@ -182,6 +245,8 @@ def run_stage(args: argparse.Namespace) -> None:
     source, work = Path(args.file), Path(args.work)
     if args.stage == "loader":
         out = stage_loader(args.url, source, work)
+    elif args.stage == "nfile":
+        out = stage_nfile(args.url, source, work)
     elif args.stage == "floor":
         out = stage_floor(args.url, source, work)
     else:
@@ -237,9 +302,37 @@ def orchestrate(args: argparse.Namespace) -> None:
             print(f"{order:<12} {backend:<11} {stage:<18} {'':>10} {'':>8} {rate:>16.2f}x {'':>12}")
         else:
             print(f"{order:<12} {backend:<11} {stage:<18} {lines:>10,} {seconds:>8.2f} {rate:>17,.0f} {rss:>12.0f}")
+    if args.n_lines:
+        _measure_n(args, work, backends)
     for p in sorted(work.rglob("*"), reverse=True):
         p.unlink() if p.is_file() else p.rmdir()
     work.rmdir()
+
+
+def _measure_n(args: argparse.Namespace, work: Path, backends: list[str]) -> None:
+    source = work / "grouped" / NAME
+    if not source.exists():
+        source.parent.mkdir(exist_ok=True)
+        generate(source, args.lines, "grouped")
+    generate_n(source.parent / N_NAME, args.n_lines, args.lines)
+    print(f"\nN file of {args.n_lines:,} lines (A, D, N interleaved) on a company holding {args.lines:,} debts")
+    for backend in backends:
+        runs = []
+        for attempt in range(args.repeat):
+            url, drop = fresh_database(backend, args.pg, work)
+            folder = work / f"n-{backend}-{attempt}"
+            try:
+                prepare(url)
+                folder.mkdir()
+                cmd = [sys.executable, __file__, "--stage", "nfile", "--url", url, "--file", str(source),
+                       "--work", str(folder)]  # fmt: skip
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+                runs.append(json.loads(out))
+            finally:
+                drop()
+        best = min(runs, key=lambda r: r["seconds"])
+        print(f"{backend:<11} N file {best['lines']:>10,} lines {best['seconds']:>8.2f} s "
+              f"{best['lines'] / best['seconds']:>10,.0f} lines/s {max(r['peak_rss_mb'] for r in runs):>6.0f} MB")
 
 
 def main() -> None:
@@ -250,7 +343,9 @@ def main() -> None:
     parser.add_argument("--pg", help="PostgreSQL URL to also measure (a database is created and dropped)")
     parser.add_argument("--naive-sample", type=int, default=20_000, help="lines the naive loader inserts")
     parser.add_argument("--repeat", type=int, default=3, help="runs of loader and floor; the best is shown")
-    parser.add_argument("--stage", choices=["loader", "floor", "naive"], help=argparse.SUPPRESS)
+    parser.add_argument("--n-lines", type=int, default=0,
+                        help="also an N file of this many lines (N/A/D) on the company the grouped R file loads")
+    parser.add_argument("--stage", choices=["loader", "floor", "naive", "nfile"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)

@@ -242,50 +242,128 @@ class DebtRepository:
             return
         self.conn.exec_driver_sql(self._insert_sql, list(rows))
 
-    def insert_one(self, row: DebtRow) -> bool:
-        """Insert unless the key exists; False when it does."""
-        key = dict(zip(DEBT_COLUMNS, row, strict=True))
-        with self.conn.begin_nested() as savepoint:
-            try:
-                self.conn.execute(sa.insert(debts).values(**key))
-            except sa.exc.IntegrityError:
-                savepoint.rollback()
-                return False
-        return True
+    # -- an N file, set-based: its lines staged, then one statement per kind ---------------------
 
-    def update_amounts(self, row: DebtRow) -> bool:
-        """`A` lines: new amounts (and the line that set them) for an existing debt."""
-        key = dict(zip(DEBT_COLUMNS, row, strict=True))
-        return bool(
-            self.conn.execute(
-                sa.update(debts)
-                .where(self._key(key))
-                .values(
-                    amount_cents=key["amount_cents"], late_fee_cents=key["late_fee_cents"],
-                    admin_fee_cents=key["admin_fee_cents"], minimum_cents=key["minimum_cents"],
-                    file_id=key["file_id"], line_no=key["line_no"], paid_cents=0,
-                )
-            ).rowcount
-        )  # fmt: skip
+    _CHANGE_TYPES = (
+        "company_code INTEGER NOT NULL, client_code VARCHAR(14) NOT NULL, client_name VARCHAR(30) NOT NULL,"
+        " service_code VARCHAR(3) NOT NULL, document VARCHAR(16) NOT NULL, description VARCHAR(20) NOT NULL,"
+        " due_date DATE NOT NULL, issue_date DATE NOT NULL, amount_cents BIGINT NOT NULL,"
+        " late_fee_cents BIGINT NOT NULL, admin_fee_cents BIGINT NOT NULL, minimum_cents BIGINT NOT NULL,"
+        " period SMALLINT NOT NULL,"
+        " year SMALLINT NOT NULL, installment SMALLINT NOT NULL, currency VARCHAR(1) NOT NULL, dni VARCHAR(8),"
+        " ruc VARCHAR(11), alt_id VARCHAR(14), file_id BIGINT NOT NULL, line_no INTEGER NOT NULL,"
+        " kind VARCHAR(1) NOT NULL, raw_line VARCHAR(1024) NOT NULL"
+    )
 
-    def delete_one(self, row: DebtRow) -> bool:
-        key = dict(zip(DEBT_COLUMNS, row, strict=True))
-        return bool(self.conn.execute(sa.delete(debts).where(self._key(key))).rowcount)
+    @property
+    def changes(self) -> str:
+        """The staging table of the N file being applied (temporary: this connection's own)."""
+        return "#debt_changes" if self.backend == "mssql" else "debt_changes"
 
-    def order_violations(self, company: int, file_id: int) -> list[Any]:
-        """The file's stored rows whose document is not above every document of the same client on
-        an earlier line (line_no, document, previous highest, currency, amount), in line order.
-        Documents compare by code point, as Python does, on every backend."""
+    def start_changes(self) -> None:
+        if self.backend == "mssql":
+            self.conn.exec_driver_sql(f"CREATE TABLE {self.changes} ({self._CHANGE_TYPES})")
+        elif self.backend == "postgresql":
+            self.conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {self.changes} ({self._CHANGE_TYPES}) ON COMMIT DROP")
+        else:
+            self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{self.changes}")
+            self.conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {self.changes} ({self._CHANGE_TYPES})")
+
+    def stage_changes(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Rows in DEBT_COLUMNS order, then the line's kind (N, A, D) and its raw text."""
+        if not rows:
+            return
+        columns = (*DEBT_COLUMNS, "kind", "raw_line")
+        if self.backend == "postgresql":
+            copy_rows(self.conn, self.changes, columns, rows)
+            return
+        marks = ", ".join("?" for _ in columns)
+        self.conn.exec_driver_sql(f"INSERT INTO {self.changes} ({', '.join(columns)}) VALUES ({marks})", list(rows))
+
+    def index_changes(self) -> None:
+        name = "ix_debt_changes_client" if self.backend != "sqlite" else "temp.ix_debt_changes_client"
+        table = self.changes
+        self.conn.exec_driver_sql(f"CREATE INDEX {name} ON {table} (client_code, line_no)")
+
+    def change_order_violations(self) -> list[Any]:
+        """As order_violations, over the staged lines of the N file."""
+        return self._violations(self.changes, "", {})
+
+    def change_raws(self, line_nos: Sequence[int]) -> list[tuple[int, str]]:
+        found: list[tuple[int, str]] = []
+        for start in range(0, len(line_nos), 1000):
+            chunk = ", ".join(str(int(n)) for n in line_nos[start : start + 1000])
+            found += [tuple(r) for r in self.conn.exec_driver_sql(
+                f"SELECT line_no, raw_line FROM {self.changes} WHERE line_no IN ({chunk})")]  # fmt: skip
+        return found
+
+    def drop_changes(self, line_nos: Sequence[int]) -> None:
+        for start in range(0, len(line_nos), 1000):
+            chunk = ", ".join(str(int(n)) for n in line_nos[start : start + 1000])
+            self.conn.exec_driver_sql(f"DELETE FROM {self.changes} WHERE line_no IN ({chunk})")
+
+    def _key_exists(self, alias: str) -> str:
+        return (
+            f"EXISTS (SELECT 1 FROM debts d WHERE d.company_code = {alias}.company_code"
+            f" AND d.client_code = {alias}.client_code AND d.service_code = {alias}.service_code"
+            f" AND d.document = {alias}.document)"
+        )
+
+    def refused_changes(self) -> list[Any]:
+        """Staged lines that cannot apply: N of a debt that exists, A or D of one that does not."""
+        exists = self._key_exists("s")
+        return list(self.conn.exec_driver_sql(
+            f"SELECT line_no, kind, raw_line FROM {self.changes} s"
+            f" WHERE (s.kind = 'N' AND {exists}) OR (s.kind IN ('A', 'D') AND NOT {exists}) ORDER BY line_no"
+        ))  # fmt: skip
+
+    def apply_changes(self) -> list[Any]:
+        """Apply the staged lines left (each now applies): one statement per kind; what was applied
+        per currency (currency, lines, amount)."""
+        t = self.changes
+        match = ("d.company_code = s.company_code AND d.client_code = s.client_code"
+                 " AND d.service_code = s.service_code AND d.document = s.document")  # fmt: skip
+        # driven from the staged lines (each finds its debt by the unique key), not from every debt
+        self.conn.exec_driver_sql(
+            f"DELETE FROM debts WHERE id IN (SELECT d.id FROM {t} s JOIN debts d ON {match} WHERE s.kind = 'D')"
+        )
+        values = ("amount_cents = s.amount_cents, late_fee_cents = s.late_fee_cents, admin_fee_cents ="
+                  " s.admin_fee_cents, minimum_cents = s.minimum_cents, file_id = s.file_id, line_no = s.line_no,"
+                  " paid_cents = 0")  # fmt: skip
+        if self.backend == "mssql":
+            self.conn.exec_driver_sql(f"UPDATE d SET {values} FROM debts d JOIN {t} s ON {match} WHERE s.kind = 'A'")
+        else:
+            self.conn.exec_driver_sql(
+                f"UPDATE debts SET {values} FROM {t} s WHERE s.kind = 'A' AND {match.replace('d.', 'debts.')}"
+            )
+        names = ", ".join(DEBT_COLUMNS)
+        self.conn.exec_driver_sql(f"INSERT INTO debts ({names}) SELECT {names} FROM {t} WHERE kind = 'N'")
+        return list(self.conn.exec_driver_sql(
+            f"SELECT currency, COUNT(*), SUM(amount_cents) FROM {t} GROUP BY currency"
+        ))  # fmt: skip
+
+    def end_changes(self) -> None:
+        if self.backend != "postgresql":  # PostgreSQL drops it at the commit
+            self.conn.exec_driver_sql(f"DROP TABLE {self.changes}")
+
+    def _violations(self, table: str, where: str, params: dict[str, Any]) -> list[Any]:
         collate = {"postgresql": ' COLLATE "C"', "mssql": " COLLATE Latin1_General_BIN2"}.get(self.backend, "")
         sql = (
             "SELECT line_no, document, previous, currency, amount_cents FROM ("
             f" SELECT line_no, document{collate} AS document, currency, amount_cents,"
             f" MAX(document{collate}) OVER (PARTITION BY client_code ORDER BY line_no"
             " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous"
-            " FROM debts WHERE company_code = :company AND file_id = :file_id) w"
+            f" FROM {table}{where}) w"
             " WHERE previous IS NOT NULL AND document <= previous ORDER BY line_no"
         )
-        return list(self.conn.execute(sa.text(sql), {"company": company, "file_id": file_id}))
+        return list(self.conn.execute(sa.text(sql), params))
+
+    def order_violations(self, company: int, file_id: int) -> list[Any]:
+        """The file's stored rows whose document is not above every document of the same client on
+        an earlier line (line_no, document, previous highest, currency, amount), in line order.
+        Documents compare by code point, as Python does, on every backend."""
+        where = " WHERE company_code = :company AND file_id = :file_id"
+        return self._violations("debts", where, {"company": company, "file_id": file_id})
 
     def delete_lines(self, company: int, file_id: int, line_nos: Sequence[int]) -> None:
         for start in range(0, len(line_nos), 1000):
@@ -309,20 +387,3 @@ class DebtRepository:
                 & (debts.c.line_no < line_no)
             )
         ).scalar()  # fmt: skip
-
-    def max_document(self, company: int, client: str, file_id: int) -> str | None:
-        """The highest document this file has stored for the client so far."""
-        return self.conn.execute(
-            sa.select(sa.func.max(debts.c.document)).where(
-                (debts.c.company_code == company) & (debts.c.client_code == client) & (debts.c.file_id == file_id)
-            )
-        ).scalar()
-
-    @staticmethod
-    def _key(key: dict[str, Any]) -> sa.ColumnElement[bool]:
-        return (
-            (debts.c.company_code == key["company_code"])
-            & (debts.c.client_code == key["client_code"])
-            & (debts.c.service_code == key["service_code"])
-            & (debts.c.document == key["document"])
-        )

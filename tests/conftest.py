@@ -241,6 +241,23 @@ def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, azurite: str) -> It
 MAMBU_KEY = "test-mambu-key"
 
 
+@pytest.fixture(autouse=True)
+def _mambu_as_seeded(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The session's fake Mambu is shared, and purchases book drawdowns on it: after a test that
+    used it, its demo customers are as seeded again, whatever order the tests run in."""
+    yield
+    if "mambu" not in request.fixturenames:
+        return
+    import json
+
+    import httpx
+
+    url = request.getfixturevalue("mambu")
+    seed = json.loads((ROOT / "data" / "mambu-demo.json").read_text())["customers"]
+    for customer_id, data in seed.items():
+        httpx.put(f"{url}/_fake/customers/{customer_id}", json=data, timeout=10)
+
+
 @pytest.fixture(scope="session")
 def mambu() -> Iterator[str]:
     """The local fake Mambu (fakes/mambu.py) on a free port, seeded with data/mambu-demo.json."""

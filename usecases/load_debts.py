@@ -5,7 +5,10 @@ For each company in SQL, `[company]/Deudas/Pending/*.TXT`, oldest first:
 1. One transaction per file. It claims the file name (unique per company), checks the
    header, then applies the details: an `R` file deletes the company's debts and inserts
    the new set (readers see the old set or the new one, never neither); an `N` file
-   applies N/A/D line by line. A bad line is skipped and reported; a bad header, count or
+   stages its lines and applies them one statement per kind (_apply_changes). The order
+   rule is checked in memory while a client's lines come together and set-based over the
+   file when a client comes back (_reject_out_of_order): no SQL round trip per line, memory
+   flat whatever the order. A bad line is skipped and reported; a bad header, count or
    total rolls the data back and records the file as rejected. Line errors are stored
    with the file, so the result files can be written again from SQL at any time.
 2. After the commit: `<name>.OK` and `<name>.ERR` are written to `Complete/`, then the file
@@ -603,6 +606,34 @@ def _apply(
         spool.close()
 
 
+def _apply_changes(repo: DebtRepository, spool: _ErrorSpool, totals: _Totals, suspect: bool) -> None:
+    """An N file's staged lines: the order rule over all of them (if a client came back), then
+    the lines that cannot apply (N of a debt that exists, A or D of one that does not) reported,
+    then one statement per kind for the rest. Each line's key is unique among the lines left
+    (a second line of a client's document breaks the order rule), so no line depends on another."""
+    if suspect:
+        repo.index_changes()
+        found = repo.change_order_violations()
+        raws = dict(repo.change_raws([v.line_no for v in found]))
+        for v in found:
+            problem = order_error(v.document, v.previous, v.line_no)
+            assert problem is not None
+            spool.add([problem], raws[v.line_no].encode("latin-1"))
+        repo.drop_changes([v.line_no for v in found])
+    refused = repo.refused_changes()
+    for line_no, kind, raw in refused:
+        reason = "la deuda ya existe" if kind == "N" else "la deuda no existe"
+        spool.add([FieldError(line_no, "tipo_actualizacion", kind, reason)], raw.encode("latin-1"))
+    repo.drop_changes([r.line_no for r in refused])
+    for currency, lines, cents in repo.apply_changes():
+        totals.applied += int(lines)
+        if currency == "1":
+            totals.applied_pen += int(cents or 0)
+        else:
+            totals.applied_usd += int(cents or 0)
+    repo.end_changes()
+
+
 def _lines_of(reopen: Callable[[], BinaryIO], wanted: set[int]) -> dict[int, bytes]:
     """The raw lines of these numbers, read again from the start (only a file with lines out of
     order pays for it): the .ERR keeps the original bytes of every rejected line."""
@@ -682,11 +713,13 @@ def _apply_details(
     replace = header.update_type == "R"
     if replace:
         repo.delete_company(company)
+    else:
+        repo.start_changes()  # an N file's lines are staged, then applied one statement per kind
+    staged: list[tuple[Any, ...]] = []
     rules = DetailRules(header.update_type, currencies)
     order = DocumentOrder()
     batch: list[DebtRow] = []
     batch_raw: list[bytes] = []
-    batch_max: dict[str, str] = {}  # client -> highest document in the unflushed batch
     conflicts: list[tuple[int, str, str, bytes]] = []  # R lines whose key an earlier line holds
 
     def insert(rows: list[DebtRow], raws: list[bytes]) -> None:
@@ -715,7 +748,6 @@ def _apply_details(
         insert(batch, batch_raw)
         batch.clear()
         batch_raw.clear()
-        batch_max.clear()
         checkpoint("batch")
 
     # The loop below runs once per line (a million times for a big file): locals, no
@@ -749,21 +781,14 @@ def _apply_details(
                 previous = order.last_for(client)
                 order_problem, maybe_seen = order.check(client, document, line_no)
                 # a client back after others: its run is judged with all its lines, set-based
-                deferred = client if maybe_seen and replace else None
+                deferred = client if maybe_seen else None
             rules_pass = passes(kind, row)
             if order_problem is not None or maybe_seen or not rules_pass:
                 errors = [] if rules_pass else check_rules(DETAIL.parse_fast(raw) or {}, line_no)
                 if order_problem is not None:
                     errors.append(order_problem)
-                elif maybe_seen and replace:
-                    suspect = True  # checked for the whole file at once, after the last batch
                 elif maybe_seen:
-                    stored = repo.max_document(company, client, file_id)
-                    in_batch = batch_max.get(client)
-                    highest = max(d for d in (stored, in_batch) if d is not None) if (stored or in_batch) else None
-                    problem = order_error(document, highest, line_no)
-                    if problem is not None:
-                        errors.append(problem)
+                    suspect = True  # checked for the whole file at once, after the last line
                 if errors:
                     order.rejected(client, previous)
                     spool.add(errors, raw)
@@ -771,7 +796,6 @@ def _apply_details(
             if replace:
                 batch.append(row)
                 batch_raw.append(raw)
-                batch_max[client] = document
                 applied += 1
                 if currency == "1":
                     applied_pen += amount_cents
@@ -780,19 +804,15 @@ def _apply_details(
                 if len(batch) >= BATCH_ROWS:
                     flush()
                 continue
-            done = (
-                repo.insert_one(row)
-                if kind == "N"
-                else repo.update_amounts(row)
-                if kind == "A"
-                else repo.delete_one(row)
-            )
-            if done:
-                totals.apply(currency, amount_cents)
-            else:
-                reason = "la deuda ya existe" if kind == "N" else "la deuda no existe"
-                spool.add([FieldError(line_no, "tipo_actualizacion", kind, reason)], raw)
+            staged.append((*row, kind, raw.decode("latin-1")))
+            if len(staged) >= BATCH_ROWS:
+                repo.stage_changes(staged)
+                staged.clear()
+                checkpoint("batch")
     flush()
+    if not replace:
+        repo.stage_changes(staged)
+        _apply_changes(repo, spool, totals, suspect)
     if suspect:
         applied_pen, applied_usd, applied = _reject_out_of_order(
             repo, company, file_id, reread, spool, (applied_pen, applied_usd, applied)

@@ -120,3 +120,68 @@ def test_any_order_of_the_same_debts(engine: Any, tmp_path_factory: pytest.TempP
     rows_a = load(engine, root, [line(c, f"F{d:03d}", s, cents) for c, d, s, cents in valid])[1]
     outcome_b, rows_b, err_b = load(engine, root, [line(c, f"F{d:03d}", s, cents) for c, d, s, cents in in_order])
     assert outcome_b == "PROCESADO" and err_b == [] and rows_b == rows_a
+
+
+def n_line(kind: str, client: int, document: str, cents: int) -> bytes:
+    raw = bytearray(line(client, document, "001", cents))
+    raw[0:1] = kind.encode()
+    return bytes(raw)
+
+
+def load_n(engine: Any, root: Path, existing: list[bytes], details: list[bytes]) -> tuple[Any, set, list[str]]:
+    """A company holding `existing` (an R file), then an N file of `details`."""
+    code = next(CODES)
+    create_company(lambda: UnitOfWork(engine), str(code), "EMPRESA", ["001:completa:PEN", "003:completa:PEN"],
+                   [], NOW)  # fmt: skip
+    store = LocalFileStore(root)
+    for seq, (kind, lines) in enumerate((("R", existing), ("N", details)), 1):
+        name = f"D{code:05d}22112026{seq:03d}.TXT"
+        head = HEADER.format(dict(
+            nombre_archivo=name, tipo_actualizacion=kind, codigo_empresa=code, fecha_transmision=date(2026, 11, 22),
+            hora_transmision=datetime(2026, 1, 1, 8, seq).time(), numero_registros=len(lines),
+            importe_total_soles=sum(int(d[100:112]) for d in lines), importe_total_dolares=0, filler="", mac=0,
+        ))  # fmt: skip
+        store.write_atomic(f"{code:05d}/Deudas/Pending/{name}", b"".join(x + b"\r\n" for x in [head, *lines]))
+        (result,) = load_debts(engine, store, lambda: NOW, company=code)
+    with engine.connect() as conn:
+        rows = set(conn.execute(sa.text(
+            "SELECT client_code, document, amount_cents FROM debts WHERE company_code = :c"), {"c": code}).all())
+    err = (root / f"{code:05d}" / "Deudas" / "Complete" / f"{name}.ERR").read_bytes().decode("latin-1")
+    return result, rows, [x for x in err.split("\r\n") if x]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    existing=st.sets(st.tuples(st.integers(0, 4), st.integers(0, 6)), max_size=12),
+    changes=st.lists(st.tuples(st.sampled_from("NAD"), st.integers(0, 4), st.integers(0, 6), st.integers(1, 999)),
+                     min_size=1, max_size=40),
+)  # fmt: skip
+def test_n_files_apply_set_based_as_in_file_order(engine: Any, tmp_path_factory: pytest.TempPathFactory,
+                                                  existing: set, changes: list) -> None:  # fmt: skip
+    """Any mix of N/A/D lines, in any order, over a company holding some debts: the rows and the
+    .ERR are those of applying the lines one by one in file order under the rule."""
+    root = tmp_path_factory.mktemp("nfiles")
+    before = sorted(existing)
+    result, rows, err = load_n(engine, root, [line(c, f"F{d:03d}") for c, d in before],
+                               [n_line(k, c, f"F{d:03d}", cents) for k, c, d, cents in changes])  # fmt: skip
+    state = {(f"C{c:05d}", f"F{d:03d}"): 1000 for c, d in before}
+    highest: dict[str, str] = {}
+    expected_err = []
+    for number, (kind, c, d, cents) in enumerate(changes, 2):
+        client, document = f"C{c:05d}", f"F{d:03d}"
+        top = highest.get(client)
+        if top is not None and document <= top:
+            expected_err.append((number, "documento repetido para el cliente" if document == top
+                                 else f"documentos del cliente no ascendentes (anterior {top})"))  # fmt: skip
+            continue
+        highest[client] = document
+        key = (client, document)
+        if (kind == "N" and key in state) or (kind in "AD" and key not in state):
+            expected_err.append((number, "la deuda ya existe" if kind == "N" else "la deuda no existe"))
+        elif kind == "D":
+            del state[key]
+        else:
+            state[key] = cents
+    assert result.outcome == "PROCESADO"
+    assert rows == {(c, d, cents) for (c, d), cents in state.items()}
+    assert [(int(x.split("|")[0]), x.split("|")[2].split(": ", 1)[-1]) for x in err] == expected_err

@@ -17,6 +17,18 @@ from tests.conftest import MAMBU_KEY as KEY
 from tests.conftest import free_port
 
 
+@pytest.fixture(autouse=True)
+def seeded(mambu: str) -> None:
+    """The demo customers as seeded: the fake is shared by the session, and the hosts' drawdown
+    timers book on it (CUST-001 buys in the end-to-end flows)."""
+    import json
+    from pathlib import Path
+
+    seed = json.loads((Path(__file__).resolve().parents[2] / "data" / "mambu-demo.json").read_text())["customers"]
+    for customer_id in ("CUST-001", "CUST-002"):
+        httpx.put(f"{mambu}/_fake/customers/{customer_id}", json=seed[customer_id]).raise_for_status()
+
+
 def test_credit_lines(mambu: str) -> None:
     engine = MambuCreditEngine(mambu, KEY)
     good = engine.credit_line("CUST-001")
