@@ -65,6 +65,7 @@ class Settings(BaseSettings):
 
     payment_cutoff_hour: int = Field(default=20, ge=0, le=24, alias="PAYMENT_CUTOFF_HOUR")
     debt_file_max_future_minutes: int = Field(default=10, ge=0, le=1440, alias="DEBT_FILE_MAX_FUTURE_MINUTES")
+    debt_load_worker: Literal["auto", "on", "off"] = Field(default="auto", alias="DEBT_LOAD_WORKER")
     collections_rules_file: Path | None = Field(default=None, alias="COLLECTIONS_RULES_FILE")
 
     mambu_base_url: str = Field(default="http://127.0.0.1:8089", alias="MAMBU_BASE_URL")

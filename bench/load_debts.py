@@ -36,6 +36,7 @@ NOW = datetime(2026, 11, 22, 13, 30, tzinfo=UTC)
 
 
 ORDERS = ("grouped", "interleaved")
+WORKER = os.environ.get("DEBT_LOAD_WORKER", "auto")  # --worker, handed to each stage's process
 
 
 def generate(path: Path, lines: int, order: str = "grouped") -> None:
@@ -135,11 +136,11 @@ def stage_nfile(url: str, source: Path, work: Path) -> dict:
     target.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url)
     os.link(source, target / NAME)
-    (first,) = load_debts(engine, store, lambda: NOW)
+    (first,) = load_debts(engine, store, lambda: NOW, line_worker=WORKER)
     assert first.outcome == "PROCESADO", first
     os.link(source.parent / N_NAME, target / N_NAME)
     started = time.perf_counter()
-    (result,) = load_debts(engine, store, lambda: NOW)
+    (result,) = load_debts(engine, store, lambda: NOW, line_worker=WORKER)
     elapsed = time.perf_counter() - started
     assert result.outcome == "PROCESADO" and result.rejected == 0, result
     return {"seconds": elapsed, "lines": result.applied}
@@ -170,7 +171,7 @@ def stage_loader(url: str, source: Path, work: Path) -> dict:
     os.link(source, target / NAME)
     engine = create_engine(url)
     started = time.perf_counter()
-    (result,) = load_debts(engine, store, lambda: NOW)
+    (result,) = load_debts(engine, store, lambda: NOW, line_worker=WORKER)
     elapsed = time.perf_counter() - started
     assert result.outcome == "PROCESADO" and result.rejected == 0, result
     return {"seconds": elapsed, "lines": result.applied}
@@ -251,7 +252,10 @@ def run_stage(args: argparse.Namespace) -> None:
         out = stage_floor(args.url, source, work)
     else:
         out = stage_naive(args.url, source, work, args.sample)
-    out["peak_rss_mb"] = peak_rss_mb()
+    from usecases import line_worker
+
+    # the loader's process and its line worker are resident together: the peak is their sum
+    out["peak_rss_mb"] = peak_rss_mb() + line_worker.last_peak_rss_kib / 1024
     print(json.dumps(out))
 
 
@@ -345,12 +349,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of loader and floor; the best is shown")
     parser.add_argument("--n-lines", type=int, default=0,
                         help="also an N file of this many lines (N/A/D) on the company the grouped R file loads")
+    parser.add_argument("--worker", choices=["auto", "on", "off"], default=WORKER,
+                        help="judge the lines in a line worker (usecases/line_worker.py); auto: big files, 2+ cores")
     parser.add_argument("--stage", choices=["loader", "floor", "naive", "nfile"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
     parser.add_argument("--sample", type=int, default=20_000, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    os.environ["DEBT_LOAD_WORKER"] = args.worker
     if args.stage:
         run_stage(args)
     else:

@@ -30,6 +30,7 @@ def run_loader(company: int | None = None, progress=None) -> list[FileResult]:  
         bootstrap.engine(), bootstrap.file_store(), bootstrap.utc_now,
         company=company, progress=progress, on_file=log_file,
         max_future=timedelta(minutes=get_settings().debt_file_max_future_minutes),
+        line_worker=get_settings().debt_load_worker,
     )  # fmt: skip
 
 

@@ -163,32 +163,47 @@ def cents_text(cents: int) -> str:
 class DocumentOrder:
     """Documents of one client must be unique and ascending (spec 5.4.2, field 05).
 
-    Exact for the lines of the current client; for a client seen earlier in the file (not
-    the one just before) it answers "maybe seen" from a fixed-size Bloom filter of clients
-    (8 MiB, three probes: a few false positives in a million clients), so memory does not grow
-    with the file, and the loader confirms set-based on what it stored for this file.
+    Exact for the lines of the current client's run, and for a client that comes back after
+    others if it is among the first `track` clients of the file (their highest accepted
+    document is kept: an export sorted by document or date has few clients, all of them here).
+    For any other client it answers "maybe seen" from a fixed-size Bloom filter of clients
+    (8 MiB, three probes: a few false positives in a million clients), and the loader confirms
+    set-based on what it stored for this file. Memory is bounded whatever the file: `track`
+    clients and the filter.
     """
 
     bits: int = 1 << 26
+    track: int = 50_000
     _seen: bytearray = field(init=False)
+    _known: dict[str, str] = field(init=False)  # tracked client -> highest accepted document
     client: str | None = field(default=None, init=False)  # the client of the current run of lines
-    last: str = field(default="", init=False)  # its last accepted document
+    last: str = field(default="", init=False)  # its highest accepted document ("" none)
 
     def __post_init__(self) -> None:
         self._seen = bytearray(self.bits // 8)
+        self._known = {}
 
     def check(self, client: str, document: str, line_no: int) -> tuple[FieldError | None, bool]:
-        """(error for this line, whether the client may have appeared before this run of lines)."""
-        if client == self.client:
-            if document == self.last:
-                return FieldError(line_no, "num_documento", document, "documento repetido para el cliente"), False
-            if document < self.last:
-                return FieldError(
-                    line_no, "num_documento", document, f"documentos del cliente no ascendentes (anterior {self.last})"
-                ), False
-            self.last = document
-            return None, False
-        self.client, self.last = client, document
+        """(error for this line, whether the client may have appeared before, untracked)."""
+        if client != self.client:
+            self._close_run()
+            self.client = client
+            top = self._known.get(client)
+            if top is None:
+                self.last = document
+                return None, self._probe(client)
+            self.last = top
+        if document == self.last:
+            return FieldError(line_no, "num_documento", document, "documento repetido para el cliente"), False
+        if document < self.last:
+            return FieldError(
+                line_no, "num_documento", document, f"documentos del cliente no ascendentes (anterior {self.last})"
+            ), False
+        self.last = document
+        return None, False
+
+    def _probe(self, client: str) -> bool:
+        """Add the client to the filter; whether all its bits were set already."""
         first, step = hash(client), hash((client, 1)) | 1
         maybe_seen = True
         for probe in range(3):
@@ -197,16 +212,22 @@ class DocumentOrder:
             if not self._seen[byte] & bit:
                 maybe_seen = False
                 self._seen[byte] |= bit
-        return None, maybe_seen
+        return maybe_seen
+
+    def _close_run(self) -> None:
+        client = self.client
+        if client is not None and self.last and (client in self._known or len(self._known) < self.track):
+            self._known[client] = self.last
 
     def last_for(self, client: str) -> str | None:
-        """The last accepted document of `client` if it is the current run's client."""
+        """The highest accepted document of `client` if it is the current run's client."""
         return self.last if client == self.client else None
 
     def rejected(self, client: str, previous: str | None) -> None:
-        """The line just checked was rejected: the client's last good document stays `previous`."""
-        if client == self.client and previous is not None:
-            self.last = previous
+        """The line just checked was rejected: the client's highest accepted document stays
+        `previous` (None: the line opened the run; what was accepted before it, if known)."""
+        if client == self.client:
+            self.last = previous if previous is not None else self._known.get(client, "")
 
 
 def order_error(document: str, previous_max: str | None, line_no: int) -> FieldError | None:

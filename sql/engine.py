@@ -52,6 +52,9 @@ def refresh_statistics(conn: sa.Connection, *tables: sa.Table) -> None:
         conn.exec_driver_sql("ANALYZE " + ", ".join(t.name for t in tables))
 
 
+SQLITE_CACHE_KIB = 64 * 1024
+
+
 def _tune_sqlite(engine: Engine) -> None:
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -61,6 +64,11 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # 64 MiB of page cache (the default is 2 MiB): a big load inserts its keys in the order
+        # the company's export has them, and an index a few times larger than the cache is then
+        # rewritten page by page (measured: an interleaved 1,000,000-line file 1.35x slower).
+        # Pages are taken as used, so a connection that reads little stays small.
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")

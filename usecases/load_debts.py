@@ -30,7 +30,7 @@ import logging
 import pickle
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any, BinaryIO
@@ -40,12 +40,21 @@ from sqlalchemy.engine import Connection, Engine
 
 from adapters.files.port import FILE, FOLDER, LINK, STALE_TEMP, FileInfo, FileNotFound, FileStore, printable_name
 from domain.companies import company_folder
+from domain.debt_lines import (
+    MAX_LINE_BYTES,
+    MAX_SUSPECTS,
+    ROW_AMOUNT,
+    ROW_CLIENT,
+    ROW_CURRENCY,
+    ROW_DOCUMENT,
+    ROW_LINE,
+    read_amount,
+)
+from domain.debt_lines import Overlong as _Overlong  # noqa: F401 - tests reach it here
+from domain.debt_lines import overlong as cut_line
 from domain.debts import (
-    DETAIL,
     MAX_FUTURE_TRANSMISSION,
     DebtHeader,
-    DetailRules,
-    DocumentOrder,
     LoadSummary,
     check_header,
     future_transmission,
@@ -56,10 +65,15 @@ from domain.debts import (
 from domain.fixedwidth import FieldError
 from sql.debt_repository import DEBT_COLUMNS, DebtRepository, DebtRow
 from sql.tables import services
+from usecases.line_worker import judged, use_worker
+
+assert (DEBT_COLUMNS[ROW_CLIENT], DEBT_COLUMNS[ROW_DOCUMENT], DEBT_COLUMNS[ROW_AMOUNT], DEBT_COLUMNS[ROW_CURRENCY],
+        DEBT_COLUMNS[ROW_LINE]) == ("client_code", "document", "amount_cents", "currency", "line_no")  # fmt: skip
 
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 10_000
+FEW_SUSPECT_LINES = 20_000  # lines of clients that came back, below which the order check goes by client
 BIG_FILE_LINES = 10_000  # an N file this big also refreshes the planner's statistics
 CHUNK_BYTES = 1 << 20
 PROCESSED, REJECTED, RECOVERED, DUPLICATE = "PROCESADO", "RECHAZADO", "RECUPERADO", "DUPLICADO"
@@ -120,10 +134,13 @@ def load_debts(
     progress: Progress | None = None,
     on_file: Callable[[FileResult], None] | None = None,
     max_future: timedelta = MAX_FUTURE_TRANSMISSION,
+    line_worker: str = "auto",
 ) -> list[FileResult]:
     """Process every pending debt file (of one company, or of all); returns one result per file.
 
     `max_future`: how far a header's transmission time may be ahead of this clock (domain/debts.py).
+    `line_worker`: judge the lines in a second process (`auto`: big files, two cores or more;
+    `on`, `off`; usecases/line_worker.py).
     """
     results = []
     store.sweep_temp(clock() - STALE_TEMP)
@@ -145,7 +162,7 @@ def load_debts(
                     result = _set_aside_stray(store, clock, code, info, stray)
                 else:
                     result = load_file(engine, store, clock, code, currencies, info, checkpoint=checkpoint,
-                                       progress=progress, max_future=max_future)  # fmt: skip
+                                       progress=progress, max_future=max_future, line_worker=line_worker)  # fmt: skip
             except Exception as exc:
                 log.exception("could not process %s", info.path)
                 result = _failed(code, printable_name(info.name), exc, clock())
@@ -214,6 +231,7 @@ def load_file(
     checkpoint: Checkpoint = _no_checkpoint,
     progress: Progress | None = None,
     max_future: timedelta = MAX_FUTURE_TRANSMISSION,
+    line_worker: str = "auto",
 ) -> FileResult | None:
     """Process one pending file; None when another instance processed it meanwhile."""
     started, t0 = clock(), time.perf_counter()
@@ -231,7 +249,8 @@ def load_file(
     with handle:
         try:
             file_id, summary = _apply(engine, handle, info, company, currencies, clock, started, checkpoint, progress,
-                                      max_future, lambda: store.open_read(info.path))  # fmt: skip
+                                      max_future, lambda: store.open_read(info.path),
+                                      use_worker(line_worker, info.size))  # fmt: skip
         except _TakenByAnother as taken:
             return _finish(engine, store, taken.file_id, info, target, started, t0)
     checkpoint("committed")
@@ -317,21 +336,6 @@ def _set_aside(
 # -- reading ---------------------------------------------------------------------------------------
 
 
-MAX_LINE_BYTES = 64 * 1024  # a line longer than this (no line break in sight) is kept only this long
-
-
-class _Overlong(bytes):
-    """The start of a line too long to keep whole, and its real length in bytes."""
-
-    length: int
-
-
-def _overlong(head: bytes, length: int) -> _Overlong:
-    line = _Overlong(head[:MAX_LINE_BYTES])
-    line.length = length
-    return line
-
-
 class _Reader:
     """Lines of a stream read in large chunks (fast on SFTP), CRLF or LF, hashing as it goes.
 
@@ -363,7 +367,7 @@ class _Reader:
                     overlong, last = (overlong[0], overlong[1] + len(chunk)), chunk[-1:]
                     continue
                 cr = (chunk[end - 1 : end] if end else last) == b"\r"  # CRLF: the CR is not the line's
-                yield line_no, [_overlong(overlong[0], overlong[1] + end - cr)]
+                yield line_no, [cut_line(overlong[0], overlong[1] + end - cr)]
                 line_no += 1
                 overlong, chunk = None, chunk[end + 1 :]
             data = tail + chunk
@@ -379,7 +383,7 @@ class _Reader:
                 self.progress(self.name, self.bytes_read, self.size)
                 next_report += CHUNK_BYTES * 8
         if overlong is not None:
-            yield line_no, [_overlong(overlong[0], overlong[1])]
+            yield line_no, [cut_line(overlong[0], overlong[1])]
         elif tail:
             yield line_no, [tail[:-1] if tail.endswith(b"\r") else tail]
         if self.progress is not None:
@@ -460,62 +464,6 @@ class _Totals:
             self.applied_usd += sign * cents
 
 
-_AMOUNT = DETAIL.field("deuda")
-_CURRENCY = DETAIL.field("moneda_doc")
-
-
-def _aligned(raw: bytes) -> bytes | None:
-    """A line that is not 210 bytes but 210 UTF-8 characters (an `Ñ` in a name), as 210 bytes
-    with each non-ASCII character as `?`: its fields can then be read and named."""
-    if len(raw) == DETAIL.width or isinstance(raw, _Overlong):
-        return None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    return text.encode("ascii", "replace") if len(text) == DETAIL.width else None
-
-
-def _line_errors(raw: bytes, line_no: int) -> list[FieldError]:
-    """Why a line that does not parse is refused, every field named where the line allows it."""
-    if isinstance(raw, _Overlong):
-        return [FieldError(line_no, "registro", raw[:40].decode("latin-1") + "...",
-                           f"longitud {raw.length} sin salto de linea, se esperan {DETAIL.width} caracteres "
-                           f"(se guardan los primeros {MAX_LINE_BYTES})")]  # fmt: skip
-    aligned = _aligned(raw)
-    if aligned is None:
-        return DETAIL.diagnose(raw, line_no)
-    wide = sum(1 for c in raw.decode("utf-8") if ord(c) > 127)
-    first = FieldError(line_no, "registro", "", f"{wide} caracter(es) UTF-8 no ASCII: el registro es ASCII de "
-                                                f"{DETAIL.width} posiciones")  # fmt: skip
-    return [first, *DETAIL.diagnose(aligned, line_no)]
-
-
-def _read_amount(raw: bytes) -> tuple[bytes, int] | None:
-    """Currency and Deuda of a line that failed other checks, if those two fields are readable."""
-    if len(raw) != DETAIL.width:
-        aligned = _aligned(raw)
-        if aligned is None:
-            return None
-        raw = aligned
-    amount = raw[_AMOUNT.start - 1 : _AMOUNT.end]
-    currency = raw[_CURRENCY.start - 1 : _CURRENCY.end]
-    if amount.isdigit() and amount.isascii():
-        return currency, int(amount)
-    return None
-
-
-# A detail line straight to (update type, row in DEBT_COLUMNS order): no dict per line.
-_DETAIL_ROW = DETAIL.tuple_parser(
-    ("tipo_actualizacion", "company", "codigo_cliente", "nombre_cliente", "codigo_producto", "num_documento",
-     "desc_documento", "fecha_vencimiento", "fecha_emision", "deuda", "mora", "gastos_adm", "pago_minimo",
-     "periodo", "anio", "cuota", "moneda_doc", "dni", "ruc", "identificador_04", "file_id", "line_no"),
-    params=("company", "file_id", "line_no"),
-    none_if_blank=("dni", "ruc", "identificador_04"),
-)  # fmt: skip
-assert DEBT_COLUMNS[1] == "client_code" and DEBT_COLUMNS[15] == "currency" and len(DEBT_COLUMNS) == 21
-
-
 def _apply(
     engine: Engine,
     handle: BinaryIO,
@@ -528,6 +476,7 @@ def _apply(
     progress: Progress | None,
     max_future: timedelta,
     reopen: Callable[[], BinaryIO],
+    worker: bool,
 ) -> tuple[int, LoadSummary]:
     reader = _Reader(handle, info.name, info.size, progress)
     spool = _ErrorSpool()
@@ -558,7 +507,7 @@ def _apply(
                 for _, lines in details:  # counted and hashed, not applied
                     totals.lines += len(lines)
                     for raw in lines:
-                        amount = _read_amount(raw)
+                        amount = read_amount(raw)
                         if amount is not None:
                             totals.read(*amount)
                 status = "RECHAZADO"
@@ -569,7 +518,7 @@ def _apply(
                 # reached the exchange, nor than now (sql/debt_repository.restate_paid).
                 known_before = min(header.transmitted_at, info.modified, started)
                 _apply_details(conn, repo, details, header, company, currencies, file_id, spool, totals, checkpoint,
-                               known_before, lambda wanted: _lines_of(reopen, wanted))  # fmt: skip
+                               known_before, lambda wanted: _lines_of(reopen, wanted), worker)  # fmt: skip
                 mismatches = _header_mismatches(header, totals)
                 if mismatches:
                     data.rollback()
@@ -606,25 +555,34 @@ def _apply(
         spool.close()
 
 
-def _apply_changes(repo: DebtRepository, spool: _ErrorSpool, totals: _Totals, suspect: bool) -> None:
+def _apply_changes(
+    repo: DebtRepository, spool: _ErrorSpool, totals: _Totals, suspect: bool,
+    reread: Callable[[set[int]], dict[int, bytes]], clients: Collection[str] | None,
+) -> int:  # fmt: skip
     """An N file's staged lines: the order rule over all of them (if a client came back), then
     the lines that cannot apply (N of a debt that exists, A or D of one that does not) reported,
     then one statement per kind for the rest. Each line's key is unique among the lines left
-    (a second line of a client's document breaks the order rule), so no line depends on another."""
+    (a second line of a client's document breaks the order rule), so no line depends on another.
+    Returns the highest debt id before the N lines were inserted (theirs are above it)."""
+    problems: list[tuple[int, FieldError]] = []
     if suspect:
         repo.index_changes()
-        found = repo.change_order_violations()
-        raws = dict(repo.change_raws([v.line_no for v in found]))
+        found = repo.change_order_violations(clients)
         for v in found:
             problem = order_error(v.document, v.previous, v.line_no)
             assert problem is not None
-            spool.add([problem], raws[v.line_no].encode("latin-1"))
+            problems.append((v.line_no, problem))
         repo.drop_changes([v.line_no for v in found])
     refused = repo.refused_changes()
-    for line_no, kind, raw in refused:
+    for line_no, kind in refused:
         reason = "la deuda ya existe" if kind == "N" else "la deuda no existe"
-        spool.add([FieldError(line_no, "tipo_actualizacion", kind, reason)], raw.encode("latin-1"))
+        problems.append((line_no, FieldError(line_no, "tipo_actualizacion", kind, reason)))
     repo.drop_changes([r.line_no for r in refused])
+    if problems:
+        raws = reread({line_no for line_no, _ in problems})
+        for line_no, problem in problems:
+            spool.add([problem], raws[line_no])
+    since_id = repo.last_debt_id()
     for currency, lines, cents in repo.apply_changes():
         totals.applied += int(lines)
         if currency == "1":
@@ -632,6 +590,7 @@ def _apply_changes(repo: DebtRepository, spool: _ErrorSpool, totals: _Totals, su
         else:
             totals.applied_usd += int(cents or 0)
     repo.end_changes()
+    return since_id
 
 
 def _lines_of(reopen: Callable[[], BinaryIO], wanted: set[int]) -> dict[int, bytes]:
@@ -646,7 +605,8 @@ def _lines_of(reopen: Callable[[], BinaryIO], wanted: set[int]) -> dict[int, byt
 
 
 def _reject_out_of_order(
-    repo: DebtRepository, company: int, file_id: int, reread: Callable[[set[int]], dict[int, bytes]],
+    repo: DebtRepository, company: int, file_id: int, since_id: int | None, clients: Collection[str] | None,
+    reread: Callable[[set[int]], dict[int, bytes]],
     spool: _ErrorSpool, applied: tuple[int, int, int],
 ) -> tuple[int, int, int]:  # fmt: skip
     """Documents unique and ascending per client, for a file whose clients interleave: one window
@@ -654,7 +614,7 @@ def _reject_out_of_order(
     lines: a rejected line can never raise it), the violators deleted and reported as the line
     check would have. Cost: one sort in SQL, not one query per line; memory: the violators."""
     pen, usd, count = applied
-    found = repo.order_violations(company, file_id)
+    found = repo.order_violations(company, file_id, since_id, clients)
     if not found:
         return applied
     raws = reread({v.line_no for v in found})
@@ -709,15 +669,18 @@ def _apply_details(
     checkpoint: Checkpoint,
     known_before: datetime,
     reread: Callable[[set[int]], dict[int, bytes]],
+    worker: bool,
 ) -> None:
+    """Judge the lines (domain/debt_lines.py; in a worker process for a big file) and store
+    what passes, batch by batch, while the next blocks are being judged."""
     replace = header.update_type == "R"
+    since_id: int | None = None  # an R file's rows are the ids above this
     if replace:
         repo.delete_company(company)
+        since_id = repo.last_debt_id()
     else:
         repo.start_changes()  # an N file's lines are staged, then applied one statement per kind
     staged: list[tuple[Any, ...]] = []
-    rules = DetailRules(header.update_type, currencies)
-    order = DocumentOrder()
     batch: list[DebtRow] = []
     batch_raw: list[bytes] = []
     conflicts: list[tuple[int, str, str, bytes]] = []  # R lines whose key an earlier line holds
@@ -750,78 +713,51 @@ def _apply_details(
         batch_raw.clear()
         checkpoint("batch")
 
-    # The loop below runs once per line (a million times for a big file): locals, no
-    # avoidable calls; the full rule checks run only when the quick ones fail.
-    parse, passes, check_rules = _DETAIL_ROW, rules.passes_row, rules.check
     read_pen = read_usd = applied = applied_pen = applied_usd = 0  # added to `totals` at the end
     suspect = False  # a client came back after other clients: the order is checked set-based
-    deferred: str | None = None  # that client, while its run of lines lasts
-    for start, lines in blocks:
-        totals.lines += len(lines)
-        for line_no, raw in enumerate(lines, start):
-            parsed = parse(raw, company, file_id, line_no)
-            if parsed is None:
-                amount = _read_amount(raw)
-                if amount is not None:
-                    totals.read(*amount)
-                else:
-                    totals.unreadable(line_no)
-                spool.add(_line_errors(raw, line_no), raw)
-                continue
-            row = parsed[1:]
-            kind, client, document, amount_cents, currency = parsed[0], row[1], row[4], row[8], row[15]
-            if currency == "1":
-                read_pen += amount_cents
-            else:
-                read_usd += amount_cents
-            if client == order.client and (document > order.last or client == deferred):
-                order_problem, maybe_seen, previous = None, False, order.last
-                order.last = document  # the common case: next document of the same client
-            else:
-                previous = order.last_for(client)
-                order_problem, maybe_seen = order.check(client, document, line_no)
-                # a client back after others: its run is judged with all its lines, set-based
-                deferred = client if maybe_seen else None
-            rules_pass = passes(kind, row)
-            if order_problem is not None or maybe_seen or not rules_pass:
-                errors = [] if rules_pass else check_rules(DETAIL.parse_fast(raw) or {}, line_no)
-                if order_problem is not None:
-                    errors.append(order_problem)
-                elif maybe_seen:
-                    suspect = True  # checked for the whole file at once, after the last line
-                if errors:
-                    order.rejected(client, previous)
-                    spool.add(errors, raw)
-                    continue
-            if replace:
-                batch.append(row)
-                batch_raw.append(raw)
-                applied += 1
-                if currency == "1":
-                    applied_pen += amount_cents
-                else:
-                    applied_usd += amount_cents
-                if len(batch) >= BATCH_ROWS:
-                    flush()
-                continue
-            staged.append((*row, kind, raw.decode("latin-1")))
-            if len(staged) >= BATCH_ROWS:
-                repo.stage_changes(staged)
-                staged.clear()
-                checkpoint("batch")
+    suspects: set[str] = set()  # those clients (a Bloom filter's false positives included)
+    suspect_lines = 0
+    for verdicts in judged(blocks, header.update_type, currencies, company, file_id, worker):
+        totals.lines += verdicts.lines
+        read_pen += verdicts.read_pen
+        read_usd += verdicts.read_usd
+        for line_no in verdicts.unreadable:
+            totals.unreadable(line_no)
+        for errors, raw in verdicts.refused:
+            spool.add(errors, raw)
+        suspect = suspect or verdicts.suspect
+        suspects.update(verdicts.suspects)
+        suspect_lines += verdicts.suspect_lines
+        if replace:
+            batch += verdicts.rows
+            batch_raw += verdicts.raws
+            applied += len(verdicts.rows)
+            applied_pen += verdicts.applied_pen
+            applied_usd += verdicts.applied_usd
+            if len(batch) >= BATCH_ROWS:
+                flush()
+            continue
+        staged += verdicts.rows
+        if len(staged) >= BATCH_ROWS:
+            repo.stage_changes(staged)
+            staged.clear()
+            checkpoint("batch")
     flush()
+    # A few clients came back (or a false positive of the filter): the check reads their rows by
+    # the index; many (an export sorted by anything but the client): every row, in stored order.
+    few = suspects if len(suspects) < MAX_SUSPECTS and suspect_lines <= FEW_SUSPECT_LINES else None
     if not replace:
         repo.stage_changes(staged)
-        _apply_changes(repo, spool, totals, suspect)
-    if suspect:
+        since_id = _apply_changes(repo, spool, totals, suspect, reread, few)
+    if suspect and replace:  # (an N file's lines were judged so while staged: _apply_changes)
         applied_pen, applied_usd, applied = _reject_out_of_order(
-            repo, company, file_id, reread, spool, (applied_pen, applied_usd, applied)
+            repo, company, file_id, since_id, few, reread, spool, (applied_pen, applied_usd, applied)
         )
     for line_no, client, document, raw in conflicts:  # as the line check words it: repeated, or below
         problem = order_error(document, repo.max_document_before(company, client, file_id, line_no), line_no)
         assert problem is not None, (line_no, document)
         spool.add([problem], raw)
-    repo.build_lookup(company, file_id)
+    repo.build_lookup(company, file_id, since_id, fresh=replace)
     repo.restate_paid(company, file_id, known_before)
     if replace or totals.lines >= BIG_FILE_LINES:
         repo.refresh_statistics()

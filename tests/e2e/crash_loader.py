@@ -24,7 +24,13 @@ def main() -> None:
             if seen["n"] == count:
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    load_debts(bootstrap.engine(), bootstrap.file_store(), lambda: now, checkpoint=checkpoint)
+    load_debts(
+        bootstrap.engine(),
+        bootstrap.file_store(),
+        lambda: now,
+        checkpoint=checkpoint,
+        line_worker=os.environ.get("DEBT_LOAD_WORKER", "auto"),
+    )
     print("finished without crashing")
 
 

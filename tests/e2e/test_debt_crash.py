@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -101,10 +102,27 @@ def clean_run(tmp_path_factory: pytest.TempPathFactory, content: bytes) -> dict:
     return snapshot(url, work / "x")
 
 
+def survivors(token: str) -> list[int]:
+    """Processes still running with `token` in their environment (a line worker left behind)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if token.encode() in environ.read_bytes():
+                found.append(int(environ.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("worker", ["off", "on"])
 @pytest.mark.parametrize(("step", "count"), STEPS, ids=[f"{s}-{c}" for s, c in STEPS])
 def test_kill_at_each_step_then_rerun_equals_clean_run(
-    step: str, count: int, tmp_path: Path, content: bytes, clean_run: dict
+    step: str, count: int, worker: str, tmp_path: Path, content: bytes, clean_run: dict
 ) -> None:
+    """`worker`: the lines judged in a second process (usecases/line_worker.py); killing the
+    loader takes it along (its input closes), and the outcome is the same."""
+    import uuid
+
     from adapters.files.local import LocalFileStore
 
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
@@ -112,8 +130,15 @@ def test_kill_at_each_step_then_rerun_equals_clean_run(
     store = LocalFileStore(tmp_path / "x")
     store.write_atomic(f"00730/Deudas/Pending/{NAME}", content)
 
-    crashed = run_crash(env_for(url, f"file://{tmp_path / 'x'}"), step, count)
+    token = f"CRASH_RUN_{uuid.uuid4().hex}"
+    crashed = run_crash(env_for(url, f"file://{tmp_path / 'x'}", {"DEBT_LOAD_WORKER": worker, token: "1"}), step,
+                        count)  # fmt: skip
     assert crashed.returncode == -9, crashed.stdout + crashed.stderr
+    for _ in range(50):
+        if not survivors(token):
+            break
+        time.sleep(0.1)
+    assert survivors(token) == [], "the line worker outlived the loader"
     state = snapshot(url, tmp_path / "x")
     if step in ("header", "batch", "before_commit"):
         assert state["debts"] == [] and state["files"] == [], "nothing may be visible before the commit"

@@ -49,8 +49,10 @@ def drop(store: LocalFileStore, case: Path) -> str:
     return source.name
 
 
+@pytest.mark.parametrize("worker", ["off", "on"])
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_golden_case(case: Path, tmp_path: Path) -> None:
+def test_golden_case(case: Path, worker: str, tmp_path: Path) -> None:
+    """`worker`: the lines judged in the loader's process or in a line worker: the same bytes."""
     engine = golden_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     store = LocalFileStore(tmp_path / "exchange")
     setup = json.loads((case / "setup.json").read_text()) if (case / "setup.json").exists() else {}
@@ -58,7 +60,7 @@ def test_golden_case(case: Path, tmp_path: Path) -> None:
         drop(store, DATA / before)
         load_debts(engine, store, clock)
     name = drop(store, case)
-    (result,) = load_debts(engine, store, clock)
+    (result,) = load_debts(engine, store, clock, line_worker=worker)
     assert store.list("00730/Deudas/Pending") == []
     complete = tmp_path / "exchange" / "00730" / "Deudas" / "Complete"
     assert (complete / name).read_bytes() == (case / name).read_bytes()

@@ -11,13 +11,16 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import usecases.load_debts as loader
 from adapters.files.local import LocalFileStore
+from domain import debt_lines
 from domain.layouts.debts import DETAIL, HEADER
 from sql.engine import create_engine
 from sql.migrate import upgrade
@@ -55,8 +58,14 @@ def line(client: int, document: str, service: str = "001", cents: int = 1000) ->
     ))  # fmt: skip
 
 
-def load(engine: Any, root: Path, details: list[bytes]) -> tuple[str, set[tuple], list[str]]:
-    """A fresh company, an R file of these lines: (outcome, rows as sets, .ERR lines)."""
+def load(engine: Any, root: Path, details: list[bytes], worker: str = "off", chunk: int = loader.CHUNK_BYTES,
+         by_client: bool = True, track: int = 0,
+         ) -> tuple[str, set[tuple], list[str]]:  # fmt: skip
+    """A fresh company, an R file of these lines: (outcome, rows as sets, .ERR lines). `worker`:
+    the lines judged in a line worker; `chunk`: the read size (small: a block every few lines,
+    so the order rule's state crosses blocks); `by_client`: the set-based order check by the
+    clients that came back, or over every row; `track`: clients judged exactly in memory (0:
+    every client that comes back is left to the set-based check)."""
     code = next(CODES)
     create_company(lambda: UnitOfWork(engine), str(code), "EMPRESA", ["001:completa:PEN", "003:completa:PEN"],
                    [], NOW)  # fmt: skip
@@ -68,7 +77,10 @@ def load(engine: Any, root: Path, details: list[bytes]) -> tuple[str, set[tuple]
     ))  # fmt: skip
     store = LocalFileStore(root)
     store.write_atomic(f"{code:05d}/Deudas/Pending/{name}", b"".join(x + b"\r\n" for x in [head, *details]))
-    (result,) = load_debts(engine, store, lambda: NOW, company=code)
+    with mock.patch.object(loader, "CHUNK_BYTES", chunk), \
+         mock.patch.object(loader, "FEW_SUSPECT_LINES", loader.FEW_SUSPECT_LINES if by_client else -1), \
+         mock.patch.object(debt_lines, "TRACKED_CLIENTS", track):
+        (result,) = load_debts(engine, store, lambda: NOW, company=code, line_worker=worker)
     with engine.connect() as conn:
         rows = set(conn.execute(sa.text(
             "SELECT client_code, service_code, document, amount_cents FROM debts WHERE company_code = :c"
@@ -85,8 +97,10 @@ def model(details: list[bytes]) -> tuple[set[tuple], dict[int, str]]:
         client, service, document = raw[1:15].decode().strip(), raw[45:48].decode(), raw[48:64].decode().strip()
         top = highest.get(client)
         if top is not None and document <= top:
-            refused[number] = "documento repetido para el cliente" if document == top else (
-                f"documentos del cliente no ascendentes (anterior {top})"
+            refused[number] = (
+                "documento repetido para el cliente"
+                if document == top
+                else (f"documentos del cliente no ascendentes (anterior {top})")
             )
             continue
         highest[client] = document
@@ -107,7 +121,9 @@ def test_any_order_of_the_same_debts(engine: Any, tmp_path_factory: pytest.TempP
     root = tmp_path_factory.mktemp("files")
     details = [line(c, f"F{d:03d}", s, cents) for c, d, s, cents in debts]
     shuffled = data.draw(st.permutations(details))
-    outcome, rows, err = load(engine, root, shuffled)
+    worker, chunk = data.draw(st.sampled_from(["off", "on"])), data.draw(st.sampled_from([300, 1000, 1 << 20]))
+    by_client, track = data.draw(st.booleans()), data.draw(st.sampled_from([0, 3, 50_000]))
+    outcome, rows, err = load(engine, root, shuffled, worker, chunk, by_client, track)
     kept, refused = model(shuffled)
     assert outcome == "PROCESADO"
     assert rows == kept
@@ -118,7 +134,8 @@ def test_any_order_of_the_same_debts(engine: Any, tmp_path_factory: pytest.TempP
     interleaved = data.draw(st.permutations(valid))
     in_order = sorted(interleaved, key=lambda t: t[1])  # documents ascending for every client
     rows_a = load(engine, root, [line(c, f"F{d:03d}", s, cents) for c, d, s, cents in valid])[1]
-    outcome_b, rows_b, err_b = load(engine, root, [line(c, f"F{d:03d}", s, cents) for c, d, s, cents in in_order])
+    outcome_b, rows_b, err_b = load(engine, root, [line(c, f"F{d:03d}", s, cents) for c, d, s, cents in in_order],
+                                    "on", chunk)  # fmt: skip
     assert outcome_b == "PROCESADO" and err_b == [] and rows_b == rows_a
 
 
@@ -128,8 +145,9 @@ def n_line(kind: str, client: int, document: str, cents: int) -> bytes:
     return bytes(raw)
 
 
-def load_n(engine: Any, root: Path, existing: list[bytes], details: list[bytes]) -> tuple[Any, set, list[str]]:
-    """A company holding `existing` (an R file), then an N file of `details`."""
+def load_n(engine: Any, root: Path, existing: list[bytes], details: list[bytes], worker: str = "off",
+           chunk: int = loader.CHUNK_BYTES, by_client: bool = True, track: int = 0) -> tuple[Any, set, list[str]]:  # fmt: skip
+    """A company holding `existing` (an R file), then an N file of `details` (`worker`, `chunk`: as load)."""
     code = next(CODES)
     create_company(lambda: UnitOfWork(engine), str(code), "EMPRESA", ["001:completa:PEN", "003:completa:PEN"],
                    [], NOW)  # fmt: skip
@@ -142,10 +160,16 @@ def load_n(engine: Any, root: Path, existing: list[bytes], details: list[bytes])
             importe_total_soles=sum(int(d[100:112]) for d in lines), importe_total_dolares=0, filler="", mac=0,
         ))  # fmt: skip
         store.write_atomic(f"{code:05d}/Deudas/Pending/{name}", b"".join(x + b"\r\n" for x in [head, *lines]))
-        (result,) = load_debts(engine, store, lambda: NOW, company=code)
+        with mock.patch.object(loader, "CHUNK_BYTES", chunk), \
+             mock.patch.object(loader, "FEW_SUSPECT_LINES", loader.FEW_SUSPECT_LINES if by_client else -1), \
+             mock.patch.object(debt_lines, "TRACKED_CLIENTS", track):
+            (result,) = load_debts(engine, store, lambda: NOW, company=code, line_worker=worker)
     with engine.connect() as conn:
-        rows = set(conn.execute(sa.text(
-            "SELECT client_code, document, amount_cents FROM debts WHERE company_code = :c"), {"c": code}).all())
+        rows = set(
+            conn.execute(
+                sa.text("SELECT client_code, document, amount_cents FROM debts WHERE company_code = :c"), {"c": code}
+            ).all()
+        )
     err = (root / f"{code:05d}" / "Deudas" / "Complete" / f"{name}.ERR").read_bytes().decode("latin-1")
     return result, rows, [x for x in err.split("\r\n") if x]
 
@@ -155,15 +179,21 @@ def load_n(engine: Any, root: Path, existing: list[bytes], details: list[bytes])
     existing=st.sets(st.tuples(st.integers(0, 4), st.integers(0, 6)), max_size=12),
     changes=st.lists(st.tuples(st.sampled_from("NAD"), st.integers(0, 4), st.integers(0, 6), st.integers(1, 999)),
                      min_size=1, max_size=40),
+    worker=st.sampled_from(["off", "on"]),
+    chunk=st.sampled_from([300, 1000, 1 << 20]),
+    by_client=st.booleans(),
+    track=st.sampled_from([0, 3, 50_000]),
 )  # fmt: skip
 def test_n_files_apply_set_based_as_in_file_order(engine: Any, tmp_path_factory: pytest.TempPathFactory,
-                                                  existing: set, changes: list) -> None:  # fmt: skip
+                                                  existing: set, changes: list, worker: str, chunk: int,
+                                                  by_client: bool, track: int) -> None:  # fmt: skip
     """Any mix of N/A/D lines, in any order, over a company holding some debts: the rows and the
     .ERR are those of applying the lines one by one in file order under the rule."""
     root = tmp_path_factory.mktemp("nfiles")
     before = sorted(existing)
     result, rows, err = load_n(engine, root, [line(c, f"F{d:03d}") for c, d in before],
-                               [n_line(k, c, f"F{d:03d}", cents) for k, c, d, cents in changes])  # fmt: skip
+                               [n_line(k, c, f"F{d:03d}", cents) for k, c, d, cents in changes], worker, chunk,
+                               by_client, track)  # fmt: skip
     state = {(f"C{c:05d}", f"F{d:03d}"): 1000 for c, d in before}
     highest: dict[str, str] = {}
     expected_err = []

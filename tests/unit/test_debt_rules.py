@@ -23,7 +23,7 @@ def test_file_names() -> None:
 
 
 def test_document_order_within_and_across_runs() -> None:
-    order = DocumentOrder(bits=1 << 10)
+    order = DocumentOrder(bits=1 << 10, track=0)
     assert order.check("A", "F1", 2) == (None, False)
     assert order.check("A", "F2", 3) == (None, False)
     error, _ = order.check("A", "F2", 4)
@@ -38,6 +38,22 @@ def test_document_order_within_and_across_runs() -> None:
     assert order_error("F2", "F2", 7) is not None
     assert order_error("F1", "F2", 7) is not None
     assert order_error("F1", None, 7) is None
+
+
+def test_document_order_of_tracked_clients_is_exact() -> None:
+    """A client among the first `track` is judged in memory when it comes back: no SQL needed."""
+    order = DocumentOrder(bits=1 << 10, track=1)
+    assert order.check("A", "F2", 2) == (None, False)
+    assert order.check("B", "F1", 3) == (None, False)  # A tracked; B finds no room
+    error, seen = order.check("A", "F2", 4)
+    assert error is not None and "repetido" in error.reason and not seen
+    order.rejected("A", None)  # the line opened A's run: A's highest stays F2
+    error, _ = order.check("A", "F1", 5)
+    assert error is not None and "(anterior F2)" in error.reason
+    assert order.check("A", "F3", 6) == (None, False)
+    assert order.check("B", "F0", 7) == (None, True)  # untracked: the loader asks what it stored
+    order.rejected("B", None)
+    assert order.check("B", "F0", 8) == (None, False)  # nothing of B's run was accepted: F0 may come
 
 
 def test_err_line_keeps_the_original_bytes() -> None:
