@@ -8,6 +8,7 @@ answered as `responseType` / `responseDetail` (domain/collections/errors.py).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -20,13 +21,17 @@ from domain.auth import Scope
 from domain.collections.collection_check import CollectionRequest
 from domain.collections.errors import (
     FORBIDDEN,
+    NO_METHOD,
+    NO_ROUTE,
     NULL_INPUT,
+    PL_FAILED,
     TRANSFORM,
     UNAUTHORIZED,
     UNEXPECTED,
     CollectionsError,
 )
 from domain.collections.headers import COMMON, check_headers
+from domain.collections.models import spanish
 from domain.collections.negotiations import IDENT_TYPES, NegotiationRequest
 from domain.collections.openapi import openapi_document
 from domain.collections.policies import PolicyRequest
@@ -49,14 +54,62 @@ BODY = 64 * 1024  # lists of items: larger than the other APIs' bodies, still fa
 def collections_error_body(error: ApiError, call: Call) -> dict[str, Any]:
     """Errors raised before a route's own work (auth, JSON, internal) in the spec's shape."""
     if error.status == 401:
-        code = UNAUTHORIZED
-    elif error.status == 403:
-        code = FORBIDDEN
-    elif error.status in (400, 413):
-        code = TRANSFORM
-    else:
-        return CollectionsError(UNEXPECTED, f"correlationId {call.correlation_id}").body()
-    return CollectionsError(code, error.message).body()
+        return CollectionsError(UNAUTHORIZED, _in_spanish(error.message)).body()
+    if error.status == 403:
+        return CollectionsError(FORBIDDEN, _in_spanish(error.message)).body()
+    if error.status in (400, 413):
+        return CollectionsError(TRANSFORM, _body_in_spanish(error.message)).body()
+    return CollectionsError(UNEXPECTED, f"correlationId {call.correlation_id}").body()
+
+
+_AUTH_REASONS = (  # what auth says (usecases/clients.py, adapters/tokens.py), as this API says it
+    ("expired", "token vencido"),
+    ("signature", "firma del token invalida"),
+    ("lifetime", "token con una vigencia que este servicio no emite"),
+    ("unknown scope", "token con un alcance desconocido"),
+    ("lacks scope", "el token no tiene el alcance collections"),
+    ("revoked", "token revocado: las credenciales del cliente cambiaron, pida uno nuevo"),
+    ("disabled", "cliente deshabilitado"),
+    ("missing authorization", "falta el header Authorization: Bearer <token>"),
+    ("must be 'bearer", "el header Authorization debe ser Bearer <token>"),
+    ("headers are required", "faltan los headers client_id y client_secret"),
+    ("does not match", "client_id no corresponde al token"),
+    ("wrong secret", "cliente desconocido o secreto incorrecto"),
+    ("too many", "demasiados intentos fallidos: espere y vuelva a intentar"),
+)
+
+
+_BODY_REASONS = (  # domain/json_body.py's reasons (English: each API words its own answer)
+    (r"request body has (\d+) bytes; (?:at most|this route takes at most) (\d+).*",
+     r"el cuerpo tiene \1 bytes; este servicio admite a lo sumo \2"),
+    (r"request body is empty.*", "el cuerpo esta vacio: se espera un objeto JSON"),
+    (r"request body is not UTF-8", "el cuerpo no esta en UTF-8"),
+    (r"request body nests arrays/objects deeper than (\d+) levels",
+     r"el cuerpo anida listas u objetos a mas de \1 niveles"),
+    (r"request body nests too deeply", "el cuerpo anida demasiado"),
+    (r"request body is not valid JSON: .* at line (\d+) column (\d+)",
+     r"el cuerpo no es JSON valido (linea \1, columna \2)"),
+    (r"request body must be a JSON object", "el cuerpo debe ser un objeto JSON"),
+    (r"(\S+) is not a JSON value", r"\1 no es un valor JSON"),
+    (r"key (.*) appears more than once in an object", r"la clave \1 aparece mas de una vez en un objeto"),
+    (r"(.*): contains a control character or an invalid code point", r"\1: tiene un caracter de control o no valido"),
+    (r"(.*): a key contains a control character or an invalid code point",
+     r"\1: una clave tiene un caracter de control o no valido"),
+    (r"(.*): number of (\d+) characters \(at most (\d+)\)", r"\1: numero de \2 caracteres (a lo sumo \3)"),
+)  # fmt: skip
+
+
+def _body_in_spanish(message: str) -> str:
+    for pattern, spanish_text in _BODY_REASONS:
+        if (found := re.fullmatch(pattern, message)) is not None:
+            return found.expand(spanish_text)
+    return "el cuerpo no es un objeto JSON valido"
+
+
+def _in_spanish(message: str) -> str:
+    """A 401's reason without the token library's words (a decoding error named a byte)."""
+    lowered = message.lower()
+    return next((reason for key, reason in _AUTH_REASONS if key in lowered), "token invalido")
 
 
 def _first_problem(exc: ValidationError) -> CollectionsError:
@@ -66,7 +119,7 @@ def _first_problem(exc: ValidationError) -> CollectionsError:
         return CollectionsError(NULL_INPUT, f"{path} es obligatorio")
     if error["type"] == "extra_forbidden":
         return CollectionsError(TRANSFORM, f"{path} no es un campo de este servicio")
-    return CollectionsError(TRANSFORM, f"{path} invalido: {error['msg']}")
+    return CollectionsError(TRANSFORM, f"{path} invalido: {spanish(error)}")
 
 
 def _guarded(req: func.HttpRequest, call: Call, headers: tuple, work: Callable[[], Any]) -> func.HttpResponse:
@@ -79,9 +132,12 @@ def _guarded(req: func.HttpRequest, call: Call, headers: tuple, work: Callable[[
                 guard=bootstrap.guess_guard(),
             )
         except AuthFailure as exc:
-            raise CollectionsError(UNAUTHORIZED, exc.message) from None
+            raise CollectionsError(UNAUTHORIZED, _in_spanish(exc.message)) from None
         check_headers(req.headers, headers)
-        result = work()
+        try:
+            result = work()
+        except ArithmeticError:  # numbers are bounded (models.Num); this is the last guard
+            raise CollectionsError(PL_FAILED, "no se pudo calcular con los valores enviados") from None
     except CollectionsError as exc:
         call.log_fields["ErrorCode"] = exc.code.code
         return json_response(exc.body(), exc.status)
@@ -93,7 +149,7 @@ def _parse(model: type[BaseModel], req: func.HttpRequest) -> Any:
     try:
         body = read_json(req)
     except ApiError as exc:
-        raise CollectionsError(TRANSFORM, exc.message) from None
+        raise CollectionsError(TRANSFORM, _body_in_spanish(exc.message)) from None
     try:
         return model.model_validate(body)
     except ValidationError as exc:
@@ -200,3 +256,25 @@ def collections_collection(req: func.HttpRequest, call: Call) -> func.HttpRespon
 def collections_openapi(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """The OpenAPI 3.1 document of these routes."""
     return func.HttpResponse(json.dumps(openapi_document(), indent=2), mimetype="application/json", charset="utf-8")
+
+
+# Every route of the API and its method: any other path or method under BASE is answered by
+# collections_unknown in the spec's error shape (the hosts' own 404/405 have an empty body).
+ROUTES = {
+    "agreement/ics": "GET", "negotiations": "POST", "negotiations/profile": "POST",
+    "negotiations/policies": "POST", "collection": "POST", "openapi.json": "GET",
+}  # fmt: skip
+
+
+@bp.route(route=f"{BASE}/{{*rest}}", auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint(error_body=collections_error_body, log_query=allow())
+def collections_unknown(req: func.HttpRequest, call: Call) -> func.HttpResponse:
+    """A path or method the API does not have: 404 or 405 (with Allow), as responseType/responseDetail.
+    The literal routes above win over this one in the Functions host and in the local host."""
+    rest = (req.route_params.get("rest") or "").strip("/")
+    method = next((m for path, m in ROUTES.items() if path.lower() == rest.lower()), None)
+    if method is None:
+        error = CollectionsError(NO_ROUTE, f"{BASE}/{rest[:80]} no es un servicio de esta API")
+        return json_response(error.body(), error.status)
+    error = CollectionsError(NO_METHOD, f"{BASE}/{rest} se llama con {method}")
+    return json_response(error.body(), error.status, headers={"Allow": method})

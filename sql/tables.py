@@ -380,6 +380,8 @@ collection_checks = sa.Table(
     sa.Column("reference", sa.String(40), nullable=False),
     sa.Column("response", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # sha256 of the request without its transport fields: a retry matches, another request not
+    sa.Column("request_hash", sa.String(64)),
     sa.UniqueConstraint("client_id", "tx_id"),  # a repeated TxId is a retry: its first answer again
 )
 

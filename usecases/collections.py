@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
 import simplejson
 from pydantic import ValidationError
@@ -20,6 +21,7 @@ from domain.collections.collection_check import (
     ResultTrn,
     ValueToPay,
     barcode_value,
+    fingerprint,
     new_approval_id,
 )
 from domain.collections.collection_check import ResponseType as CheckResponseType
@@ -91,7 +93,7 @@ def register_negotiation(engine: Engine, req: NegotiationRequest, client_id: str
             )  # fmt: skip
     return NegotiationResponse(
         collection=NegotiationResult(
-            partyAcctRelRec=NegotiationAccount(acctId=mark.account.rstrip()), state=state,
+            partyAcctRelRec=NegotiationAccount(acctId=mark.account_sent or mark.account.rstrip()), state=state,
             createdDt=now.astimezone(BOGOTA).date().isoformat(), desc=reason,
         )
     )  # fmt: skip
@@ -153,11 +155,12 @@ def check_collection(
     action = (header_value(headers, "X-Invoker-Action") or "").strip()
     trn = check_collection_request(req)
     ref_id, reference = str(trn.refId).strip(), str(trn.curAmt.amt if trn.curAmt else "").strip()
+    asked = fingerprint(req, action)
     with engine.begin() as conn:
         repo = CollectionsRepository(conn)
         held = repo.check_of(client_id, tx_id)
         if held is not None:
-            return simplejson.loads(held.response, use_decimal=True)
+            return _first_answer(held, asked, action, ref_id, reference)
         convenio = repo.convenio(ref_id)
         if convenio is None:
             raise CollectionsError(NO_ACCOUNT, f"el convenio {ref_id} no existe")
@@ -187,13 +190,30 @@ def check_collection(
         stored = repo.add_check(
             approval_id=answer["trn"]["approvalId"], client_id=client_id, tx_id=tx_id, action=action, ref_id=ref_id,
             reference=reference, response=simplejson.dumps(answer, use_decimal=True), created_at=now,
+            request_hash=asked,
         )  # fmt: skip
     if not stored:  # a concurrent retry of the same TxId committed first: its answer
         with engine.connect() as conn:
             held = CollectionsRepository(conn).check_of(client_id, tx_id)
         assert held is not None
-        return simplejson.loads(held.response, use_decimal=True)
+        return _first_answer(held, asked, action, ref_id, reference)
     return answer
+
+
+def _first_answer(held: Any, asked: str, action: str, ref_id: str, reference: str) -> dict:
+    """A TxId seen before: a retry of the same request gets the first answer; another request
+    under it is refused (10007), never answered with the first one's holder and amounts.
+    Checks stored before the hash was kept compare by action, convenio and reference."""
+    same = (
+        held.request_hash == asked
+        if held.request_hash is not None
+        else ((held.action, held.ref_id, held.reference) == (action, ref_id, reference))
+    )
+    if not same:
+        raise CollectionsError(
+            TRANSFORM, "header X-Invoker-TxId invalido: ya se uso con otra solicitud; cada transaccion lleva su TxId"
+        )
+    return simplejson.loads(held.response, use_decimal=True)
 
 
 def _agreements(data: dict) -> list[Agreement]:

@@ -9,6 +9,8 @@ approval id unique per call; a repeated X-Invoker-TxId gets its first answer aga
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import secrets
 from datetime import date
@@ -18,40 +20,40 @@ from typing import Any
 from pydantic import Field
 
 from domain.collections.errors import NULL_INPUT, TRANSFORM, CollectionsError
-from domain.collections.models import Strict
+from domain.collections.models import Num, Strict, Text, bounded_number
 
 
 class Amount(Strict):
-    amt: str | Decimal | None = None
+    amt: Text | Num | None = None
 
 
 class NameValue(Strict):
-    name: str | None = None
-    value: str | Decimal | None = None
+    name: Text | None = None
+    value: Text | Num | None = None
 
 
 class DepAcct(Strict):
-    acctId: str | None = None
+    acctId: Text | None = None
 
 
 class Trn(Strict):
-    transactionHour: str | None = None
-    code: str | None = None
-    refId: str | None = None
-    eanCode: str | None = None
+    transactionHour: Text | None = None
+    code: Text | None = None
+    refId: Text | None = None
+    eanCode: Text | None = None
     curAmt: Amount | None = None
-    trnRqUID: str | None = None
-    branchName: str | None = None
-    cityId: str | None = None
-    city: str | None = None
-    stateProv: str | None = None
+    trnRqUID: Text | None = None
+    branchName: Text | None = None
+    cityId: Text | None = None
+    city: Text | None = None
+    stateProv: Text | None = None
     aditionalData: list[NameValue] | None = None  # sic: the spec's spelling
     depAcctId: DepAcct | None = None
     totalCurAmt: Amount | None = None
-    flagAnotherAmt: str | None = None
-    refType: str | None = None
-    effDt: str | None = None
-    refName: str | None = None
+    flagAnotherAmt: Text | None = None
+    refType: Text | None = None
+    effDt: Text | None = None
+    refName: Text | None = None
 
 
 class CollectionRequest(Strict):
@@ -150,15 +152,38 @@ def _amount(value: Amount | None) -> Decimal | None:
     if value is None or value.amt in (None, ""):
         return Decimal(0)
     try:
-        amount = Decimal(str(value.amt).strip())
-    except ArithmeticError:
+        amount = bounded_number(Decimal(str(value.amt).strip()))
+    except (ArithmeticError, ValueError):  # not a number, or NaN, Infinity, too many digits
         return None
-    return amount if amount >= 0 and amount.is_finite() else None
+    return amount if amount >= 0 else None
 
 
 def barcode_value(trn: Trn) -> Decimal:
     """The value read from the barcode (tag 3900), zero when none was read."""
     return _amount(trn.totalCurAmt) or Decimal(0)
+
+
+TRANSPORT = ("transactionHour",)  # may change when a channel retries; not part of what is asked
+
+
+def fingerprint(req: CollectionRequest, action: str) -> str:
+    """What a check asks, as a hash: a repeated X-Invoker-TxId must ask the same to get the
+    first answer. Numbers compare by value (99 and "99.0" are one amount), text as sent."""
+    trn = req.trn.model_dump(exclude=set(TRANSPORT), exclude_none=True) if req.trn else {}
+    if req.trn is not None and req.trn.totalCurAmt is not None:  # the amount as a number: 99 = "99.00"
+        trn["totalCurAmt"] = {"amt": _amount(req.trn.totalCurAmt)}
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in sorted(value.items())}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        if isinstance(value, Decimal):
+            return format(value.normalize(), "f")
+        return value
+
+    canonical = json.dumps({"action": action, "trn": plain(trn)}, sort_keys=True, ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def new_approval_id() -> str:

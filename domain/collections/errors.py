@@ -28,7 +28,10 @@ UNEXPECTED = ErrorCode("15001", "OTR", "Error en inesperado en el procesamiento 
 NO_ACCOUNT = ErrorCode("00502", "DBA", "CUENTA NO EXISTE.", 404)
 UNAUTHORIZED = ErrorCode("401", "SEG", "Credenciales invalidas o ausentes", 401)
 FORBIDDEN = ErrorCode("403", "SEG", "El cliente no tiene permiso para este servicio", 403)
-CATALOGUE = (PL_FAILED, NULL_INPUT, TRANSFORM, BUREAU, UNEXPECTED, NO_ACCOUNT, UNAUTHORIZED, FORBIDDEN)
+NO_ROUTE = ErrorCode("404", "OTR", "Servicio no existe", 404)  # project: a path no route of the API has
+NO_METHOD = ErrorCode("405", "OTR", "Metodo no admitido", 405)  # project: a route called with another method
+CATALOGUE = (PL_FAILED, NULL_INPUT, TRANSFORM, BUREAU, UNEXPECTED, NO_ACCOUNT, UNAUTHORIZED, FORBIDDEN, NO_ROUTE,
+             NO_METHOD)  # fmt: skip
 
 
 class CollectionsError(Exception):

@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from domain.collections.dates import REASON as DATE_REASON
+from domain.collections.dates import parse_date
 from domain.collections.errors import NULL_INPUT, TRANSFORM, CollectionsError
 
 Check = Callable[[str], str | None]  # None when the value is fine, else the reason
@@ -38,11 +40,7 @@ def _mac(value: str) -> str | None:
 
 
 def _iso_date(value: str) -> str | None:
-    try:
-        date.fromisoformat(value.strip())
-    except ValueError:
-        return "no es una fecha AAAA-MM-DD"
-    return None if len(value.strip()) == 10 else "no es una fecha AAAA-MM-DD"
+    return None if parse_date(value) is not None else DATE_REASON
 
 
 def _digits(low: int, high: int) -> Check:
@@ -101,7 +99,7 @@ COLLECTION = (
     Header("X-Invoker-SessionKey", True, _not_blank),  # checked against the token below
     Header("X-Invoker-Source", False, _fixed("18")),
     Header("X-Invoker-Country", True, _fixed("CO")),
-    Header("X-Invoker-ProcessId", True),  # checked against the TxId below
+    Header("X-Invoker-ProcessId", False),  # required for Action C, checked against the TxId below
     Header("X-Invoker-subChannel", True, _fixed("07")),
     Header("X-Invoker-User", True, _fixed("NEWCBSER")),
     Header("X-Invoker-Action", True, _fixed("C", "R")),
@@ -140,8 +138,9 @@ _TXID = re.compile(r"^APIF(\d{4})32(\d{10})$")
 
 
 def check_collection_headers(headers: Mapping[str, str], today: date, token: str) -> str:
-    """The collection check's table, then TxId (today's Julian date in Bogota), ProcessId and
-    SessionKey (the first 30 characters of the bearer token); returns the authorization number."""
+    """The collection check's table, then TxId (today's Julian date in Bogota), ProcessId (if
+    sent; Action C must send it) and SessionKey (the first 30 characters of the bearer token);
+    returns the authorization number."""
     check_headers(headers, COLLECTION)
     tx_id = (header_value(headers, "X-Invoker-TxId") or "").strip()
     match = _TXID.match(tx_id)
@@ -153,9 +152,14 @@ def check_collection_headers(headers: Mapping[str, str], today: date, token: str
         raise CollectionsError(
             TRANSFORM, f"header X-Invoker-TxId invalido: fecha juliana {match.group(1)}, hoy es {julian(today)}"
         )
-    process_id = (header_value(headers, "X-Invoker-ProcessId") or "").strip()
+    # "Obligatorio solo para los servicios de Aplicacion contable, opcional para consulta"
+    sent = header_value(headers, "X-Invoker-ProcessId")
+    action = (header_value(headers, "X-Invoker-Action") or "").strip()
+    if sent is None and action == "C":
+        raise CollectionsError(NULL_INPUT, "falta el header X-Invoker-ProcessId (obligatorio con X-Invoker-Action C)")
+    process_id = (sent or "").strip()
     expected = tx_id[-11:].rjust(12, "0")
-    if process_id != expected:
+    if sent is not None and process_id != expected:
         raise CollectionsError(TRANSFORM, f"header X-Invoker-ProcessId invalido: debe ser {expected}")
     session = (header_value(headers, "X-Invoker-SessionKey") or "").strip()
     if session != token[:30]:

@@ -17,8 +17,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from domain.collections.dates import REASON as DATE_REASON
+from domain.collections.dates import parse_date
 from domain.collections.errors import NULL_INPUT, TRANSFORM, CollectionsError
-from domain.collections.models import Strict, value_at
+from domain.collections.models import Num, Strict, Text, value_at
 
 CORES = ("BM", "SLP", "OTC", "OCR")
 IDENT_TYPES = ("CC", "NI", "TI", "CE", "OT")
@@ -39,26 +41,26 @@ PRERM_RATE_NAMES = ("% A CONDONAR POR CAPITAL", "% A CONDONAR POR INTERES CORRIE
 ACCOUNT_WIDTH = 20
 RECEIVED, REJECTED = "Received", "Rejected"
 
-Number = Decimal | None
+Number = Num | None
 
 
 class ClientApp(Strict):
-    name: str | None = None
+    name: Text | None = None
 
 
 class PartyAcctRelRec(Strict):
-    acctId: str | None = None
+    acctId: Text | None = None
     amt: Number = None
     rate: Number = None
-    acctType: str | None = None
+    acctType: Text | None = None
 
 
 class Adviser(Strict):
-    adviserId: str | None = None
+    adviserId: Text | None = None
 
 
 class SubmitOffice(Strict):
-    branchId: str | int | None = None
+    branchId: Text | None = None
 
 
 class Indebtedness(Strict):
@@ -67,27 +69,27 @@ class Indebtedness(Strict):
 
 
 class GovIssueIdent(Strict):
-    identSerialNum: str | None = None
-    govIssueIdentType: str | None = None
+    identSerialNum: Text | None = None
+    govIssueIdentType: Text | None = None
 
 
 class Offer(Strict):
-    trnRqUID: str | None = None
-    effDt: str | None = None
-    requestNumber: str | None = None
+    trnRqUID: Text | None = None
+    effDt: Text | None = None
+    requestNumber: Text | None = None
     periodGrace: Number = None
     periodGraceDeath: Number = None
-    collateralType: str | None = None
+    collateralType: Text | None = None
 
 
 class NameValue(Strict):
-    name: str | None = None
+    name: Text | None = None
     value: Number = None
 
 
 class IntRateInfo(Strict):
     rate: Number = None
-    intRateType: str | int | None = None
+    intRateType: Text | None = None
     amt: Number = None
     curRate: Number = None
     additionalData: list[NameValue] | None = None
@@ -102,7 +104,7 @@ class InvoicePmtInfo(Strict):
 
 
 class OrgIdent(Strict):
-    IdentSerialNum: str | int | None = None
+    IdentSerialNum: Text | None = None
 
 
 class OrgInfo(Strict):
@@ -111,22 +113,22 @@ class OrgInfo(Strict):
 
 class Collection(Strict):
     partyAcctRelRec: PartyAcctRelRec | None = None
-    strategyType: str | None = None
-    strategyId: str | None = None
-    causalCode: str | None = None
-    startDt: str | None = None
-    endDt: str | None = None
-    processDate: str | None = None
-    createdDt: str | None = None
+    strategyType: Text | None = None
+    strategyId: Text | None = None
+    causalCode: Text | None = None
+    startDt: Text | None = None
+    endDt: Text | None = None
+    processDate: Text | None = None
+    createdDt: Text | None = None
     adviser: Adviser | None = None
     submitOffice: SubmitOffice | None = None
     numAsignInstallments: Number = None
     periodGrace: Number = None
     indebtedness: Indebtedness | None = None
-    partialPmt: str | None = None
+    partialPmt: Text | None = None
     govIssueIdent: GovIssueIdent | None = None
     orgInfo: OrgInfo | None = None
-    type: str | None = None
+    type: Text | None = None
     offer: Offer | None = None
     intRateInfo: IntRateInfo | None = None
     quotaInfo: QuotaInfo | None = None
@@ -177,11 +179,22 @@ def _decimal(low: Decimal, high: Decimal, places: int) -> Format:
 
 
 def _one_of(options: tuple[str, ...] | dict[str, str]) -> Format:
-    return lambda v: None if str(v).strip() in options else f"debe ser uno de {', '.join(options)}"
+    """One of the table's codes; a code of digits also without its leading zeros (`5` or "5"
+    for "05": a number sent where the table types a String)."""
+
+    return lambda v: None if canonical(v, options) is not None else f"debe ser uno de {', '.join(options)}"
+
+
+def canonical(value: Any, options: tuple[str, ...] | dict[str, str]) -> str | None:
+    """The table's spelling of a code (`5` -> "05"), None when it is not one of `options`."""
+    text = str(value).strip()
+    if text in options:
+        return text
+    return next((o for o in options if text.isdigit() and text.zfill(len(o)) == o), None)
 
 
 def _date_text(value: Any) -> str | None:
-    return None if parse_day(value) is not None else "no es una fecha AAAA-MM-DD (o AAAAMMDD)"
+    return None if parse_date(value) is not None else DATE_REASON
 
 
 def _text(most: int, pattern: str = r"[A-Za-z0-9_\-. ]") -> Format:
@@ -198,6 +211,20 @@ def _text(most: int, pattern: str = r"[A-Za-z0-9_\-. ]") -> Format:
     return check
 
 
+def _padded(most: int, pattern: str) -> Format:
+    """An id the tables say to complete "a 20 caracteres con espacios a derecha": with those
+    spaces or without; the characters before them as _text."""
+    inner = _text(most, pattern)
+
+    def check(value: Any) -> str | None:
+        text = str(value)
+        if len(text) > most:
+            return f"a lo sumo {most} caracteres"
+        return inner(text.rstrip(" ") or text)
+
+    return check
+
+
 def _branch(value: Any) -> str | None:
     return None if str(value).strip() == "9999" else "debe ser 9999"
 
@@ -207,7 +234,7 @@ FORMATS: dict[str, Format] = {
     "collection.strategyType": _text(10, r"[A-Z0-9]"),
     "collection.strategyId": _one_of(STRATEGY_IDS),
     "collection.causalCode": _one_of(CAUSAL_CODES),
-    "collection.partyAcctRelRec.acctId": _text(ACCOUNT_WIDTH, r"[A-Za-z0-9\-]"),
+    "collection.partyAcctRelRec.acctId": _padded(ACCOUNT_WIDTH, r"[A-Za-z0-9\-]"),
     "collection.partyAcctRelRec.amt": _int_digits(18),
     "collection.partyAcctRelRec.rate": _decimal(Decimal(1), Decimal(100), 2),
     "collection.startDt": _date_text,
@@ -285,16 +312,6 @@ def case_of(core: str, tool: str) -> Case:
 # -- checking a request -----------------------------------------------------------------------------
 
 
-def parse_day(value: Any) -> date | None:
-    text = str(value).strip()
-    for candidate in (text, f"{text[:4]}-{text[4:6]}-{text[6:]}" if len(text) == 8 and text.isdigit() else ""):
-        try:
-            return date.fromisoformat(candidate) if len(candidate) == 10 else None
-        except ValueError:
-            continue
-    return None
-
-
 @dataclass(frozen=True)
 class Mark:
     """A checked negotiation mark, ready to store."""
@@ -306,6 +323,7 @@ class Mark:
     amount_cents: int | None
     start: date | None
     end: date | None
+    account_sent: str = ""  # as the caller wrote it (padded or not): the answer echoes it
 
 
 def check_negotiation(req: NegotiationRequest) -> Mark:
@@ -326,16 +344,17 @@ def check_negotiation(req: NegotiationRequest) -> Mark:
             raise CollectionsError(NULL_INPUT, f"{path} es obligatorio para {case.title}")
     _check_rates(col, case)
     causal = CAUSAL_BY_TOOL.get(tool) if core in ("OTC", "OCR") else None  # only OpenCard's tables fix it
-    if col.causalCode is not None and causal is not None and col.causalCode not in causal:
+    if col.causalCode is not None and causal is not None and canonical(col.causalCode, CAUSAL_CODES) not in causal:
         raise CollectionsError(TRANSFORM, f"collection.causalCode invalido: {core} {tool} usa {' o '.join(causal)}")
-    start, end = parse_day(col.startDt) if col.startDt else None, parse_day(col.endDt) if col.endDt else None
+    start, end = parse_date(col.startDt) if col.startDt else None, parse_date(col.endDt) if col.endDt else None
     if start is not None and end is not None and start > end:
         raise CollectionsError(TRANSFORM, "collection.startDt invalido: es posterior a collection.endDt")
     acct = col.partyAcctRelRec
     assert acct is not None and acct.acctId is not None
     return Mark(
-        core=core, tool=tool, account=acct.acctId.ljust(ACCOUNT_WIDTH), partial=col.partialPmt,
+        core=core, tool=tool, account=acct.acctId.rstrip(" ").ljust(ACCOUNT_WIDTH), partial=col.partialPmt,
         amount_cents=int(acct.amt) if acct.amt is not None else None, start=start, end=end,
+        account_sent=acct.acctId,
     )  # fmt: skip
 
 

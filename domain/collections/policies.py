@@ -33,8 +33,10 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
+from domain.collections.dates import REASON as DATE_REASON
+from domain.collections.dates import parse_date
 from domain.collections.errors import NULL_INPUT, TRANSFORM, CollectionsError
-from domain.collections.models import Strict, value_at
+from domain.collections.models import Num, Strict, Text, value_at
 from domain.collections.rules import DecisionRules
 
 IDENT_TYPES = ("CC", "NI", "CE", "NE")
@@ -57,7 +59,7 @@ CAUSES = ("causalDeNoViabilidadHerremienta1", "causalDeNoViabilidadPuestaAlDia2"
           "causalDeNoViabilidadPuestaAlDia7")  # fmt: skip
 CENT = Decimal("0.01")
 
-Number = Decimal | None
+Number = Num | None
 
 
 class Amount(Strict):
@@ -65,21 +67,21 @@ class Amount(Strict):
 
 
 class Transaction(Strict):
-    trnRqUID: str | None = None
+    trnRqUID: Text | None = None
 
 
 class GovIssueIdent(Strict):
-    govIssueIdentType: str | None = None
-    identSerialNum: str | None = None
+    govIssueIdentType: Text | None = None
+    identSerialNum: Text | None = None
 
 
 class PartyAcct(Strict):
-    acctId: str | None = None
+    acctId: Text | None = None
     amt: Number = None
-    bankAcctStatusCode: str | None = None
-    flagSelectedOffered: str | None = None
-    additionalAccountId: str | None = None
-    additionalAcctId: str | None = None
+    bankAcctStatusCode: Text | None = None
+    flagSelectedOffered: Text | None = None
+    additionalAccountId: Text | None = None
+    additionalAcctId: Text | None = None
 
 
 class PmtStatus(Strict):
@@ -91,8 +93,8 @@ class DelinqAging(Strict):
 
 
 class ExtendedDiscount(Strict):
-    flagFindeter: str | None = None
-    flagWalletFindeter: str | None = None
+    flagFindeter: Text | None = None
+    flagWalletFindeter: Text | None = None
 
 
 class ExtAcctBal(Strict):
@@ -101,7 +103,7 @@ class ExtAcctBal(Strict):
 
 
 class Concept(Strict):
-    desc: str | None = None
+    desc: Text | None = None
     rate: Number = None
     amt: Number = None
 
@@ -112,11 +114,11 @@ class Fee(Strict):
 
 
 class Code(Strict):
-    code: str | None = None
+    code: Text | None = None
 
 
 class Insurance(Strict):
-    policyName: str | None = None
+    policyName: Text | None = None
     amt: Number = None
 
 
@@ -127,7 +129,7 @@ class IntRateInfo(Strict):
 
 
 class Indebtedness(Strict):
-    establishDt: str | None = None
+    establishDt: Text | None = None
     numAsignInstallments: Number = None
     periodGrace: Number = None
     rate: Number = None
@@ -138,31 +140,31 @@ class Indebtedness(Strict):
 
 
 class Validity(Strict):
-    startDt: str | None = None
-    openDt: str | None = None
-    endDt: str | None = None
+    startDt: Text | None = None
+    openDt: Text | None = None
+    endDt: Text | None = None
 
 
 class Offer(Strict):
-    flagViability: str | None = None
-    viabilityLevel: str | Decimal | None = None
-    count: str | Decimal | None = None
+    flagViability: Text | None = None
+    viabilityLevel: Text | Num | None = None
+    count: Text | Num | None = None
     amt: Number = None
 
 
 class NameValue(Strict):
-    name: str | None = None
-    value: str | Decimal | None = None
+    name: Text | None = None
+    value: Text | Num | None = None
 
 
 class Cause(Strict):
-    descriptionDesc: str | None = None
-    viabilityResult: str | None = None
+    descriptionDesc: Text | None = None
+    viabilityResult: Text | None = None
 
 
 class PolicyCollection(Strict):
     transaction: Transaction | None = None
-    strategyType: str | None = None
+    strategyType: Text | None = None
     govIssueIdent: GovIssueIdent | None = None
     curAmt: Amount | None = None
     partyAcctRelRec: PartyAcct | None = None
@@ -173,10 +175,10 @@ class PolicyCollection(Strict):
     acctBal: Amount | None = None
     fee: Fee | None = None
     extraordinaryFee: list[Concept] | None = None
-    collateralDesc: str | None = None
+    collateralDesc: Text | None = None
     collateral: Code | None = None
     capitalizationAcctId: Code | None = None
-    dueDt: str | None = None
+    dueDt: Text | None = None
     insuranceInfo: list[Insurance] | None = None
     intRateInfo: IntRateInfo | None = None
     indebtedness: Indebtedness | None = None
@@ -210,12 +212,12 @@ REQUIRED = ("transaction.trnRqUID", "govIssueIdent.govIssueIdentType", "govIssue
 
 
 def _day(text: str | None, path: str) -> date | None:
-    if not text:
+    if not text or not str(text).strip():
         return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise CollectionsError(TRANSFORM, f"{path} invalido: no es una fecha AAAA-MM-DD") from None
+    found = parse_date(text)
+    if found is None:
+        raise CollectionsError(TRANSFORM, f"{path} invalido: {DATE_REASON}")
+    return found
 
 
 def _names(items: list[Any] | None, attr: str, allowed: tuple[str, ...], path: str) -> None:

@@ -18,7 +18,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from domain.collections.errors import NULL_INPUT, TRANSFORM, CollectionsError
-from domain.collections.models import Strict, value_at
+from domain.collections.models import Num, Strict, Text, value_at
 from domain.collections.rules import DecisionRules
 
 PROFILED, NOT_AUTHORIZED = "Calculo PERFILAMIENTO", "Check CREDIT DATA"
@@ -36,7 +36,7 @@ OCCUPATION_TYPES = ("PRINCIPAL", "PRIMARY", "SECUNDARIO", "SECONDARY")
 CONTRACTS = ("TEMPORAL", "INDEFINIDO", "PRESTACION DE SERVICIOS", "OBRA LABOR")
 SECTORS = ("PRIVADA", "PUBLICO", "MIXTO")
 
-Number = Decimal | None
+Number = Num | None
 
 
 class Amount(Strict):
@@ -44,17 +44,17 @@ class Amount(Strict):
 
 
 class Transaccion(Strict):
-    trnRqUID: str | None = None
-    operationType: str | None = None
+    trnRqUID: Text | None = None
+    operationType: Text | None = None
 
 
 class PartyAcct(Strict):
-    acctId: str | int | None = None
+    acctId: Text | None = None
 
 
 class GovIssueIdent(Strict):
-    govIssueIdentType: str | None = None
-    identSerialNum: str | None = None
+    govIssueIdentType: Text | None = None
+    identSerialNum: Text | None = None
 
 
 class Compliance(Strict):
@@ -62,49 +62,49 @@ class Compliance(Strict):
 
 
 class PersonName(Strict):
-    lastName: str | None = None
+    lastName: Text | None = None
 
 
 class MaritalStatusInfo(Strict):
-    maritalStatus: str | None = None
+    maritalStatus: Text | None = None
 
 
 class SemiPrivatePersonInfo(Strict):
-    educationLevel: str | None = None
+    educationLevel: Text | None = None
 
 
 class Occupation(Strict):
-    job: str | None = None
-    type: str | None = None
+    job: Text | None = None
+    type: Text | None = None
 
 
 class NaturalPerson(Strict):
     personName: PersonName | None = None
     age: Number = None
-    city: str | None = None
+    city: Text | None = None
     maritalStatusInfo: MaritalStatusInfo | None = None
     semiPrivatePersonInfo: SemiPrivatePersonInfo | None = None
-    govRank: str | None = None
+    govRank: Text | None = None
     businessOccupation: list[Occupation] | None = None
 
 
 class BusinessInfo(Strict):
-    labourContractType: str | None = None
-    labourSector: str | None = None
+    labourContractType: Text | None = None
+    labourSector: Text | None = None
     jobYears: Number = None
 
 
 class DelinqAging(Strict):
     amt: Number = None
     flagPreventPayment: bool | None = None
-    reason: str | None = None
+    reason: Text | None = None
 
 
 class ProfileCollection(Strict):
     flagSelected: bool | None = None
     suggestedPmtAmt: Number = None
     delinqAging: DelinqAging | None = None
-    totalCurAmt: Decimal | Amount | None = None
+    totalCurAmt: Num | Amount | None = None
 
 
 class IncomeInfo(Strict):
@@ -120,7 +120,7 @@ class PersonInfo(Strict):
     expenses: Amount | None = None
     curAmt: Amount | None = None
     totalCurAmt: Amount | None = None
-    role: str | None = None
+    role: Text | None = None
 
 
 class BusinessPerson(Strict):
@@ -129,14 +129,14 @@ class BusinessPerson(Strict):
 
 
 class BusinessProfession(Strict):
-    businessType: str | None = None
-    desc: str | None = None
+    businessType: Text | None = None
+    desc: Text | None = None
 
 
 class ProfileOffer(Strict):
-    processStage: str | None = None
-    indMoment: str | None = None
-    executionLine: str | None = None
+    processStage: Text | None = None
+    indMoment: Text | None = None
+    executionLine: Text | None = None
 
 
 class ProfileItem(Strict):

@@ -974,3 +974,19 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0018 -> 0019
+
+ALTER TABLE collection_checks ADD request_hash VARCHAR(64) NULL;
+
+GO
+
+UPDATE alembic_version SET version_num='0019' WHERE alembic_version.version_num = '0018';
+
+GO
+
+COMMIT;
+
+GO
+

@@ -374,3 +374,17 @@ def test_collection_checks_are_stored(host: Host) -> None:
                                    " WHERE approval_id = :a"), {"a": r.json()["trn"]["approvalId"]}).one()  # fmt: skip
     engine.dispose()
     assert row[0].endswith(f"32{number:010d}") and tuple(row[1:]) == ("C", "123456", "99", "collector")
+
+
+def test_unknown_paths_and_methods_over_http(host: Host) -> None:
+    """Through the local host's router, as the Functions host routes: the literal routes win,
+    anything else under the API is its 404/405 in the spec's shape (the hosts' own are empty)."""
+    for method, route, status in (("DELETE", "negotiations", 405), ("GET", "collection", 405),
+                                  ("GET", "negotiations/nothing", 404), ("POST", "NEGOTIATIONS/x", 404)):  # fmt: skip
+        r = host.call(method, route)
+        assert r.status_code == status, (method, route, r.text)
+        detail = r.json()["responseDetail"]
+        assert detail["errorCode"] == str(status) and r.json()["responseType"] == {"value": "ER"}
+        if status == 405:
+            assert r.headers["allow"] in ("POST", "GET")
+    assert host.call("POST", "negotiations", {}).status_code == 400  # the real route still answers

@@ -79,7 +79,12 @@ def mutate(base: Any, depth: int = 0) -> st.SearchStrategy[Any]:
         )
     if isinstance(base, list) and base and depth < 4:
         return st.lists(mutate(base[0], depth + 1), max_size=3)
-    return st.one_of(st.just(base), TEXTY, ANY_JSON)
+    return st.one_of(st.just(base), TEXTY, ANY_JSON, EDGES)
+
+
+# values the tables' forms invite: non-finite and huge numbers, every date form, padded ids
+EDGES = st.sampled_from(["NaN", "sNaN", "Infinity", "-Infinity", "1e30", "1e-30", 10**19, "9" * 19, -1, 0,
+                         "20220922", 20220922, "220922", "2022-02-30", "   ", "872452983283        ", 5, 5.5])  # fmt: skip
 
 
 def agent_headers(token: str) -> dict[str, str]:

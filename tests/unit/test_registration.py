@@ -26,6 +26,7 @@ EXPECTED = {
     "collections_policies": ("httpTrigger", "collections-management/v1/negotiations/policies", ["POST"], "anonymous"),
     "collections_collection": ("httpTrigger", "collections-management/v1/collection", ["POST"], "anonymous"),
     "collections_openapi": ("httpTrigger", "collections-management/v1/openapi.json", ["GET"], "anonymous"),
+    "collections_unknown": ("httpTrigger", "collections-management/v1/{*rest}", [], "anonymous"),  # 404/405
     "lending_orders": ("httpTrigger", "lending/orders", ["POST"], "anonymous"),
     "lending_qr_request": ("httpTrigger", "lending/qr-requests", ["POST"], "anonymous"),
     "lending_qr_otp": ("httpTrigger", "lending/purchases/{purchaseId}/otp", ["POST"], "anonymous"),
