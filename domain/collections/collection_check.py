@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import Field
 
 from domain.collections.errors import NULL_INPUT, TRANSFORM, CollectionsError
-from domain.collections.models import Num, Strict, Text, bounded_number
+from domain.collections.models import Num, Strict, Text, bounded_number, spelled
 
 
 class Amount(Strict):
@@ -39,8 +39,8 @@ class DepAcct(Strict):
 class Trn(Strict):
     transactionHour: Text | None = None
     code: Text | None = None
-    refId: Text | None = None
-    eanCode: Text | None = None
+    refId: Text | None = spelled("refId", "RefId")
+    eanCode: Text | None = spelled("eanCode", "EANCode")
     curAmt: Amount | None = None
     trnRqUID: Text | None = None
     branchName: Text | None = None
@@ -51,8 +51,8 @@ class Trn(Strict):
     depAcctId: DepAcct | None = None
     totalCurAmt: Amount | None = None
     flagAnotherAmt: Text | None = None
-    refType: Text | None = None
-    effDt: Text | None = None
+    refType: Text | None = spelled("refType", "RefType")
+    effDt: Text | None = spelled("effDt", "EffDt")
     refName: Text | None = None
 
 

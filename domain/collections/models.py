@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 MAX_INTEGER_DIGITS = 18  # the widest number of the mapping tables: amounts of 18 digits
@@ -16,6 +16,12 @@ class Strict(BaseModel):
     """A request or answer of the spec: a field it does not name is an error, not ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def spelled(name: str, *table: str) -> Any:
+    """A field the mapping tables spell otherwise than the examples (`trn.RefId` / `refId`):
+    both are accepted; answers and the OpenAPI document use the example's."""
+    return Field(default=None, validation_alias=AliasChoices(name, *table))
 
 
 def value_at(root: Any, path: str) -> Any:

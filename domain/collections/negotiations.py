@@ -20,7 +20,7 @@ from typing import Any
 from domain.collections.dates import REASON as DATE_REASON
 from domain.collections.dates import parse_date
 from domain.collections.errors import NULL_INPUT, TRANSFORM, CollectionsError
-from domain.collections.models import Num, Strict, Text, value_at
+from domain.collections.models import Num, Strict, Text, spelled, value_at
 
 CORES = ("BM", "SLP", "OTC", "OCR")
 IDENT_TYPES = ("CC", "NI", "TI", "CE", "OT")
@@ -126,7 +126,7 @@ class Collection(Strict):
     periodGrace: Number = None
     indebtedness: Indebtedness | None = None
     partialPmt: Text | None = None
-    govIssueIdent: GovIssueIdent | None = None
+    govIssueIdent: GovIssueIdent | None = spelled("govIssueIdent", "GovIssueIdent")
     orgInfo: OrgInfo | None = None
     type: Text | None = None
     offer: Offer | None = None
@@ -305,8 +305,25 @@ for _core in ("OTC", "OCR"):
 DEFAULT_REQUIRED = ("clientApp.name", "collection.strategyType", "collection.partyAcctRelRec.acctId")
 
 
+# A new tool ("Nuevas Herramientas (Default)") still goes through its core: the core's own
+# fields are required and the causal code and strategy must be catalogue codes.
+NEW_TOOL_REQUIRED = {"BM": (*_BM_BASE, "collection.strategyId", "collection.causalCode"),
+                     "SLP": (*_BM_BASE, "collection.strategyId", "collection.causalCode"), "OTC": _OPENCARD,
+                     "OCR": _OPENCARD}  # fmt: skip
+KNOWN_TOOLS = {tool for _, tool in CASES}
+
+
 def case_of(core: str, tool: str) -> Case:
-    return CASES.get((core, tool)) or Case(f"{core} {tool} (herramienta nueva)", ())
+    """The mapping table of a core's tool; a tool another core has is refused here (PPPS is
+    Bankmaster's and StarLT's, PRERM OpenCard's); any other code is a new tool of this core."""
+    found = CASES.get((core, tool))
+    if found is not None:
+        return found
+    if tool in KNOWN_TOOLS:
+        cores = sorted({c for c, t in CASES if t == tool})
+        raise CollectionsError(TRANSFORM, f"collection.strategyType invalido: {tool} es una herramienta de "
+                                          f"{', '.join(cores)}, no de {core}")  # fmt: skip
+    return Case(f"{core} {tool} (herramienta nueva)", NEW_TOOL_REQUIRED.get(core, ()))
 
 
 # -- checking a request -----------------------------------------------------------------------------

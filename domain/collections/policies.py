@@ -36,7 +36,7 @@ from typing import Any
 from domain.collections.dates import REASON as DATE_REASON
 from domain.collections.dates import parse_date
 from domain.collections.errors import NULL_INPUT, TRANSFORM, CollectionsError
-from domain.collections.models import Num, Strict, Text, value_at
+from domain.collections.models import Num, Strict, Text, spelled, value_at
 from domain.collections.rules import DecisionRules
 
 IDENT_TYPES = ("CC", "NI", "CE", "NE")
@@ -187,7 +187,7 @@ class PolicyCollection(Strict):
     discount: Amount | None = None
     causalExceptionInfo: list[NameValue] | None = None
     causalNoViabilitynInfo: list[Cause] | None = None
-    additionalData: list[NameValue] | None = None
+    additionalData: list[NameValue] | None = spelled("additionalData", "AdditionalData")
 
 
 class CreditAnalysis(Strict):
@@ -206,6 +206,10 @@ class PolicyResponse(Strict):
     responseType: ResponseType
     creditAnalysis: list[CreditAnalysis]
 
+
+# offer.flagViability as input: the table's "true"/"false" and the recalculo example's "VIABLE";
+# answered as the table and five of six examples write it ("true"/"false", docs/decisions.md)
+VIABILITY_FLAGS = ("", "TRUE", "FALSE", "VIABLE", "NO VIABLE", "NO_VIABLE", "NOVIABLE")
 
 REQUIRED = ("transaction.trnRqUID", "govIssueIdent.govIssueIdentType", "govIssueIdent.identSerialNum",
             "partyAcctRelRec.acctId", "pmtStatus.flagRecalculate")  # fmt: skip
@@ -268,8 +272,11 @@ def check_item(col: PolicyCollection | None, n: int) -> PolicyCollection:
         value = value_at(col, path)
         if value is not None and value != value.to_integral_value():
             raise CollectionsError(TRANSFORM, f"{where}.{path} invalido: debe ser un numero entero de meses")
-    if col.offer is not None and col.offer.flagViability not in (None, "", "true", "false"):
-        raise CollectionsError(TRANSFORM, f'{where}.offer.flagViability invalido: "true" o "false"')
+    flag = col.offer.flagViability if col.offer is not None else None
+    if flag is not None and flag.strip().upper() not in VIABILITY_FLAGS:
+        raise CollectionsError(
+            TRANSFORM, f'{where}.offer.flagViability invalido: "true" o "false" (o VIABLE, NO VIABLE)'
+        )
     validity = col.validity or Validity()
     dates = {"validity.startDt": validity.startDt, "validity.openDt": validity.openDt,
              "validity.endDt": validity.endDt, "dueDt": col.dueDt,

@@ -15,10 +15,12 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
 
 from domain.collections.errors import NULL_INPUT, TRANSFORM, CollectionsError
-from domain.collections.models import Num, Strict, Text, value_at
+from domain.collections.models import Num, Strict, Text, spelled, value_at
 from domain.collections.rules import DecisionRules
 
 PROFILED, NOT_AUTHORIZED = "Calculo PERFILAMIENTO", "Check CREDIT DATA"
@@ -37,6 +39,16 @@ CONTRACTS = ("TEMPORAL", "INDEFINIDO", "PRESTACION DE SERVICIOS", "OBRA LABOR")
 SECTORS = ("PRIVADA", "PUBLICO", "MIXTO")
 
 Number = Num | None
+
+
+def _yes_no(value: Any) -> Any:
+    """The table's "[True = "Si", False = "No"]" as well as the example's JSON true/false."""
+    if isinstance(value, str) and _plain(value) in ("SI", "S", "NO", "N"):
+        return _plain(value).startswith("S")
+    return value
+
+
+YesNo = Annotated[bool, BeforeValidator(_yes_no, json_schema_input_type=bool | str)]
 
 
 class Amount(Strict):
@@ -85,7 +97,7 @@ class NaturalPerson(Strict):
     maritalStatusInfo: MaritalStatusInfo | None = None
     semiPrivatePersonInfo: SemiPrivatePersonInfo | None = None
     govRank: Text | None = None
-    businessOccupation: list[Occupation] | None = None
+    businessOccupation: list[Occupation] | None = spelled("businessOccupation", "businessOcucupation")
 
 
 class BusinessInfo(Strict):
@@ -109,7 +121,7 @@ class ProfileCollection(Strict):
 
 class IncomeInfo(Strict):
     incomeAmt: Number = None
-    flagContributor: bool | None = None
+    flagContributor: YesNo | None = None
 
 
 class PersonInfo(Strict):

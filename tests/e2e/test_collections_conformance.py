@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the tests take the imported `token` fixture as a parameter
 """Collections API as the mapping tables are read literally (issue 16): the forms the tables
 print are accepted, numbers are bounded, a reused TxId cannot fetch another request's answer,
 and every refusal is the spec's shape in Spanish, never a 5xx."""
@@ -18,7 +19,12 @@ from domain.collections import BOGOTA
 from domain.collections.dates import REASON as DATE_REASON
 from domain.collections.headers import julian
 from tests.e2e.calls import call
-from tests.e2e.test_collections_fuzz import COMMON, SECRET, load, token  # noqa: F401 - the fixture
+from tests.e2e.test_collections_fuzz import (
+    COMMON,
+    SECRET,
+    load,
+    token,  # noqa: F401 - the fixture (each test takes it by name)
+)
 
 ENGLISH = re.compile(r"\b(Input|should|valid|token is|request body|must|expected|character)\b")
 
@@ -38,11 +44,11 @@ def refused(answer: dict, code: str) -> str:
     return str(detail["errorDesc"])
 
 
-def auth(token: str) -> dict[str, str]:  # noqa: F811 - the fixture's value
+def auth(token: str) -> dict[str, str]:
     return {**COMMON, "Authorization": f"Bearer {token}"}
 
 
-def agent(token: str, number: int, action: str = "R", process_id: bool = True) -> dict[str, str]:  # noqa: F811
+def agent(token: str, number: int, action: str = "R", process_id: bool = True) -> dict[str, str]:
     tx_id = f"APIF{julian(datetime.now(UTC).astimezone(BOGOTA).date())}32{number:010d}"
     headers = {
         "Accept": "application/json", "X-Invoker-Channel": "13", "X-Invoker-BranchId": "1108",
@@ -77,7 +83,7 @@ OUT_OF_RANGE = ["NaN", "sNaN", "-sNaN", "Infinity", "-Infinity", "1e30", 1e30, "
 
 @pytest.mark.parametrize("value", OUT_OF_RANGE, ids=[repr(v) for v in OUT_OF_RANGE])
 @pytest.mark.parametrize("route", sorted(NUMBERS))
-def test_numbers_that_mean_nothing_are_10007_never_5xx(token: str, route: str, value: Any) -> None:  # noqa: F811
+def test_numbers_that_mean_nothing_are_10007_never_5xx(token: str, route: str, value: Any) -> None:
     request, path = NUMBERS[route]
     status, answer = post(route, at(load(request), path, value), auth(token))
     assert status == 400
@@ -85,7 +91,7 @@ def test_numbers_that_mean_nothing_are_10007_never_5xx(token: str, route: str, v
 
 
 @pytest.mark.parametrize("value", OUT_OF_RANGE, ids=[repr(v) for v in OUT_OF_RANGE])
-def test_the_collection_checks_amount_is_bounded_too(token: str, value: Any) -> None:  # noqa: F811
+def test_the_collection_checks_amount_is_bounded_too(token: str, value: Any) -> None:
     status, answer = post("collections_collection", at(load("collection/request.json"), "trn.totalCurAmt.amt", value),
                           agent(token, 100 + OUT_OF_RANGE.index(value)))  # fmt: skip
     assert status == 400
@@ -93,7 +99,7 @@ def test_the_collection_checks_amount_is_bounded_too(token: str, value: Any) -> 
 
 
 @pytest.mark.parametrize("value", ["2022-09-22", "20220922", 20220922, "220922", " 20220922 "])
-def test_every_date_form_of_the_tables_is_accepted(token: str, value: Any) -> None:  # noqa: F811
+def test_every_date_form_of_the_tables_is_accepted(token: str, value: Any) -> None:
     """`yyyymmdd` ("Numerico": a number too), `230213` (createdDt) and the examples' ISO form."""
     body = load("negotiations/bm-ppps.json")
     for path in ("collection.startDt", "collection.endDt", "collection.offer.effDt"):
@@ -108,7 +114,7 @@ def test_every_date_form_of_the_tables_is_accepted(token: str, value: Any) -> No
 
 
 @pytest.mark.parametrize("value", ["2022-02-30", "22-09-22", "2022/09/22", "2022922", "20221301", True, 2022.5])
-def test_a_date_no_form_gives_is_refused_with_one_message(token: str, value: Any) -> None:  # noqa: F811
+def test_a_date_no_form_gives_is_refused_with_one_message(token: str, value: Any) -> None:
     for route, request, path in (
         ("collections_negotiations", "negotiations/bm-ppps.json", "collection.startDt"),
         ("collections_policies", "policies/recalculo-more-offers.json", "creditAnalysis.0.collection.validity.endDt"),
@@ -119,14 +125,14 @@ def test_a_date_no_form_gives_is_refused_with_one_message(token: str, value: Any
         assert path.split(".")[-1] in desc and (DATE_REASON in desc or "debe ser texto" in desc), desc
 
 
-def test_process_date_header_takes_the_same_forms(token: str) -> None:  # noqa: F811
+def test_process_date_header_takes_the_same_forms(token: str) -> None:
     for value, ok in (("2026-11-22", True), ("20261122", True), ("2026-11-31", False)):
         headers = {**auth(token), "X-Invoker-ProcessDate": value}
         status, answer = post("collections_profile", load("profile/request.json"), headers)
         assert (status == 200) is ok, answer
 
 
-def test_an_account_padded_to_20_with_spaces_is_the_same_account(token: str) -> None:  # noqa: F811
+def test_an_account_padded_to_20_with_spaces_is_the_same_account(token: str) -> None:
     """"se deben completar ... a 20 caracteres con espacios a derecha": accepted and echoed."""
     body = load("negotiations/ocr-prerm.json")
     account = body["collection"]["partyAcctRelRec"]["acctId"]
@@ -140,7 +146,7 @@ def test_an_account_padded_to_20_with_spaces_is_the_same_account(token: str) -> 
         assert status == 400 and "acctId" in refused(answer, "10007")
 
 
-def test_a_number_for_a_string_of_the_tables(token: str) -> None:  # noqa: F811
+def test_a_number_for_a_string_of_the_tables(token: str) -> None:
     body = load("negotiations/ocr-pppl.json")
     assert body["collection"]["strategyId"] == "05"
     status, answer = post("collections_negotiations", at(body, "collection.strategyId", 5), auth(token))
@@ -149,7 +155,7 @@ def test_a_number_for_a_string_of_the_tables(token: str) -> None:  # noqa: F811
     assert status == 400 and "strategyId" in refused(answer, "10007")
 
 
-def test_process_id_is_optional_for_a_read_and_checked_when_sent(token: str) -> None:  # noqa: F811
+def test_process_id_is_optional_for_a_read_and_checked_when_sent(token: str) -> None:
     request = load("collection/request.json")
     status, answer = post("collections_collection", request, agent(token, 501, "R", process_id=False))
     assert status == 200, answer
@@ -160,7 +166,7 @@ def test_process_id_is_optional_for_a_read_and_checked_when_sent(token: str) -> 
     assert status == 400 and "X-Invoker-ProcessId" in refused(answer, "10007")
 
 
-def test_a_reused_txid_never_answers_another_request(token: str) -> None:  # noqa: F811
+def test_a_reused_txid_never_answers_another_request(token: str) -> None:
     """A retry (the same request, a new transactionHour) gets the first answer; another
     reference, convenio, amount or action under the same TxId is 10007, and nothing is stored."""
     request = load("collection/request.json")
@@ -189,7 +195,7 @@ def test_a_reused_txid_never_answers_another_request(token: str) -> None:  # noq
     [b"", b"{", b'{"a": NaN}', b'{"a": 1, "a": 2}', b"[]", b"\xff\xfe", b'{"a": "\\u0000"}',
      b'{"a": ' + b"1" * 41 + b"}", b"[" * 40 + b"]" * 40],
 )  # fmt: skip
-def test_a_body_that_is_no_json_object_is_refused_in_spanish(token: str, raw: bytes) -> None:  # noqa: F811
+def test_a_body_that_is_no_json_object_is_refused_in_spanish(token: str, raw: bytes) -> None:
     for route in ("collections_negotiations", "collections_profile", "collections_policies"):
         status, answer = post(route, raw, auth(token))
         assert status == 400
@@ -197,14 +203,14 @@ def test_a_body_that_is_no_json_object_is_refused_in_spanish(token: str, raw: by
 
 
 @pytest.mark.parametrize("bad", ["abc.def.ghi", "eyJhbGciOiJIUzI1NiJ9.gA.x", "x" * 500, ""])
-def test_a_bad_token_is_401_in_spanish(token: str, bad: str) -> None:  # noqa: F811
+def test_a_bad_token_is_401_in_spanish(token: str, bad: str) -> None:
     status, answer = post("collections_profile", load("profile/request.json"), {**auth(token), "Authorization":
                           f"Bearer {bad}"})  # fmt: skip
     assert status == 401
     assert "utf-8" not in refused(answer, "401").lower()
 
 
-def test_a_wrong_header_secret_is_401_in_spanish(token: str) -> None:  # noqa: F811
+def test_a_wrong_header_secret_is_401_in_spanish(token: str) -> None:
     status, answer = post("collections_profile", load("profile/request.json"), {**auth(token), "client_secret": "no"})
     assert status == 401
     refused(answer, "401")
@@ -217,3 +223,78 @@ def test_unknown_paths_and_methods_answer_in_the_spec_shape() -> None:
     response = call("collections_unknown", "GET", route_params={"rest": "negotiations/nothing"})
     assert response.status_code == 404
     refused(json.loads(response.get_body()), "404")
+
+
+def rename(body: dict, path: str, new: str) -> dict:
+    changed = copy.deepcopy(body)
+    node = changed
+    *parents, last = path.split(".")
+    for part in parents:
+        node = node[int(part)] if part.isdigit() else node[part]
+    node[new] = node.pop(last)
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("route", "request_file", "path", "table_spelling"),
+    [
+        ("collections_negotiations", "negotiations/bm-ppps.json", "collection.govIssueIdent", "GovIssueIdent"),
+        ("collections_profile", "profile/request.json", "listValidation.0.naturalPerson.businessOccupation",
+         "businessOcucupation"),
+        ("collections_collection", "collection/request.json", "trn.refId", "RefId"),
+        ("collections_collection", "collection/request.json", "trn.eanCode", "EANCode"),
+        ("collections_collection", "collection/request.json", "trn.refType", "RefType"),
+        ("collections_collection", "collection/request.json", "trn.effDt", "EffDt"),
+    ],
+)  # fmt: skip
+def test_the_tables_spellings_are_the_examples_fields(token: str, route: str, request_file: str, path: str,
+                                                      table_spelling: str) -> None:  # fmt: skip
+    headers = agent(token, 700 + len(table_spelling)) if route == "collections_collection" else auth(token)
+    status, answer = post(route, rename(load(request_file), path, table_spelling), headers)
+    assert status == 200, answer
+    status, answer = post(route, rename(load(request_file), path, table_spelling + "x"), headers)
+    assert status == 400 and "no es un campo" in refused(answer, "10007")
+
+
+def test_policies_take_the_tables_additional_data_spelling(token: str) -> None:
+    body = load("policies/recalculo-more-offers.json")
+    body = at(body, "creditAnalysis.0.collection.additionalData", [{"name": "FLAG_NUEVO_PLAZO", "value": "1"}])
+    status, answer = post("collections_policies", rename(body, "creditAnalysis.0.collection.additionalData",
+                                                         "AdditionalData"), auth(token))  # fmt: skip
+    assert status == 200, answer
+
+
+@pytest.mark.parametrize(("value", "ok"), [("Si", True), ("No", True), ("SI", True), ("sí", True), (True, True),
+                                           ("Quizas", False), (2, False)])  # fmt: skip
+def test_flag_contributor_si_no(token: str, value: Any, ok: bool) -> None:
+    body = at(load("profile/request.json"), "listValidation.0.personInfo.incomeInfo.flagContributor", value)
+    status, answer = post("collections_profile", body, auth(token))
+    assert (status == 200) is ok, answer
+    if not ok:
+        refused(answer, "10007")
+
+
+@pytest.mark.parametrize(("value", "ok"), [("true", True), ("false", True), ("VIABLE", True), ("NO VIABLE", True),
+                                           ("quizas", False)])  # fmt: skip
+def test_flag_viability_as_the_examples_write_it(token: str, value: str, ok: bool) -> None:
+    body = at(load("policies/recalculo-more-offers.json"), "creditAnalysis.0.collection.offer.flagViability", value)
+    status, answer = post("collections_policies", body, auth(token))
+    assert (status == 200) is ok, answer
+
+
+@pytest.mark.parametrize(("core", "tool"), [("OTC", "PPPS"), ("BM", "PRERM"), ("OCR", "REDIF"), ("SLP", "PRERM")])
+def test_a_tool_of_another_core_is_refused(token: str, core: str, tool: str) -> None:
+    body = at(at(load("negotiations/bm-ppps.json"), "clientApp.name", core), "collection.strategyType", tool)
+    status, answer = post("collections_negotiations", body, auth(token))
+    assert status == 400 and f"{tool} es una herramienta de" in refused(answer, "10007")
+
+
+def test_a_new_tool_still_needs_its_cores_fields(token: str) -> None:
+    """"Nuevas Herramientas (Default)": a code no table has goes through its core's rules."""
+    body = at(load("negotiations/default.json"), "clientApp.name", "BM")
+    status, answer = post("collections_negotiations", at(body, "collection.strategyType", "NUEVA"), auth(token))
+    assert status == 200, answer
+    bare = {"clientApp": {"name": "BM"}, "collection": {"strategyType": "NUEVA",
+                                                         "partyAcctRelRec": {"acctId": "12345678901234567890"}}}
+    status, answer = post("collections_negotiations", bare, auth(token))
+    assert status == 400 and "herramienta nueva" in refused(answer, "10002")

@@ -115,7 +115,10 @@ def test_dates_must_be_in_order_and_causal_codes_match_the_tool() -> None:
     assert "OTC CNTL usa 303" in problem(set_path(example("otc-cntl"), "collection.causalCode", "302")).detail
     redif = set_path(set_path(example("otc-cntl"), "collection.strategyType", "REDIF"), "collection.causalCode", "0000")
     assert check_negotiation(NegotiationRequest.model_validate(redif)).tool == "REDIF"
-    assert "OCR REDIF usa 0000" in problem(set_path(example("ocr-pppl"), "collection.strategyType", "REDIF")).detail
+    # REDIF is OpenCard's OTC tool only: under OCR it is another core's tool, not a new one
+    assert "REDIF es una herramienta de OTC, no de OCR" in problem(
+        set_path(example("ocr-pppl"), "collection.strategyType", "REDIF")
+    ).detail
 
 
 def test_rate_names_per_tool() -> None:
