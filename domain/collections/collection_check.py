@@ -19,6 +19,8 @@ from typing import Any
 
 from pydantic import Field
 
+from domain.collections.dates import REASON as DATE_REASON
+from domain.collections.dates import parse_date
 from domain.collections.errors import NULL_INPUT, TRANSFORM, CollectionsError
 from domain.collections.models import Num, Strict, Text, bounded_number, spelled
 
@@ -137,11 +139,26 @@ def check_request(req: CollectionRequest) -> Trn:
         ("trn.stateProv", _optional_digits(trn.stateProv, 2), "codigo DANE de 2 digitos"),
         ("trn.flagAnotherAmt", trn.flagAnotherAmt in (None, "", "0", "1"), "0 o 1"),
         ("trn.totalCurAmt.amt", _amount(trn.totalCurAmt) is not None, "un valor no negativo"),
+        ("trn.eanCode", _left_justified(trn.eanCode, r"[0-9]{1,14}"), "codigo EAN de hasta 14 digitos, o espacios"),
+        ("trn.effDt", _left_justified(trn.effDt, None), f"{DATE_REASON}, o espacios"),
+        ("trn.refType", _left_justified(trn.refType, r"[A-Za-z0-9]{1,10}"), "hasta 10 letras o digitos, o espacios"),
     ]  # fmt: skip
     for path, ok, reason in checks:
         if not ok:
             raise CollectionsError(TRANSFORM, f"{path} invalido: {reason}")
     return trn
+
+
+def _left_justified(value: str | None, pattern: str | None) -> bool:
+    """A field "justificado a la izquierda con blancos a la derecha", "en espacios" when not
+    captured (trn.EANCode, trn.EffDt): blank, or the value then only spaces. `pattern` None:
+    a date in any of the API's forms."""
+    if value is None or not value.strip():
+        return True
+    if value != value.lstrip():
+        return False
+    text = value.rstrip(" ")
+    return parse_date(text) is not None if pattern is None else re.fullmatch(pattern, text) is not None
 
 
 def _optional_digits(value: str | None, most: int) -> bool:

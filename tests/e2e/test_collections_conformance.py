@@ -6,6 +6,7 @@ and every refusal is the spec's shape in Spanish, never a 5xx."""
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import re
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from tests.e2e.test_collections_fuzz import (
     token,  # noqa: F401 - the fixture (each test takes it by name)
 )
 
+TX_NUMBERS = itertools.count(10_000)
 ENGLISH = re.compile(r"\b(Input|should|valid|token is|request body|must|expected|character)\b")
 
 
@@ -298,3 +300,26 @@ def test_a_new_tool_still_needs_its_cores_fields(token: str) -> None:
                                                          "partyAcctRelRec": {"acctId": "12345678901234567890"}}}
     status, answer = post("collections_negotiations", bare, auth(token))
     assert status == 400 and "herramienta nueva" in refused(answer, "10002")
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "ok"),
+    [
+        ("trn.eanCode", "", True), ("trn.eanCode", " " * 13, True), ("trn.eanCode", "7709998000018", True),
+        ("trn.eanCode", "7709998000018  ", True), ("trn.eanCode", " 7709998000018", False),
+        ("trn.eanCode", "77099A8000018", False), ("trn.eanCode", "1" * 15, False),
+        ("trn.effDt", "", True), ("trn.effDt", "        ", True), ("trn.effDt", "20261122", True),
+        ("trn.effDt", "2026-11-22  ", True), ("trn.effDt", "20261322", False), ("trn.effDt", "mañana", False),
+        ("trn.refType", "", True), ("trn.refType", "01", True), ("trn.refType", "01   ", True),
+        ("trn.refType", "0 1", False), ("trn.refType", "X" * 11, False),
+    ],
+)  # fmt: skip
+def test_barcode_fields_are_left_justified_or_spaces(token: str, path: str, value: str, ok: bool) -> None:
+    """trn.EANCode and trn.EffDt "en espacios" for a manual capture, else "justificado a la
+    izquierda con blancos a la derecha"; trn.RefType a convenio's code."""
+    number = next(TX_NUMBERS)  # a TxId of its own per call
+    status, answer = post("collections_collection", at(load("collection/request.json"), path, value),
+                          agent(token, number))  # fmt: skip
+    assert (status == 200) is ok, answer
+    if not ok:
+        assert path in refused(answer, "10007")
