@@ -239,9 +239,15 @@ def _digits(most: int) -> Any:
     return lambda v: None if str(v).isdigit() and len(str(v)) <= most else f"a lo sumo {most} digitos"
 
 
+def _padded_digits(most: int) -> Any:
+    """An account completed with spaces on the right (as the negotiation tables ask) or not."""
+    digits = _digits(most)
+    return lambda v: (f"a lo sumo {most} caracteres" if len(str(v)) > most else digits(str(v).rstrip(" ")))
+
+
 FORMATS = {
     "transaccion.operationType": _one_of(OPERATION_TYPES),
-    "partyAcctRelRec.acctId": _digits(20),
+    "partyAcctRelRec.acctId": _padded_digits(20),
     "govIssueIdent.govIssueIdentType": _one_of(IDENT_TYPES),
     "govIssueIdent.identSerialNum": _digits(15),
     "naturalPerson.age": _between(18, 120),

@@ -323,3 +323,15 @@ def test_barcode_fields_are_left_justified_or_spaces(token: str, path: str, valu
     assert (status == 200) is ok, answer
     if not ok:
         assert path in refused(answer, "10007")
+
+
+def test_profiling_takes_a_padded_account_too(token: str) -> None:
+    body = load("profile/request.json")
+    account = "1234567890"
+    status, answer = post("collections_profile", at(body, "listValidation.0.partyAcctRelRec.acctId",
+                                                    account.ljust(20)), auth(token))  # fmt: skip
+    assert status == 200, answer
+    assert answer["listValidation"][0]["partyAcctRelRec"]["acctId"] == account.ljust(20)
+    status, answer = post("collections_profile", at(body, "listValidation.0.partyAcctRelRec.acctId", " " + account),
+                          auth(token))  # fmt: skip
+    assert status == 400 and "acctId" in refused(answer, "10007")
