@@ -136,7 +136,8 @@ def _guarded(req: func.HttpRequest, call: Call, headers: tuple, work: Callable[[
         check_headers(req.headers, headers)
         try:
             result = work()
-        except ArithmeticError:  # numbers are bounded (models.Num); this is the last guard
+        except (ArithmeticError, ValidationError):  # a figure that cannot be computed or exceeds the
+            # bounds of an answer (models.Num): the inputs are valid each, their result is not
             raise CollectionsError(PL_FAILED, "no se pudo calcular con los valores enviados") from None
     except CollectionsError as exc:
         call.log_fields["ErrorCode"] = exc.code.code

@@ -335,3 +335,16 @@ def test_profiling_takes_a_padded_account_too(token: str) -> None:
     status, answer = post("collections_profile", at(body, "listValidation.0.partyAcctRelRec.acctId", " " + account),
                           auth(token))  # fmt: skip
     assert status == 400 and "acctId" in refused(answer, "10007")
+
+
+def test_a_figure_that_cannot_be_computed_is_10001(token: str) -> None:
+    """Each input within its bounds, their result not (a monthly rate of 10^17 %): 10001, the
+    spec's "cannot be computed", not a 5xx; nothing is stored."""
+    body = at(load("policies/recalculo-more-offers.json"), "creditAnalysis.0.collection.indebtedness.rate", 10**17)
+    with bootstrap.engine().connect() as conn:
+        before = conn.execute(sa.text("SELECT count(*) FROM collection_policy_decisions")).scalar()
+    status, answer = post("collections_policies", body, auth(token))
+    assert status == 422
+    refused(answer, "10001")
+    with bootstrap.engine().connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM collection_policy_decisions")).scalar() == before
