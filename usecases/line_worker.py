@@ -12,7 +12,8 @@ stdout, writes nothing anywhere and exits at the end of its input, so a parent t
 (SIGKILL included) takes it along: its stdin closes. Memory stays bounded: a pipe holds
 64 KiB, and each side holds at most a block or two.
 
-`auto` uses it for files of at least WORKER_MIN_BYTES on a machine with two cores or more.
+`auto` uses it for files of at least WORKER_MIN_BYTES when two cores or more are ours (affinity
+and a container's CPU quota: a one-vCPU plan gets no worker).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 from domain import debt_lines
@@ -34,6 +36,7 @@ from domain.debt_lines import DetailJudge, Verdicts
 log = logging.getLogger(__name__)
 
 MODES = ("auto", "on", "off")
+CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # cgroup v2: "<quota> <period>" or "max <period>"
 WORKER_MIN_BYTES = 8 << 20  # about 40,000 lines: below this, starting a process costs more than it saves
 
 _CHILD = (
@@ -71,10 +74,19 @@ def use_worker(mode: str, size: int) -> bool:
 
 
 def _cores() -> int:
+    """CPUs this process may use: its affinity, and a container's CPU quota (cgroup v2
+    `cpu.max`), which a plan with one vCPU sets while the host shows more."""
     try:
-        return len(os.sched_getaffinity(0))
+        count = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        count = os.cpu_count() or 1
+    try:
+        quota, period = CPU_MAX.read_text().split()[:2]
+        if quota != "max":
+            count = min(count, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass
+    return count
 
 
 def judged(

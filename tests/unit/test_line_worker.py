@@ -108,3 +108,13 @@ def test_clients_that_come_back_are_named_once(monkeypatch: pytest.MonkeyPatch) 
         _, second = judged([(2, [a1, b1]), (4, [a2, a3, b1])], "R", CURRENCIES, 730, 7, worker=worker)
         assert not second.suspect and second.suspects == []
         assert [e.reason for errors, _ in second.refused for e in errors] == ["documento repetido para el cliente"]
+
+
+@pytest.mark.parametrize(("cpu_max", "most"), [("max 100000", 64), ("100000 100000", 1), ("250000 100000", 2),
+                                               ("50000 100000", 1), ("garbage", 64)])  # fmt: skip
+def test_a_container_cpu_quota_counts(tmp_path, monkeypatch: pytest.MonkeyPatch, cpu_max: str, most: int) -> None:
+    """A plan with one vCPU shows the host's CPUs: the quota decides (no worker on one core)."""
+    (tmp_path / "cpu.max").write_text(cpu_max + "\n")
+    monkeypatch.setattr(line_worker, "CPU_MAX", tmp_path / "cpu.max")
+    monkeypatch.setattr(line_worker.os, "sched_getaffinity", lambda _pid: set(range(64)))
+    assert line_worker._cores() == most
