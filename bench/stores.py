@@ -16,7 +16,6 @@ import getpass
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,25 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from load_debts import NAME, NOW, generate, prepare  # noqa: E402
 from measure import peak_rss_mb  # noqa: E402
+from ports import free_port, wait_port  # noqa: E402
 
-AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+from settings import AZURITE_CONNECTION  # noqa: E402
 
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait(port: int, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"port {port} did not open")
+AZURITE_KEY = AZURITE_CONNECTION.split("AccountKey=")[1].split(";")[0]
 
 
 def start_sshd(work: Path) -> tuple[subprocess.Popen, dict[str, str], Path]:
@@ -58,7 +43,7 @@ def start_sshd(work: Path) -> tuple[subprocess.Popen, dict[str, str], Path]:
     for name in ("host", "user"):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(work / name)], check=True)
     (work / "authorized_keys").write_text((work / "user.pub").read_text())
-    port = _port()
+    port = free_port()
     (work / "sshd_config").write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {work / 'host'}\nPidFile {work / 'sshd.pid'}\n"
         f"AuthorizedKeysFile {work / 'authorized_keys'}\nStrictModes no\nPasswordAuthentication no\n"
@@ -67,7 +52,7 @@ def start_sshd(work: Path) -> tuple[subprocess.Popen, dict[str, str], Path]:
     )
     Path("/run/sshd").mkdir(exist_ok=True)
     proc = subprocess.Popen([binary, "-D", "-e", "-f", str(work / "sshd_config")], stderr=subprocess.DEVNULL)
-    _wait(port)
+    wait_port(port)
     public = (work / "host.pub").read_text().split()
     (work / "known_hosts").write_text(f"[127.0.0.1]:{port} {public[0]} {public[1]}\n")
     root = work / "exchange"
@@ -77,14 +62,14 @@ def start_sshd(work: Path) -> tuple[subprocess.Popen, dict[str, str], Path]:
 
 
 def start_azurite(work: Path) -> tuple[subprocess.Popen, dict[str, str]]:
-    blob, queue, table = _port(), _port(), _port()
+    blob, queue, table = free_port(), free_port(), free_port()
     proc = subprocess.Popen(
         [str(ROOT / "node_modules" / ".bin" / "azurite"), "--inMemoryPersistence", "--silent", "--skipApiVersionCheck",
          "--loose", "--blobHost", "127.0.0.1", "--blobPort", str(blob), "--queueHost", "127.0.0.1", "--queuePort",
          str(queue), "--tableHost", "127.0.0.1", "--tablePort", str(table)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    _wait(blob)
+    wait_port(blob)
     connection = (f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AZURITE_KEY};"
                   f"BlobEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;")  # fmt: skip
     return proc, {"SFTP_URL": "blob://exchange", "SFTP_BLOB_CONNECTION": connection}
