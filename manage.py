@@ -89,23 +89,29 @@ def cmd_azure_sql(args: argparse.Namespace) -> int:
     return 0
 
 
-def _openapi_documents() -> dict[str, dict]:
+def _generated_docs() -> dict[str, str]:
+    """docs/ files rendered from the code: the OpenAPI documents and the collections field reference."""
     from domain.collections.openapi import openapi_document as collections_document
+    from domain.collections.reference import render_reference
     from domain.yapago_openapi import openapi_document as yapago_document
 
-    return {"yapago-openapi.json": yapago_document(), "collections-openapi.json": collections_document()}
+    return {
+        "yapago-openapi.json": json.dumps(yapago_document(), indent=2, ensure_ascii=False) + "\n",
+        "collections-openapi.json": json.dumps(collections_document(), indent=2, ensure_ascii=False) + "\n",
+        "collections-fields.md": render_reference(),
+    }
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:
     stale = 0
-    for name, document in _openapi_documents().items():
+    for name, text in _generated_docs().items():
         target = ROOT / "docs" / name
         if args.check:
-            if not target.exists() or json.loads(target.read_text()) != document:
+            if not target.exists() or target.read_text(encoding="utf-8") != text:
                 print(f"docs/{name} is stale: run `python manage.py openapi`", file=sys.stderr)
                 stale += 1
             continue
-        target.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        target.write_text(text, encoding="utf-8")
         print(f"wrote docs/{name}")
     return 1 if stale else 0
 
@@ -478,7 +484,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="fail if the checked-in file is stale")
     p.set_defaults(run=cmd_azure_sql)
 
-    p = sub.add_parser("openapi", help="regenerate docs/yapago-openapi.json from the models")
+    p = sub.add_parser(
+        "openapi", help="regenerate the docs rendered from the code (OpenAPI documents, docs/collections-fields.md)"
+    )
     p.add_argument("--check", action="store_true")
     p.set_defaults(run=cmd_openapi)
 

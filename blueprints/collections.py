@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 import bootstrap
 from blueprints.common import ApiError, Call, endpoint, exact_json_response, json_response, read_json
 from domain.auth import Scope
+from domain.collections.agreements import QUERY
 from domain.collections.collection_check import CollectionRequest
 from domain.collections.errors import (
     FORBIDDEN,
@@ -32,7 +33,7 @@ from domain.collections.errors import (
 )
 from domain.collections.headers import COMMON, check_headers
 from domain.collections.models import spanish
-from domain.collections.negotiations import IDENT_TYPES, NegotiationRequest
+from domain.collections.negotiations import NegotiationRequest
 from domain.collections.openapi import openapi_document
 from domain.collections.policies import PolicyRequest
 from domain.collections.profiling import ProfileRequest
@@ -164,15 +165,16 @@ def collections_agreement(req: func.HttpRequest, call: Call) -> func.HttpRespons
     """The payment agreement of an account (acctId) or of a holder (govIssueIdentType + identSerialNum)."""
 
     def work() -> Any:
-        acct = (req.params.get("acctId") or "").strip() or None
-        kind = (req.params.get("govIssueIdentType") or "").strip()
-        number = (req.params.get("identSerialNum") or "").strip()
+        sent = {rule.path: req.params.get(rule.path) for rule in QUERY}
+        for rule in QUERY:
+            value = sent[rule.path]
+            if value is not None and value.strip() and (reason := rule.form.check(value)) is not None:
+                raise CollectionsError(TRANSFORM, f"{rule.path} invalido: {reason}")
+        acct = (sent["acctId"] or "").strip() or None
+        kind = str(QUERY[1].form.canonical(sent["govIssueIdentType"])) if sent["govIssueIdentType"] else ""
+        number = (sent["identSerialNum"] or "").strip()
         if acct is None and not (kind and number):
             raise CollectionsError(NULL_INPUT, "acctId (o govIssueIdentType e identSerialNum) es obligatorio")
-        if acct is not None and (len(acct) > 20 or not acct.replace("-", "").isalnum()):
-            raise CollectionsError(TRANSFORM, "acctId invalido: a lo sumo 20 letras o digitos")
-        if acct is None and (kind not in IDENT_TYPES or not number.isdigit() or len(number) > 15):
-            raise CollectionsError(TRANSFORM, "govIssueIdentType / identSerialNum invalidos")
         assert call.principal is not None
         return find_agreement(
             bootstrap.engine(),

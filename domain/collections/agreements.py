@@ -9,8 +9,19 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from domain.collections.fields import ID_CHARS, Code, Digits, Padded, Rule
 from domain.collections.models import Strict
 from domain.collections.negotiations import IDENT_TYPES
+
+# the route's query: an account, or a holder's identity (both parts)
+QUERY = (
+    Rule("acctId", Padded(20, ID_CHARS), "5895180000053129617", "loanInfoCommon.acctId",
+         "Numero de la cuenta (o govIssueIdentType e identSerialNum)"),
+    Rule("govIssueIdentType", Code(IDENT_TYPES, aliases={"Ce": "CE"}), "CC",
+         "personInfo.govIssueIdent.govIssueIdentType", "Tipo de identificacion del titular"),
+    Rule("identSerialNum", Digits(15), "1234567890", "personInfo.govIssueIdent.identSerialNum",
+         "Numero de identificacion del titular"),
+)  # fmt: skip
 
 
 class GovIssueIdent(Strict):

@@ -11,55 +11,69 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import secrets
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import Field
 
-from domain.collections.dates import REASON as DATE_REASON
-from domain.collections.dates import parse_date
-from domain.collections.errors import NULL_INPUT, TRANSFORM, CollectionsError
-from domain.collections.models import Num, Strict, Text, bounded_number, spelled
+from domain.collections.fields import (
+    ID_CHARS,
+    Blankable,
+    Chars,
+    Code,
+    DateForm,
+    Digits,
+    Form,
+    Free,
+    Hour,
+    Number,
+    NumberText,
+    Rule,
+    check,
+    model_at,
+    request_model,
+)
+from domain.collections.models import Strict
+
+_TRN = "trn."
 
 
-class Amount(Strict):
-    amt: Text | Num | None = None
+def _row(path: str, form: Form, example: Any, table: str = "", words: str = "", required: bool = False) -> Rule:
+    return Rule(_TRN + path, form, example, _TRN + (table or path), words, required)
 
 
-class NameValue(Strict):
-    name: Text | None = None
-    value: Text | Num | None = None
-
-
-class DepAcct(Strict):
-    acctId: Text | None = None
-
-
-class Trn(Strict):
-    transactionHour: Text | None = None
-    code: Text | None = None
-    refId: Text | None = spelled("refId", "RefId")
-    eanCode: Text | None = spelled("eanCode", "EANCode")
-    curAmt: Amount | None = None
-    trnRqUID: Text | None = None
-    branchName: Text | None = None
-    cityId: Text | None = None
-    city: Text | None = None
-    stateProv: Text | None = None
-    aditionalData: list[NameValue] | None = None  # sic: the spec's spelling
-    depAcctId: DepAcct | None = None
-    totalCurAmt: Amount | None = None
-    flagAnotherAmt: Text | None = None
-    refType: Text | None = spelled("refType", "RefType")
-    effDt: Text | None = spelled("effDt", "EffDt")
-    refName: Text | None = None
-
-
-class CollectionRequest(Strict):
-    trn: Trn | None = None
+FIELDS = (
+    _row("transactionHour", Hour(), "15:37:59", words="Hora local de la transaccion, HHMMSS (ejemplo 15:37:59)",
+         required=True),
+    _row("code", Chars(15, "A-Za-z0-9"), "123456789123456", words="Codigo del punto de servicio", required=True),
+    _row("refId", Digits(20), "123456", "RefId", "Codigo convenio", required=True),
+    _row("eanCode", Blankable(Digits(14)), "7709998000018", "EANCode",
+         "Codigo EAN: solo con captura por codigo de barras; en captura manual va en espacios. Justificado a la "
+         "izquierda con blancos a la derecha"),
+    _row("curAmt.amt", Chars(40, ID_CHARS), "99", words="Referencia de pago: numero de producto", required=True),
+    _row("trnRqUID", Digits(6, 6), "123456", words="Numero de auditoria: unico de 6 digitos generado por el canal",
+         required=True),
+    _row("branchName", Free(60), "MI OFICINA BETTY", words="Nombre del PDS"),
+    _row("cityId", Digits(6, blank=True), "25386", words="Codigo DANE del municipio (longitud 6)"),
+    _row("city", Free(60), "LA MESA", words="Nombre DANE del municipio"),
+    _row("stateProv", Digits(2, blank=True), "25", words="Codigo DANE del departamento (longitud 2)"),
+    _row("aditionalData[].name", Free(60), "Nombre referencia 1", words="Nombre de la referencia de pago 1, 2 o 3"),
+    _row("aditionalData[].value", Free(60, numbers=True), "0399200339917", words="Referencia de pago 1, 2 o 3"),
+    _row("depAcctId.acctId", Digits(20), "83000109863", words="Cuenta del corresponsal bancario", required=True),
+    _row("totalCurAmt.amt", NumberText(Number(places=2)), 99,
+         words="Valor leido del codigo de barras (tag 3900); ceros si no hay lectura"),
+    _row("flagAnotherAmt", Code({"0": "no", "1": "si"}, blank=True), "0",
+         words="El cliente paga otro valor (segun la configuracion del convenio)"),
+    _row("refType", Blankable(Chars(10, "A-Za-z0-9")), "01", "RefType", "Tipo de recaudo"),
+    _row("effDt", Blankable(DateForm()), "2026-11-22", "EffDt",
+         "Fecha de pago: solo con captura por codigo de barras; en captura manual va en espacios. Justificado a la "
+         "izquierda con blancos a la derecha"),
+    _row("refName", Free(60), "CONVENIO DEMO", words="Nombre del convenio de recaudo"),
+)  # fmt: skip
+CollectionRequest = request_model("CollectionRequest", FIELDS, "Check")
+Trn = model_at(CollectionRequest, "trn")
 
 
 class PersonName(Strict):
@@ -116,63 +130,21 @@ class Convenio(Strict):
     references: list[ConvenioReference] = Field(default_factory=list)
 
 
-_HOUR = re.compile(r"^([01]\d|2[0-3]):?([0-5]\d):?([0-5]\d)$")
+def check_request(req: Any) -> Any:
+    """The trn object against the table: the first field missing (10002) or wrong (10007)."""
+    check(req, FIELDS, required=("trn",))
+    return req.trn
 
 
-def check_request(req: CollectionRequest) -> Trn:
-    trn = req.trn
-    if trn is None:
-        raise CollectionsError(NULL_INPUT, "trn es obligatorio")
-    reference = trn.curAmt.amt if trn.curAmt is not None else None
-    required: dict[str, Any] = {"trn.transactionHour": trn.transactionHour, "trn.code": trn.code,
-                                "trn.refId": trn.refId, "trn.curAmt.amt": reference, "trn.trnRqUID": trn.trnRqUID,
-                                "trn.depAcctId.acctId": trn.depAcctId.acctId if trn.depAcctId else None}  # fmt: skip
-    for path, value in required.items():
-        if value is None or str(value).strip() == "":
-            raise CollectionsError(NULL_INPUT, f"{path} es obligatorio")
-    checks = [
-        ("trn.transactionHour", _HOUR.match(str(trn.transactionHour).strip()) is not None, "HHMMSS (o HH:MM:SS)"),
-        ("trn.trnRqUID", str(trn.trnRqUID).isdigit() and len(str(trn.trnRqUID)) == 6, "6 digitos"),
-        ("trn.refId", str(trn.refId).isdigit() and len(str(trn.refId)) <= 20, "codigo de convenio numerico"),
-        ("trn.code", len(str(trn.code)) <= 15, "a lo sumo 15 caracteres"),
-        ("trn.cityId", _optional_digits(trn.cityId, 6), "codigo DANE de hasta 6 digitos"),
-        ("trn.stateProv", _optional_digits(trn.stateProv, 2), "codigo DANE de 2 digitos"),
-        ("trn.flagAnotherAmt", trn.flagAnotherAmt in (None, "", "0", "1"), "0 o 1"),
-        ("trn.totalCurAmt.amt", _amount(trn.totalCurAmt) is not None, "un valor no negativo"),
-        ("trn.eanCode", _left_justified(trn.eanCode, r"[0-9]{1,14}"), "codigo EAN de hasta 14 digitos, o espacios"),
-        ("trn.effDt", _left_justified(trn.effDt, None), f"{DATE_REASON}, o espacios"),
-        ("trn.refType", _left_justified(trn.refType, r"[A-Za-z0-9]{1,10}"), "hasta 10 letras o digitos, o espacios"),
-    ]  # fmt: skip
-    for path, ok, reason in checks:
-        if not ok:
-            raise CollectionsError(TRANSFORM, f"{path} invalido: {reason}")
-    return trn
-
-
-def _left_justified(value: str | None, pattern: str | None) -> bool:
-    """A field "justificado a la izquierda con blancos a la derecha", "en espacios" when not
-    captured (trn.EANCode, trn.EffDt): blank, or the value then only spaces. `pattern` None:
-    a date in any of the API's forms."""
-    if value is None or not value.strip():
-        return True
-    if value != value.lstrip():
-        return False
-    text = value.rstrip(" ")
-    return parse_date(text) is not None if pattern is None else re.fullmatch(pattern, text) is not None
-
-
-def _optional_digits(value: str | None, most: int) -> bool:
-    return value in (None, "") or (str(value).isdigit() and len(str(value)) <= most)
-
-
-def _amount(value: Amount | None) -> Decimal | None:
-    if value is None or value.amt in (None, ""):
+def _amount(value: Any) -> Decimal | None:
+    """trn.totalCurAmt.amt as a number (blank: 0), None when it is none (fields.check refuses it)."""
+    amount = value.amt if value is not None else None
+    if amount is None or (isinstance(amount, str) and not amount.strip()):
         return Decimal(0)
     try:
-        amount = bounded_number(Decimal(str(value.amt).strip()))
-    except (ArithmeticError, ValueError):  # not a number, or NaN, Infinity, too many digits
+        return Decimal(str(amount).strip())
+    except InvalidOperation:
         return None
-    return amount if amount >= 0 else None
 
 
 def barcode_value(trn: Trn) -> Decimal:

@@ -11,100 +11,80 @@ X-Invoker-ProcessId = the TxId's last 11 digits right-aligned with zeros to 12.
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from domain.collections.dates import REASON as DATE_REASON
-from domain.collections.dates import parse_date
 from domain.collections.errors import NULL_INPUT, TRANSFORM, CollectionsError
-
-Check = Callable[[str], str | None]  # None when the value is fine, else the reason
-
-
-def _ip(value: str) -> str | None:
-    try:
-        ipaddress.ip_address(value.strip())
-    except ValueError:
-        return "no es una direccion IP"
-    return None
-
-
-_MAC = re.compile(r"^[0-9A-Fa-f]{2}([-:])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}$")
-
-
-def _mac(value: str) -> str | None:
-    return None if _MAC.match(value.strip()) else "no es una direccion MAC (6 pares hexadecimales)"
-
-
-def _iso_date(value: str) -> str | None:
-    return None if parse_date(value) is not None else DATE_REASON
-
-
-def _digits(low: int, high: int) -> Check:
-    return lambda v: (
-        None if v.strip().isdigit() and low <= len(v.strip()) <= high else f"debe tener {low}-{high} digitos"
-    )
-
-
-def _fixed(*allowed: str) -> Check:
-    return lambda v: None if v.strip() in allowed else f"debe ser {' o '.join(allowed)}"
-
-
-def _present(value: str) -> str | None:
-    return None  # required, any value (the spec says "enviar espacios" for some)
-
-
-def _not_blank(value: str) -> str | None:
-    return None if value.strip() else "no puede estar en blanco"
-
-
-def _accept(value: str) -> str | None:
-    kinds = {part.split(";")[0].strip().lower() for part in value.split(",")}
-    ok = kinds & {"application/json", "application/*", "*/*"}
-    return None if ok else "debe aceptar application/json"
+from domain.collections.fields import Accept, Code, DateForm, Digits, Form, Free, Ip, Mac, fixed
 
 
 @dataclass(frozen=True)
 class Header:
+    """One row of a route's header table: the name, whether it must come, its form, an
+    example value and the table's words."""
+
     name: str
     required: bool
-    check: Check = _present
+    form: Form
+    example: str
+    words: str = ""
 
+    def check(self, value: str) -> str | None:
+        return self.form.check(value)
+
+
+def _exact(value: str, words: str) -> Code:
+    return fixed(value, words, loose_digits=False)
+
+
+_ANY = Free(200)  # "Enviar espacios": present, any value
+_FILLED = Free(200, blank=False)
 
 COMMON = (
-    Header("X-Invoker-Channel", True, _digits(2, 3)),
-    Header("X-Invoker-UserIPAddress", True, _ip),
-    Header("X-Invoker-ServerIPAddress", True, _ip),
-    Header("X-Invoker-UserMACAddress", True, _mac),
-    Header("X-Invoker-ServerMACAddress", False, _mac),
-    Header("X-Invoker-ProcessDate", False, _iso_date),
-    Header("X-Invoker-Country", False, _fixed("CO")),
-    Header("Accept", True, _accept),
+    Header("X-Invoker-Channel", True, Digits(3, 2), "012", "Canal de origen del consumo"),
+    Header("X-Invoker-UserIPAddress", True, Ip(), "10.5.43.214", "IP del cliente"),
+    Header("X-Invoker-ServerIPAddress", True, Ip(), "192.168.169.197", "IP del servidor"),
+    Header("X-Invoker-UserMACAddress", True, Mac(), "0E-A5-38-F7-C3-09", "MAC del cliente"),
+    Header("X-Invoker-ServerMACAddress", False, Mac(), "0E-A5-38-F7-C3-09", "MAC del servidor"),
+    Header("X-Invoker-ProcessDate", False, DateForm(), "2023-05-02", "Fecha de proceso"),
+    Header("X-Invoker-Country", False, _exact("CO", "Colombia"), "CO", "Pais"),
+    Header("Accept", True, Accept(), "application/json", "Formato aceptado"),
 )
 
 COLLECTION = (
-    Header("Accept", True, _accept),
-    Header("X-Invoker-Channel", True, _fixed("13")),
-    Header("X-Invoker-BranchId", True, _fixed("1108")),
-    Header("X-Invoker-TerminalId", True, _not_blank),
-    Header("X-Invoker-UserIPAddress", True, _ip),
-    Header("X-Invoker-ServerIPAddress", True, _ip),
-    Header("X-Invoker-UserMACAddress", False, _mac),
-    Header("X-Invoker-ServerMACAddress", False, _mac),
-    Header("X-Invoker-ProcessDate", True, _iso_date),
-    Header("X-Invoker-TxId", True),  # checked with today's date below
-    Header("X-Invoker-SessionKey", True, _not_blank),  # checked against the token below
-    Header("X-Invoker-Source", False, _fixed("18")),
-    Header("X-Invoker-Country", True, _fixed("CO")),
-    Header("X-Invoker-ProcessId", False),  # required for Action C, checked against the TxId below
-    Header("X-Invoker-subChannel", True, _fixed("07")),
-    Header("X-Invoker-User", True, _fixed("NEWCBSER")),
-    Header("X-Invoker-Action", True, _fixed("C", "R")),
-    Header("X-Invoker-ModifierUser", True),
-)
+    Header("Accept", True, Accept(), "application/json", "Formato aceptado"),
+    Header("X-Invoker-Channel", True, _exact("13", "Corresponsal bancario"), "13", "Valor fijo 13"),
+    Header("X-Invoker-BranchId", True, _exact("1108", "valor fijo"), "1108", "Valor fijo 1108"),
+    Header("X-Invoker-TerminalId", True, _FILLED, "T0001", "Codigo de la terminal"),
+    Header("X-Invoker-UserIPAddress", True, Ip(), "10.0.0.1", "IP de la terminal que ejecuta la aplicacion"),
+    Header("X-Invoker-ServerIPAddress", True, Ip(), "10.0.0.2", "IP del servidor que ejecuta la transaccion"),
+    Header("X-Invoker-UserMACAddress", False, Mac(), "00-00-00-00-00-00", "MAC del cliente, en ceros si no se obtiene"),
+    Header("X-Invoker-ServerMACAddress", False, Mac(), "00-00-00-00-00-00",
+           "MAC del servidor, en ceros si no se obtiene"),
+    Header("X-Invoker-ProcessDate", True, DateForm(), "2026-11-22", "Fecha de proceso, formato AAAA-MM-DD"),
+    Header("X-Invoker-TxId", True, _FILLED, "APIF4087320000000001",
+           "APIF + fecha juliana (ultimo digito del ano y dia del ano) + 32 + numero de autorizacion de 10 digitos"),
+    Header("X-Invoker-SessionKey", True, _FILLED, "(token)", "Las 30 primeras posiciones del token"),
+    Header("X-Invoker-Source", False, _exact("18", "valor fijo"), "18", "Valor fijo 18"),
+    Header("X-Invoker-Country", True, _exact("CO", "Colombia"), "CO", "Valor fijo CO"),
+    Header("X-Invoker-ProcessId", False, _ANY, "020000000001",
+           "Obligatorio con Action C, opcional para consulta: los ultimos 11 digitos del TxId alineados a la "
+           "derecha con ceros a la izquierda (12)"),
+    Header("X-Invoker-subChannel", True, _exact("07", "valor fijo"), "07", "Valor fijo 07"),
+    Header("X-Invoker-User", True, _exact("NEWCBSER", "valor fijo"), "NEWCBSER", "Valor fijo NEWCBSER"),
+    Header("X-Invoker-Action", True, Code({"C": "Create (aplicacion de negocio)", "R": "Read (consulta)"}), "R",
+           "C crea (aplicacion de negocio), R consulta"),
+    Header("X-Invoker-ModifierUser", True, _ANY, " ", "Enviar espacios"),
+)  # fmt: skip
+
+
+def schema_of(header: Header) -> dict[str, Any]:
+    """The OpenAPI parameter of a header row."""
+    return {"name": header.name, "in": "header", "required": header.required, "schema": {"type": "string"},
+            "description": f"{header.words}. Formas: {header.form.words}.", "example": header.example}  # fmt: skip
 
 
 def header_value(headers: Mapping[str, str], name: str) -> str | None:

@@ -1,11 +1,13 @@
-"""What every collections model and rule table shares."""
+"""What every collections model shares: the strict base, and the two leaf types every
+request field is read as (`Num` for numbers, `Text` for Strings); the forms of fields.py
+build on them."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
 MAX_INTEGER_DIGITS = 18  # the widest number of the mapping tables: amounts of 18 digits
@@ -16,22 +18,6 @@ class Strict(BaseModel):
     """A request or answer of the spec: a field it does not name is an error, not ignored."""
 
     model_config = ConfigDict(extra="forbid")
-
-
-def spelled(name: str, *table: str) -> Any:
-    """A field the mapping tables spell otherwise than the examples (`trn.RefId` / `refId`):
-    both are accepted; answers and the OpenAPI document use the example's."""
-    return Field(default=None, validation_alias=AliasChoices(name, *table))
-
-
-def value_at(root: Any, path: str) -> Any:
-    """The value at a dotted path of nested models, None as soon as a level is missing."""
-    node = root
-    for part in path.split("."):
-        if node is None:
-            return None
-        node = getattr(node, part, None)
-    return node
 
 
 def bounded_number(value: Decimal) -> Decimal:

@@ -9,10 +9,10 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from domain.collections.agreements import Agreement
+from domain.collections.agreements import QUERY, Agreement
 from domain.collections.collection_check import CollectionRequest, CollectionResponse
 from domain.collections.errors import CATALOGUE, ErrorResponse
-from domain.collections.headers import COLLECTION, COMMON, Header
+from domain.collections.headers import COLLECTION, COMMON, Header, schema_of
 from domain.collections.negotiations import NegotiationRequest, NegotiationResponse
 from domain.collections.policies import PolicyRequest, PolicyResponse
 from domain.collections.profiling import ProfileRequest, ProfileResponse
@@ -33,11 +33,7 @@ def _ref(model: type) -> dict[str, str]:
 
 
 def _headers(table: tuple[Header, ...]) -> list[dict[str, Any]]:
-    return _CREDENTIALS + [
-        {"name": h.name, "in": "header", "required": h.required, "schema": {"type": "string"}}
-        for h in table
-        if h.name != "Accept"
-    ]
+    return _CREDENTIALS + [schema_of(h) for h in table if h.name != "Accept"]
 
 
 def _errors(*codes: str) -> dict[str, Any]:
@@ -73,6 +69,9 @@ def openapi_document() -> dict[str, Any]:
         [(m, "validation" if m.__name__.endswith("Request") else "serialization") for m in _MODELS],
         ref_template="#/components/schemas/{model}",
     )
+    for schema in definitions["$defs"].values():  # pydantic's titles repeat the names ("Acctid")
+        for prop in schema.get("properties", {}).values():
+            prop.pop("title", None)
     codes = "\n".join(f"| {c.code} | {c.error_type} | {c.status} | {c.description} |" for c in CATALOGUE)
     return {
         "openapi": "3.1.0",
@@ -93,9 +92,8 @@ def openapi_document() -> dict[str, Any]:
                 "summary": "Convenio de pago de una cuenta",
                 "security": [{"bearer": []}],
                 "parameters": [
-                    {"name": "acctId", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 20}},
-                    {"name": "govIssueIdentType", "in": "query", "required": False, "schema": {"type": "string"}},
-                    {"name": "identSerialNum", "in": "query", "required": False, "schema": {"type": "string"}},
+                    *({"name": rule.path, "in": "query", "required": False, "schema": rule.form.schema(),
+                       "description": f"{rule.words}. Formas: {rule.form.words}."} for rule in QUERY),
                     *_headers(COMMON),
                 ],
                 "responses": {"200": {"description": "El convenio", "content": {"application/json": {

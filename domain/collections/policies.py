@@ -1,6 +1,6 @@
 """Policies, the "AppPolicies" decision engine (POST /v1/negotiations/policies).
 
-Each creditAnalysis item is checked against the mapping table's enumerations, then:
+Each creditAnalysis item is checked against the mapping table (`FIELDS`), then:
 
 - "primer momento" (pmtStatus.flagRecalculate false): viability of the item's tool (or of
   every tool of the rules when strategyType is empty). Causes of non-viability, each lifted
@@ -30,13 +30,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
 
-from domain.collections.dates import REASON as DATE_REASON
 from domain.collections.dates import parse_date
-from domain.collections.errors import NULL_INPUT, TRANSFORM, CollectionsError
-from domain.collections.models import Num, Strict, Text, spelled, value_at
+from domain.collections.errors import NULL_INPUT, CollectionsError
+from domain.collections.fields import (
+    ID_CHARS,
+    Chars,
+    Code,
+    DateForm,
+    Digits,
+    Flag,
+    Form,
+    Free,
+    Number,
+    NumberText,
+    Padded,
+    Rule,
+    check,
+    index,
+    model_at,
+    request_model,
+)
+from domain.collections.models import Strict
 from domain.collections.rules import DecisionRules
 
 IDENT_TYPES = ("CC", "NI", "CE", "NE")
@@ -58,144 +75,107 @@ CAUSES = ("causalDeNoViabilidadHerremienta1", "causalDeNoViabilidadPuestaAlDia2"
           "causalDeNoViabilidadPuestaAlDia4", "causalDeNoViabilidadPuestaAlDia5", "causalDeNoViabilidadPuestaAlDia6",
           "causalDeNoViabilidadPuestaAlDia7")  # fmt: skip
 CENT = Decimal("0.01")
+# offer.flagViability as input: the table's "true"/"false" and the recalculo example's "VIABLE";
+# answered as the table and five of six examples write it ("true"/"false", docs/decisions.md)
+VIABILITY_FLAGS = {"TRUE": "viable", "FALSE": "no viable", "VIABLE": "viable", "NO VIABLE": "no viable"}
 
-Number = Num | None
-
-
-class Amount(Strict):
-    amt: Number = None
-
-
-class Transaction(Strict):
-    trnRqUID: Text | None = None
-
-
-class GovIssueIdent(Strict):
-    govIssueIdentType: Text | None = None
-    identSerialNum: Text | None = None
+_AMOUNT = Number(places=2)
+_MONTHS = Number(places=0, digits=3)
+_RATE = Number(high=Decimal(100), places=6, digits=3)
+_COUNT = NumberText(Number(places=0, digits=3))
+_ZERO_ONE = Code({"0": "no", "1": "si"}, blank=True)
+_COL = "creditAnalysis[].collection."
 
 
-class PartyAcct(Strict):
-    acctId: Text | None = None
-    amt: Number = None
-    bankAcctStatusCode: Text | None = None
-    flagSelectedOffered: Text | None = None
-    additionalAccountId: Text | None = None
-    additionalAcctId: Text | None = None
+def _row(path: str, form: Form, example: Any, table: bool | str = True, words: str = "",
+         required: bool = False) -> Rule:  # fmt: skip
+    """A row of the table, whose paths are each creditAnalysis item's collection; `table`
+    False: only the example has the field; a text: the table spells it so."""
+    spelled = _COL + (table if isinstance(table, str) else path) if table else ""
+    return Rule(_COL + path, form, example, spelled, words, required)
 
 
-class PmtStatus(Strict):
-    flagRecalculate: bool | None = None
-
-
-class DelinqAging(Strict):
-    daysCount: Number = None
-
-
-class ExtendedDiscount(Strict):
-    flagFindeter: Text | None = None
-    flagWalletFindeter: Text | None = None
-
-
-class ExtAcctBal(Strict):
-    amt: Number = None
-    curAmt: Amount | None = None
-
-
-class Concept(Strict):
-    desc: Text | None = None
-    rate: Number = None
-    amt: Number = None
-
-
-class Fee(Strict):
-    amt: Number = None
-    curAmt: list[Concept] | None = None
-
-
-class Code(Strict):
-    code: Text | None = None
-
-
-class Insurance(Strict):
-    policyName: Text | None = None
-    amt: Number = None
-
-
-class IntRateInfo(Strict):
-    amt: Number = None
-    curAmt: list[Concept] | None = None
-    rate: Number = None
-
-
-class Indebtedness(Strict):
-    establishDt: Text | None = None
-    numAsignInstallments: Number = None
-    periodGrace: Number = None
-    rate: Number = None
-    amt: Number = None
-    numberOfInstallments: Number = None
-    totalPmtCount: Number = None
-    term: Number = None
-
-
-class Validity(Strict):
-    startDt: Text | None = None
-    openDt: Text | None = None
-    endDt: Text | None = None
-
-
-class Offer(Strict):
-    flagViability: Text | None = None
-    viabilityLevel: Text | Num | None = None
-    count: Text | Num | None = None
-    amt: Number = None
-
-
-class NameValue(Strict):
-    name: Text | None = None
-    value: Text | Num | None = None
-
-
-class Cause(Strict):
-    descriptionDesc: Text | None = None
-    viabilityResult: Text | None = None
-
-
-class PolicyCollection(Strict):
-    transaction: Transaction | None = None
-    strategyType: Text | None = None
-    govIssueIdent: GovIssueIdent | None = None
-    curAmt: Amount | None = None
-    partyAcctRelRec: PartyAcct | None = None
-    pmtStatus: PmtStatus | None = None
-    delinqAging: DelinqAging | None = None
-    extendedDiscount: ExtendedDiscount | None = None
-    extAcctBal: ExtAcctBal | None = None
-    acctBal: Amount | None = None
-    fee: Fee | None = None
-    extraordinaryFee: list[Concept] | None = None
-    collateralDesc: Text | None = None
-    collateral: Code | None = None
-    capitalizationAcctId: Code | None = None
-    dueDt: Text | None = None
-    insuranceInfo: list[Insurance] | None = None
-    intRateInfo: IntRateInfo | None = None
-    indebtedness: Indebtedness | None = None
-    validity: Validity | None = None
-    offer: Offer | None = None
-    discount: Amount | None = None
-    causalExceptionInfo: list[NameValue] | None = None
-    causalNoViabilitynInfo: list[Cause] | None = None
-    additionalData: list[NameValue] | None = spelled("additionalData", "AdditionalData")
-
-
-class CreditAnalysis(Strict):
-    collection: PolicyCollection | None = None
-
-
-class PolicyRequest(Strict):
-    creditAnalysis: list[CreditAnalysis] | None = None
+FIELDS = (
+    _row("transaction.trnRqUID", Chars(30), "2-2230644544", words="Id de la transaccion", required=True),
+    _row("strategyType", Chars(10, "A-Z0-9", blank=True), "PDIA",
+         words="Herramienta a evaluar; en blanco en el primer momento: todas"),
+    _row("govIssueIdent.govIssueIdentType", Code(IDENT_TYPES), "CC",
+         words="Tipo de identificacion del cliente: CC, NI, CE, NE", required=True),
+    _row("govIssueIdent.identSerialNum", Digits(15), "79641257", words="Numero de identificacion del cliente",
+         required=True),
+    _row("curAmt.amt", _AMOUNT, 534329, words="Valor de la cuota"),
+    _row("partyAcctRelRec.acctId", Padded(20, ID_CHARS), "4570215061040388", words="Numero de obligacion",
+         required=True),
+    _row("partyAcctRelRec.amt", _AMOUNT, 1602987, words="Valor del pago"),
+    _row("partyAcctRelRec.bankAcctStatusCode", Chars(20, "A-Za-z ", blank=True), "VIGENTE",
+         words="Estado del credito (activo / inactivo)"),
+    _row("partyAcctRelRec.flagSelectedOffered", Chars(10, "A-Z", blank=True), "FDTA",
+         words="Marca si el credito esta al dia, en mora o vencido: FDTA, FDTM, FDTP"),
+    _row("partyAcctRelRec.additionalAccountId", Free(60), "TARJETA CREDITO", words="Subproducto"),
+    _row("partyAcctRelRec.additionalAcctId", Free(200), "0", words="Concatenacion de obligaciones"),
+    _row("pmtStatus.flagRecalculate", Flag(), False, words='Si se requiere recalculo: "false" o "true"',
+         required=True),
+    _row("delinqAging.daysCount", Number(places=0, digits=5), 95, words="Dias de mora"),
+    _row("extendedDiscount.flagFindeter", Free(20), "", words="Si el credito tiene beneficio Findeter"),
+    _row("extendedDiscount.flagWalletFindeter", Free(20), "", words="Tipo de descuento Findeter aplicado"),
+    _row("extAcctBal.amt", _AMOUNT, 0, words="Valor de la comision"),
+    _row("extAcctBal.curAmt.amt", _AMOUNT, 0, words="Otros pagos"),
+    _row("acctBal.amt", _AMOUNT, 1529675, words="Saldo de capital"),
+    _row("fee.amt", _AMOUNT, 0, words="Gastos de cobranza a cargo del cliente"),
+    _row("fee.curAmt[].desc", Code(COMMISSIONS), "COMISION_MIPYME", words="Nombre de la comision"),
+    _row("fee.curAmt[].amt", _AMOUNT, 0, words="Valor de la comision"),
+    _row("extraordinaryFee[].desc", Code(EXTRA_FEES), "CARGOS_SIP", words="Nombre del cargo extraordinario"),
+    _row("extraordinaryFee[].amt", _AMOUNT, 0, False),
+    _row("collateralDesc", Free(60), "", words="Sistema de amortizacion"),
+    _row("collateral.code", Free(20), "0.0", words="Codigo de garantia"),
+    _row("capitalizationAcctId.code", Free(20), "", words="Codigo de titularidad"),
+    _row("dueDt", DateForm(blank=True), "2024-05-06", words="Fecha de facturacion"),
+    _row("insuranceInfo[].policyName", Code(POLICIES), "SEGURO_INCENDIO", words="Nombre del seguro"),
+    _row("insuranceInfo[].amt", _AMOUNT, 0, words="Valor de la poliza"),
+    _row("intRateInfo.amt", _AMOUNT, 269139, words="Saldo de intereses"),
+    _row("intRateInfo.curAmt[].desc", Code(CONCEPTS), "CAPITAL", words="Concepto del porcentaje a condonar"),
+    _row("intRateInfo.curAmt[].rate", _RATE, 0.5, words="Porcentaje (condonado del concepto)"),
+    _row("intRateInfo.curAmt[].amt", _AMOUNT, 1529675, words="Valor del concepto"),
+    _row("intRateInfo.rate", _RATE, 0, words="Tasa de interes"),
+    _row("indebtedness.establishDt", DateForm(blank=True), "2024-05-06", words="Fecha del periodo pactado"),
+    _row("indebtedness.numAsignInstallments", _MONTHS, 3, words="Nuevo plazo"),
+    _row("indebtedness.periodGrace", _MONTHS, 0, words="Periodo de gracia"),
+    _row("indebtedness.rate", _RATE, 1.5, words="Nueva tasa de interes (mensual, %)"),
+    _row("indebtedness.amt", _AMOUNT, 0, words="Valor del cargo diferido por cuota"),
+    _row("indebtedness.numberOfInstallments", _MONTHS, 3, words="Periodo de negociacion"),
+    _row("indebtedness.totalPmtCount", _MONTHS, 0, words="Periodo total de rediferido"),
+    _row("indebtedness.term", _MONTHS, 12, words="Periodo del cargo diferido"),
+    _row("validity.startDt", DateForm(blank=True), "2024-05-06", words="Fecha de vigencia de la negociacion"),
+    _row("validity.openDt", DateForm(blank=True), "2024-07-22", words="Fecha de inicio de la negociacion del pago"),
+    _row("validity.endDt", DateForm(blank=True), "2024-10-16", words="Fecha de fin de la negociacion del pago"),
+    _row("offer.flagViability", Code(VIABILITY_FLAGS, {"NO_VIABLE": "NO VIABLE", "NOVIABLE": "NO VIABLE"}, fold=True,
+                                    blank=True), "true",
+         words='Viabilidad de la herramienta: "false" o "true" (el ejemplo de recalculo: VIABLE)'),
+    _row("offer.viabilityLevel", _COUNT, "0", words="Numero y nivel de atribucion"),
+    _row("offer.count", _COUNT, "3.0", words="Numero de ofertas viables por obligacion"),
+    _row("offer.amt", _RATE, 0, words="Nueva tasa de interes"),
+    _row("discount.amt", _AMOUNT, 63312, words="Suma de los valores condonados"),
+    _row("causalExceptionInfo[].name", Code(EXCEPTIONS, aliases={"EXC__TIEMPO_ENTRE_HERR": "EXC_TIEMPO_ENTRE_HERR"}),
+         "EXC_DIAS_MORA", words="Nombre de la excepcion"),
+    _row("causalExceptionInfo[].value", _COUNT, "0", words="Valor de la excepcion: 1 la aplica"),
+    _row("causalNoViabilitynInfo[].descriptionDesc", Code(CAUSES), "causalDeNoViabilidadHerremienta1",
+         words="Causal de no viabilidad de la herramienta"),
+    _row("causalNoViabilitynInfo[].viabilityResult", _ZERO_ONE, "", words="Resultado: 1 aplica, 0 no"),
+    _row("additionalData[].name", Code(FLAGS), "FLAG_VALOR_PAGO", "AdditionalData[].name",
+         words="Nombre de la variable"),
+    _row("additionalData[].value", _ZERO_ONE, "0", "AdditionalData[].value", words="Valor de la variable"),
+)  # fmt: skip
+RULES = index(FIELDS)
+_EXCEPTION = RULES[_COL + "causalExceptionInfo[].name"].form
+assert isinstance(_EXCEPTION, Code)
+PolicyRequest = request_model("PolicyRequest", FIELDS, "Policy")
+CreditAnalysis = model_at(PolicyRequest, "creditAnalysis")
+PolicyCollection = model_at(PolicyRequest, "creditAnalysis.collection")
+Indebtedness = model_at(PolicyCollection, "indebtedness")
+Validity = model_at(PolicyCollection, "validity")
+Offer = model_at(PolicyCollection, "offer")
+Cause = model_at(PolicyCollection, "causalNoViabilitynInfo")
+Amount = model_at(PolicyCollection, "curAmt")
 
 
 class ResponseType(Strict):
@@ -204,103 +184,34 @@ class ResponseType(Strict):
 
 class PolicyResponse(Strict):
     responseType: ResponseType
-    creditAnalysis: list[CreditAnalysis]
+    creditAnalysis: list[CreditAnalysis]  # type: ignore[valid-type]
 
 
-# offer.flagViability as input: the table's "true"/"false" and the recalculo example's "VIABLE";
-# answered as the table and five of six examples write it ("true"/"false", docs/decisions.md)
-VIABILITY_FLAGS = ("", "TRUE", "FALSE", "VIABLE", "NO VIABLE", "NO_VIABLE", "NOVIABLE")
-
-REQUIRED = ("transaction.trnRqUID", "govIssueIdent.govIssueIdentType", "govIssueIdent.identSerialNum",
-            "partyAcctRelRec.acctId", "pmtStatus.flagRecalculate")  # fmt: skip
+def _day(text: Any) -> date | None:
+    return None if text is None or not str(text).strip() else parse_date(text)
 
 
-def _day(text: str | None, path: str) -> date | None:
-    if not text or not str(text).strip():
-        return None
-    found = parse_date(text)
-    if found is None:
-        raise CollectionsError(TRANSFORM, f"{path} invalido: {DATE_REASON}")
-    return found
-
-
-def _names(items: list[Any] | None, attr: str, allowed: tuple[str, ...], path: str) -> None:
-    for k, item in enumerate(items or []):
-        name = (getattr(item, attr) or "").strip().replace("__", "_")
-        if name not in allowed:
-            raise CollectionsError(
-                TRANSFORM, f"{path}[{k}].{attr} invalido: {name!r} no es uno de {', '.join(allowed)}"
-            )
-
-
-def _not_negative(value: Decimal | None, path: str) -> None:
-    if value is not None and value < 0:
-        raise CollectionsError(TRANSFORM, f"{path} invalido: no puede ser negativo")
-
-
-_NOT_NEGATIVE = ("acctBal.amt", "intRateInfo.amt", "extAcctBal.amt", "fee.amt", "discount.amt", "delinqAging.daysCount",
-                 "indebtedness.numAsignInstallments", "indebtedness.periodGrace", "indebtedness.rate",
-                 "indebtedness.term")  # fmt: skip
-
-
-def check_item(col: PolicyCollection | None, n: int) -> PolicyCollection:
-    where = f"creditAnalysis[{n}].collection"
-    if col is None:
-        raise CollectionsError(NULL_INPUT, f"{where} es obligatorio")
-    for path in REQUIRED:
-        if value_at(col, path) in (None, ""):
-            raise CollectionsError(NULL_INPUT, f"{where}.{path} es obligatorio")
-    assert col.govIssueIdent is not None
-    if col.govIssueIdent.govIssueIdentType not in IDENT_TYPES:
-        raise CollectionsError(TRANSFORM, f"{where}.govIssueIdent.govIssueIdentType invalido: {', '.join(IDENT_TYPES)}")
-    if not str(col.govIssueIdent.identSerialNum).isdigit():
-        raise CollectionsError(TRANSFORM, f"{where}.govIssueIdent.identSerialNum invalido: solo digitos")
-    _names(col.intRateInfo.curAmt if col.intRateInfo else None, "desc", CONCEPTS, f"{where}.intRateInfo.curAmt")
-    _names(col.insuranceInfo, "policyName", POLICIES, f"{where}.insuranceInfo")
-    _names(col.fee.curAmt if col.fee else None, "desc", COMMISSIONS, f"{where}.fee.curAmt")
-    _names(col.extraordinaryFee, "desc", EXTRA_FEES, f"{where}.extraordinaryFee")
-    _names(col.causalExceptionInfo, "name", EXCEPTIONS, f"{where}.causalExceptionInfo")
-    _names(col.additionalData, "name", FLAGS, f"{where}.additionalData")
-    _names(col.causalNoViabilitynInfo, "descriptionDesc", CAUSES, f"{where}.causalNoViabilitynInfo")
-    for k, concept in enumerate(col.intRateInfo.curAmt or [] if col.intRateInfo else []):
-        if concept.rate is not None and not Decimal(0) <= concept.rate <= Decimal(100):
-            raise CollectionsError(TRANSFORM, f"{where}.intRateInfo.curAmt[{k}].rate invalido: entre 0 y 100")
-        _not_negative(concept.amt, f"{where}.intRateInfo.curAmt[{k}].amt")
-    for path in _NOT_NEGATIVE:
-        _not_negative(value_at(col, path), f"{where}.{path}")
-    for path in ("indebtedness.numAsignInstallments", "indebtedness.periodGrace", "indebtedness.term"):
-        value = value_at(col, path)
-        if value is not None and value != value.to_integral_value():
-            raise CollectionsError(TRANSFORM, f"{where}.{path} invalido: debe ser un numero entero de meses")
-    flag = col.offer.flagViability if col.offer is not None else None
-    if flag is not None and flag.strip().upper() not in VIABILITY_FLAGS:
-        raise CollectionsError(
-            TRANSFORM, f'{where}.offer.flagViability invalido: "true" o "false" (o VIABLE, NO VIABLE)'
-        )
-    validity = col.validity or Validity()
-    dates = {"validity.startDt": validity.startDt, "validity.openDt": validity.openDt,
-             "validity.endDt": validity.endDt, "dueDt": col.dueDt,
-             "indebtedness.establishDt": col.indebtedness.establishDt if col.indebtedness else None}  # fmt: skip
-    for path, text in dates.items():
-        _day(text, f"{where}.{path}")
-    return col
-
-
-def check_request(req: PolicyRequest) -> list[PolicyCollection]:
+def check_request(req: Any) -> list[Any]:
+    """Every item against the table; one bad item refuses the call."""
     if not req.creditAnalysis:
         raise CollectionsError(NULL_INPUT, "creditAnalysis es obligatorio y no puede estar vacio")
-    return [check_item(item.collection, n) for n, item in enumerate(req.creditAnalysis)]
+    check(req, FIELDS, required=("creditAnalysis[].collection",))
+    return [item.collection for item in req.creditAnalysis]
 
 
 # -- "primer momento" ------------------------------------------------------------------------------
 
 
 def _exceptions(col: PolicyCollection) -> set[str]:
-    return {
-        (item.name or "").strip().replace("__", "_")
-        for item in col.causalExceptionInfo or []
-        if str(item.value).strip() in ("1", "1.0", "S", "SI", "true")
-    }
+    """The exceptions granted: those whose value is 1 ("1", 1, "1.0")."""
+    return {_EXCEPTION.canonical(item.name) or "" for item in col.causalExceptionInfo or [] if _is_one(item.value)}
+
+
+def _is_one(value: Any) -> bool:
+    try:
+        return Decimal(str(value).strip()) == 1
+    except InvalidOperation:
+        return False
 
 
 def _owed(col: PolicyCollection) -> Decimal | None:
@@ -333,7 +244,7 @@ def causes(col: PolicyCollection, tool: str, rules: DecisionRules) -> tuple[list
     forgiven = col.discount.amt if col.discount else None
     owed = _owed(col)
     validity = col.validity or Validity()
-    start, end = _day(validity.startDt, "validity.startDt"), _day(validity.endDt, "validity.endDt")
+    start, end = _day(validity.startDt), _day(validity.endDt)
     limit = rules.max_days_past_due.get(tool, rules.default_max_days_past_due)
     found = [
         status is not None and status.strip().upper() not in rules.active_statuses,

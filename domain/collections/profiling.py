@@ -1,5 +1,5 @@
 """Profiling, the "motor de decision" (POST /v1/negotiations/profile): each listValidation
-item is checked (required fields 10002, enumerations 10007) and, with the client's consent to
+item is checked against the table (`FIELDS`: required fields 10002, forms 10007) and, with the client's consent to
 data processing, its payment capacity is calculated:
 
     business net     = sales (financialAssets) - costs (expenses)          -> personInfo.curAmt.amt
@@ -12,15 +12,28 @@ consent nothing personal is processed: the action is "Check CREDIT DATA" and no 
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BeforeValidator
-
-from domain.collections.errors import NULL_INPUT, TRANSFORM, CollectionsError
-from domain.collections.models import Num, Strict, Text, spelled, value_at
+from domain.collections.errors import NULL_INPUT, CollectionsError
+from domain.collections.fields import (
+    PERSON_CHARS,
+    Boxed,
+    Chars,
+    Code,
+    Digits,
+    Flag,
+    Form,
+    Free,
+    Number,
+    Padded,
+    Rule,
+    check,
+    model_at,
+    request_model,
+)
+from domain.collections.models import Num, Strict
 from domain.collections.rules import DecisionRules
 
 PROFILED, NOT_AUTHORIZED = "Calculo PERFILAMIENTO", "Check CREDIT DATA"
@@ -29,145 +42,107 @@ MARITAL = {"01": "SOLTERO/A", "02": "CASADO/A O UNION LIBRE", "03": "SEPARADO/A 
            "05": "OTRO", "S": "SOLTERO/A", "C": "CASADO/A O UNION LIBRE", "U": "CASADO/A O UNION LIBRE",
            "D": "SEPARADO/A O DIVORCIADO/A", "V": "VIUDO/A"}  # fmt: skip
 EDUCATION = ("01", "02", "03", "04", "05", "99")
-OPERATION_TYPES = ("A", "M")
-ROLES = ("01", "02")
-STAGES = ("02", "04")
-MOMENTS = ("01", "02")
-LINES = ("U", "V", "C")
 OCCUPATION_TYPES = ("PRINCIPAL", "PRIMARY", "SECUNDARIO", "SECONDARY")
 CONTRACTS = ("TEMPORAL", "INDEFINIDO", "PRESTACION DE SERVICIOS", "OBRA LABOR")
 SECTORS = ("PRIVADA", "PUBLICO", "MIXTO")
 
-Number = Num | None
+_AMOUNT = Number(places=2)
+_SIGNED = Number(low=None, places=2)  # the spec's "Calculation" rows: a net figure may be negative
+_ITEM = "listValidation[]."
 
 
-def _yes_no(value: Any) -> Any:
-    """The table's "[True = "Si", False = "No"]" as well as the example's JSON true/false."""
-    if isinstance(value, str) and _plain(value) in ("SI", "S", "NO", "N"):
-        return _plain(value).startswith("S")
-    return value
+def _item(path: str, form: Form, example: Any, words: str = "", required: bool = False,
+          table: str | None = None) -> Rule:  # fmt: skip
+    """A row of the table, whose paths are each listValidation item's; `table` the table's
+    spelling when it differs ("" when only the example has the field)."""
+    spelled = path if table is None else table
+    return Rule(_ITEM + path, form, example, _ITEM + spelled if spelled else "", words, required)
 
 
-YesNo = Annotated[bool, BeforeValidator(_yes_no, json_schema_input_type=bool | str)]
+FIELDS = (
+    _item("transaccion.trnRqUID", Chars(30), "28498521",
+          "Numero que identifica la solicitud del cliente", True),
+    _item("transaccion.operationType", Code({"A": "Automatica", "M": "Manual"}), "A",
+          "Tipo de transaccion: A automatica, M manual", True),
+    _item("partyAcctRelRec.acctId", Padded(20, "0-9"), "12345678901234567890",
+          "Numero de obligacion (Number en la tabla; texto en el ejemplo)", True),
+    _item("govIssueIdent.govIssueIdentType", Code(dict.fromkeys(IDENT_TYPES, "")), "CC",
+          "Tipo de identificacion del cliente: CC, NI, CE, NE", True),
+    _item("govIssueIdent.identSerialNum", Digits(15), "1234567890",
+          "Numero de identificacion del cliente", True),
+    _item("compliance.personDataProcessing", Flag(), True,
+          "Autorizacion de tratamiento de datos (true o false)", True),
+    _item("naturalPerson.personName.lastName", Chars(60, PERSON_CHARS), "DE_FRANCISCO",
+          "Primer apellido del cliente", True),
+    _item("naturalPerson.age", Number(low=Decimal(18), high=Decimal(120), places=0), 30,
+          "Edad del cliente"),
+    _item("naturalPerson.city", Free(60), "DANE", "Ciudad donde esta el credito"),
+    _item("naturalPerson.maritalStatusInfo.maritalStatus", Code(MARITAL), "S",
+          "Valores 01-05: 01 SOLTERO/A, 02 CASADO/A O UNION LIBRE, 03 SEPARADO/A O DIVORCIADO/A, 04 VIUDO/A"),
+    _item("naturalPerson.semiPrivatePersonInfo.educationLevel", Code(dict.fromkeys(EDUCATION, "")), "01",
+          "Valores 01-05 y 99"),
+    _item("naturalPerson.govRank", Free(40), "Suboficial", "Rango de las FFMM"),
+    _item("naturalPerson.businessOccupation[].job", Free(60), "Empleado", "Nombre de la ocupacion",
+          table="naturalPerson.businessOcucupation[].job"),
+    _item("naturalPerson.businessOccupation[].type", Code(OCCUPATION_TYPES, fold=True), "Primary",
+          'Tipo de la ocupacion ("Principal" o "Secondary")', table="naturalPerson.businessOcucupation[].type"),
+    _item("businessInfo.labourContractType", Code(CONTRACTS, fold=True), "Indefinido",
+          "Empleado: Temporal, Indefinido, Prestacion de Servicios, Obra labor"),
+    _item("businessInfo.labourSector", Code(SECTORS, fold=True), "Privada",
+          "Sector economico de la ocupacion (Privada, Publico, Mixto)"),
+    _item("businessInfo.jobYears", Number(high=Decimal(80), places=2), 8,
+          "Tiempo en la actividad economica"),
+    _item("collection.flagSelected", Flag(), True,
+          'Puede pagar la cuota actual y las futuras? "false" o "true"'),
+    _item("collection.suggestedPmtAmt", _AMOUNT, 1441551, "Cuota que puede pagar"),
+    _item("collection.delinqAging.amt", _AMOUNT, 134533,
+          "Cuanto tiene disponible para pagar la mora"),
+    _item("collection.delinqAging.flagPreventPayment", Flag(), True,
+          'Supero la situacion que le impide pagar? "true" o "false"'),
+    _item("collection.delinqAging.reason", Free(200), "The customer said...",
+          "Motivo del no pago"),
+    _item("collection.totalCurAmt", Boxed(_SIGNED), 1441551,
+          "Calculo: ingresos + utilidad neta + otros ingresos - gastos (el ejemplo lo envia sin .amt)",
+          table="collection.totalCurAmt.amt"),
+    _item("personInfo.incomeInfo.incomeAmt", _AMOUNT, 25000000,
+          "Ingreso mensual bruto de la actividad economica", True),
+    _item("personInfo.incomeInfo.flagContributor", Flag(("TRUE", "SI"), ("FALSE", "NO")), True,
+          'Aporta ingresos: True = "Si", False = "No"'),
+    _item("personInfo.otherIncome.amt", _AMOUNT, 134533, "Otros ingresos"),
+    _item("personInfo.financialLiabilities.amt", _AMOUNT, 134533,
+          "Gastos y deudas personales y familiares"),
+    _item("personInfo.financialAssets.amt", _AMOUNT, 134533, table=""),
+    _item("personInfo.expenses.amt", _AMOUNT, 134533, table=""),
+    _item("personInfo.curAmt.amt", _SIGNED, 134533, "Calculo: ventas - costos, ingreso neto"),
+    _item("personInfo.totalCurAmt.amt", _SIGNED, 134533, table=""),
+    _item("personInfo.role", Code({"01": "Principal", "02": "Secundario"}), "01",
+          "Rol del solicitante: 01 Principal, 02 Secundario", True),
+    _item("businessPerson.financialAssets.amt", _AMOUNT, 134533,
+          "Ventas de la ocupacion independiente o PJ"),
+    _item("businessPerson.expenses.amt", _AMOUNT, 134533,
+          "Costos de la operacion, independiente o PJ"),
+    _item("businessProfessionGeneral.businessType", Free(40), "actividadGeneral",
+          'Tipo de actividad economica ("actividadGeneral")'),
+    _item("businessProfessionGeneral.desc", Free(200), "actividadGeneral- desc",
+          "Actividad economica"),
+    _item("businessProfessionSpecific.businessType", Free(40), "actividadEspecifica",
+          'Tipo de actividad economica ("actividadEspecifica")'),
+    _item("businessProfessionSpecific.desc", Free(200), "actividadEspecifica-desc",
+          "Actividad economica especifica"),
+    _item("offer.processStage", Code({"02": "Generacion de la oferta", "04": "Analisis"}), "02",
+          "Etapa del proceso: 02 generacion de la oferta, 04 analisis", True),
+    _item("offer.indMoment", Code({"01": "Primer momento", "02": "Segundo momento"}), "01",
+          "Momento del proceso: 01 primero, 02 segundo", True),
+    _item("offer.executionLine", Code({"U": "UPNF", "V": "Vivienda", "C": "Consumo"}), "V",
+          "Linea de ejecucion: U UPNF, V Vivienda, C Consumo", True),
+)  # fmt: skip
+ProfileRequest = request_model("ProfileRequest", FIELDS, "Profile")
+ProfileItem = model_at(ProfileRequest, "listValidation")
+REQUIRED = tuple(rule.path.removeprefix(_ITEM) for rule in FIELDS if rule.required)
 
 
 class Amount(Strict):
-    amt: Number = None
-
-
-class Transaccion(Strict):
-    trnRqUID: Text | None = None
-    operationType: Text | None = None
-
-
-class PartyAcct(Strict):
-    acctId: Text | None = None
-
-
-class GovIssueIdent(Strict):
-    govIssueIdentType: Text | None = None
-    identSerialNum: Text | None = None
-
-
-class Compliance(Strict):
-    personDataProcessing: bool | None = None
-
-
-class PersonName(Strict):
-    lastName: Text | None = None
-
-
-class MaritalStatusInfo(Strict):
-    maritalStatus: Text | None = None
-
-
-class SemiPrivatePersonInfo(Strict):
-    educationLevel: Text | None = None
-
-
-class Occupation(Strict):
-    job: Text | None = None
-    type: Text | None = None
-
-
-class NaturalPerson(Strict):
-    personName: PersonName | None = None
-    age: Number = None
-    city: Text | None = None
-    maritalStatusInfo: MaritalStatusInfo | None = None
-    semiPrivatePersonInfo: SemiPrivatePersonInfo | None = None
-    govRank: Text | None = None
-    businessOccupation: list[Occupation] | None = spelled("businessOccupation", "businessOcucupation")
-
-
-class BusinessInfo(Strict):
-    labourContractType: Text | None = None
-    labourSector: Text | None = None
-    jobYears: Number = None
-
-
-class DelinqAging(Strict):
-    amt: Number = None
-    flagPreventPayment: bool | None = None
-    reason: Text | None = None
-
-
-class ProfileCollection(Strict):
-    flagSelected: bool | None = None
-    suggestedPmtAmt: Number = None
-    delinqAging: DelinqAging | None = None
-    totalCurAmt: Num | Amount | None = None
-
-
-class IncomeInfo(Strict):
-    incomeAmt: Number = None
-    flagContributor: YesNo | None = None
-
-
-class PersonInfo(Strict):
-    incomeInfo: IncomeInfo | None = None
-    otherIncome: Amount | None = None
-    financialLiabilities: Amount | None = None
-    financialAssets: Amount | None = None  # the spec's example puts sales and costs here
-    expenses: Amount | None = None
-    curAmt: Amount | None = None
-    totalCurAmt: Amount | None = None
-    role: Text | None = None
-
-
-class BusinessPerson(Strict):
-    financialAssets: Amount | None = None  # where the spec's table puts them
-    expenses: Amount | None = None
-
-
-class BusinessProfession(Strict):
-    businessType: Text | None = None
-    desc: Text | None = None
-
-
-class ProfileOffer(Strict):
-    processStage: Text | None = None
-    indMoment: Text | None = None
-    executionLine: Text | None = None
-
-
-class ProfileItem(Strict):
-    transaccion: Transaccion | None = None
-    partyAcctRelRec: PartyAcct | None = None
-    govIssueIdent: GovIssueIdent | None = None
-    compliance: Compliance | None = None
-    naturalPerson: NaturalPerson | None = None
-    businessInfo: BusinessInfo | None = None
-    collection: ProfileCollection | None = None
-    personInfo: PersonInfo | None = None
-    businessPerson: BusinessPerson | None = None
-    businessProfessionGeneral: BusinessProfession | None = None
-    businessProfessionSpecific: BusinessProfession | None = None
-    offer: ProfileOffer | None = None
-
-
-class ProfileRequest(Strict):
-    listValidation: list[ProfileItem] | None = None
+    amt: Num | None = None
 
 
 class ResultTransaccion(Strict):
@@ -210,68 +185,6 @@ class ProfileResponse(Strict):
     responseType: ResponseType
 
 
-REQUIRED = (
-    "transaccion.trnRqUID", "transaccion.operationType", "partyAcctRelRec.acctId", "govIssueIdent.govIssueIdentType",
-    "govIssueIdent.identSerialNum", "compliance.personDataProcessing", "naturalPerson.personName.lastName",
-    "personInfo.role", "personInfo.incomeInfo.incomeAmt", "offer.processStage", "offer.indMoment",
-    "offer.executionLine",
-)  # fmt: skip
-
-
-def _plain(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.strip().upper())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def _one_of(options: Any) -> Any:
-    return lambda v: None if _plain(str(v)) in options else f"debe ser uno de {', '.join(options)}"
-
-
-def _amount(value: Any) -> str | None:
-    return None if isinstance(value, Decimal) and value >= 0 else "debe ser un importe no negativo"
-
-
-def _between(low: int, high: int) -> Any:
-    return lambda v: None if isinstance(v, Decimal) and low <= v <= high else f"debe estar entre {low} y {high}"
-
-
-def _digits(most: int) -> Any:
-    return lambda v: None if str(v).isdigit() and len(str(v)) <= most else f"a lo sumo {most} digitos"
-
-
-def _padded_digits(most: int) -> Any:
-    """An account completed with spaces on the right (as the negotiation tables ask) or not."""
-    digits = _digits(most)
-    return lambda v: (f"a lo sumo {most} caracteres" if len(str(v)) > most else digits(str(v).rstrip(" ")))
-
-
-FORMATS = {
-    "transaccion.operationType": _one_of(OPERATION_TYPES),
-    "partyAcctRelRec.acctId": _padded_digits(20),
-    "govIssueIdent.govIssueIdentType": _one_of(IDENT_TYPES),
-    "govIssueIdent.identSerialNum": _digits(15),
-    "naturalPerson.age": _between(18, 120),
-    "naturalPerson.maritalStatusInfo.maritalStatus": _one_of(tuple(MARITAL)),
-    "naturalPerson.semiPrivatePersonInfo.educationLevel": _one_of(EDUCATION),
-    "businessInfo.labourContractType": _one_of(CONTRACTS),
-    "businessInfo.labourSector": _one_of(SECTORS),
-    "businessInfo.jobYears": _between(0, 80),
-    "personInfo.role": _one_of(ROLES),
-    "personInfo.incomeInfo.incomeAmt": _amount,
-    "personInfo.otherIncome.amt": _amount,
-    "personInfo.financialLiabilities.amt": _amount,
-    "personInfo.financialAssets.amt": _amount,
-    "personInfo.expenses.amt": _amount,
-    "businessPerson.financialAssets.amt": _amount,
-    "businessPerson.expenses.amt": _amount,
-    "collection.suggestedPmtAmt": _amount,
-    "collection.delinqAging.amt": _amount,
-    "offer.processStage": _one_of(STAGES),
-    "offer.indMoment": _one_of(MOMENTS),
-    "offer.executionLine": _one_of(LINES),
-}
-
-
 def _amt(*candidates: Any) -> Decimal:
     for candidate in candidates:
         if candidate is not None and candidate.amt is not None:
@@ -281,7 +194,7 @@ def _amt(*candidates: Any) -> Decimal:
 
 @dataclass(frozen=True)
 class Profile:
-    item: ProfileItem
+    item: Any  # a listValidation item (ProfileItem)
     action: str
     business_net: Decimal | None
     disposable: Decimal | None
@@ -306,25 +219,8 @@ class Profile:
         )  # fmt: skip
 
 
-def check_item(item: ProfileItem, n: int) -> None:
-    where = f"listValidation[{n}]"
-    for path in REQUIRED:
-        if value_at(item, path) in (None, ""):
-            raise CollectionsError(NULL_INPUT, f"{where}.{path} es obligatorio")
-    for path, check in FORMATS.items():
-        value = value_at(item, path)
-        if value is not None and (reason := check(value)) is not None:
-            raise CollectionsError(TRANSFORM, f"{where}.{path} invalido: {reason}")
-    person = item.naturalPerson
-    for k, job in enumerate(person.businessOccupation or [] if person else []):
-        if job.type is not None and _plain(job.type) not in OCCUPATION_TYPES:
-            raise CollectionsError(
-                TRANSFORM, f"{where}.naturalPerson.businessOccupation[{k}].type invalido: Principal o Secundario"
-            )
-
-
-def profile(item: ProfileItem, rules: DecisionRules) -> Profile:
-    """The item's figures (see the module docstring); the item must have passed check_item."""
+def profile(item: Any, rules: DecisionRules) -> Profile:
+    """The item's figures (see the module docstring); the item must have passed check_request."""
     assert item.compliance is not None
     if not item.compliance.personDataProcessing:
         return Profile(item, NOT_AUTHORIZED, None, None, None)
@@ -343,9 +239,9 @@ def profile(item: ProfileItem, rules: DecisionRules) -> Profile:
     return Profile(item, PROFILED, business_net, disposable, capacity)
 
 
-def check_request(req: ProfileRequest) -> list[ProfileItem]:
+def check_request(req: Any) -> list[Any]:
+    """Every item against the table; one bad item refuses the call."""
     if not req.listValidation:
         raise CollectionsError(NULL_INPUT, "listValidation es obligatorio y no puede estar vacio")
-    for n, item in enumerate(req.listValidation):
-        check_item(item, n)
-    return req.listValidation
+    check(req, FIELDS)
+    return list(req.listValidation)

@@ -106,7 +106,7 @@ def today() -> str:
     return datetime.now(UTC).astimezone(BOGOTA).date().isoformat()
 
 
-@pytest.mark.parametrize("name", ["bm-pppl", "bm-pdda", "bm-ppps", "otc-cntl", "ocr-pppl", "ocr-prerm", "otc-prerm",
+@pytest.mark.parametrize("name", ["bm-pppl", "bm-pdda", "bm-ppps", "bm-ppps-table", "otc-cntl", "ocr-pppl", "ocr-prerm", "otc-prerm",
                                   "default"])  # fmt: skip
 def test_spec_examples_verbatim(host: Host, name: str) -> None:
     r = host.call("POST", "negotiations", (DATA / "negotiations" / f"{name}.json").read_bytes())

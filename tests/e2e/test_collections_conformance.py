@@ -78,7 +78,7 @@ def at(body: dict, path: str, value: Any) -> dict:
 NUMBERS = {  # route -> (request, a numeric field)
     "collections_profile": ("profile/request.json", "listValidation.0.personInfo.incomeInfo.incomeAmt"),
     "collections_policies": ("policies/recalculo-more-offers.json", "creditAnalysis.0.collection.acctBal.amt"),
-    "collections_negotiations": ("negotiations/bm-ppps.json", "collection.partyAcctRelRec.amt"),
+    "collections_negotiations": ("negotiations/bm-ppps-table.json", "collection.partyAcctRelRec.amt"),
 }
 OUT_OF_RANGE = ["NaN", "sNaN", "-sNaN", "Infinity", "-Infinity", "1e30", 1e30, "1e-30", 10**19, "9" * 19]
 
@@ -103,7 +103,7 @@ def test_the_collection_checks_amount_is_bounded_too(token: str, value: Any) -> 
 @pytest.mark.parametrize("value", ["2022-09-22", "20220922", 20220922, "220922", " 20220922 "])
 def test_every_date_form_of_the_tables_is_accepted(token: str, value: Any) -> None:
     """`yyyymmdd` ("Numerico": a number too), `230213` (createdDt) and the examples' ISO form."""
-    body = load("negotiations/bm-ppps.json")
+    body = load("negotiations/bm-ppps-table.json")
     for path in ("collection.startDt", "collection.endDt", "collection.offer.effDt"):
         body = at(body, path, value)
     status, answer = post("collections_negotiations", body, auth(token))
@@ -118,7 +118,7 @@ def test_every_date_form_of_the_tables_is_accepted(token: str, value: Any) -> No
 @pytest.mark.parametrize("value", ["2022-02-30", "22-09-22", "2022/09/22", "2022922", "20221301", True, 2022.5])
 def test_a_date_no_form_gives_is_refused_with_one_message(token: str, value: Any) -> None:
     for route, request, path in (
-        ("collections_negotiations", "negotiations/bm-ppps.json", "collection.startDt"),
+        ("collections_negotiations", "negotiations/bm-ppps-table.json", "collection.startDt"),
         ("collections_policies", "policies/recalculo-more-offers.json", "creditAnalysis.0.collection.validity.endDt"),
     ):
         status, answer = post(route, at(load(request), path, value), auth(token))
@@ -240,7 +240,7 @@ def rename(body: dict, path: str, new: str) -> dict:
 @pytest.mark.parametrize(
     ("route", "request_file", "path", "table_spelling"),
     [
-        ("collections_negotiations", "negotiations/bm-ppps.json", "collection.govIssueIdent", "GovIssueIdent"),
+        ("collections_negotiations", "negotiations/bm-ppps-table.json", "collection.govIssueIdent", "GovIssueIdent"),
         ("collections_profile", "profile/request.json", "listValidation.0.naturalPerson.businessOccupation",
          "businessOcucupation"),
         ("collections_collection", "collection/request.json", "trn.refId", "RefId"),
@@ -286,14 +286,15 @@ def test_flag_viability_as_the_examples_write_it(token: str, value: str, ok: boo
 
 @pytest.mark.parametrize(("core", "tool"), [("OTC", "PPPS"), ("BM", "PRERM"), ("OCR", "REDIF"), ("SLP", "PRERM")])
 def test_a_tool_of_another_core_is_refused(token: str, core: str, tool: str) -> None:
-    body = at(at(load("negotiations/bm-ppps.json"), "clientApp.name", core), "collection.strategyType", tool)
+    body = at(at(load("negotiations/bm-ppps-table.json"), "clientApp.name", core), "collection.strategyType", tool)
     status, answer = post("collections_negotiations", body, auth(token))
     assert status == 400 and f"{tool} es una herramienta de" in refused(answer, "10007")
 
 
 def test_a_new_tool_still_needs_its_cores_fields(token: str) -> None:
     """"Nuevas Herramientas (Default)": a code no table has goes through its core's rules."""
-    body = at(load("negotiations/default.json"), "clientApp.name", "BM")
+    body = at(at(load("negotiations/default.json"), "clientApp.name", "BM"), "collection.intRateInfo.intRateType", 0)
+    body = at(body, "collection.intRateInfo.additionalData.0.value", "99.44")
     status, answer = post("collections_negotiations", at(body, "collection.strategyType", "NUEVA"), auth(token))
     assert status == 200, answer
     bare = {"clientApp": {"name": "BM"}, "collection": {"strategyType": "NUEVA",
@@ -338,9 +339,13 @@ def test_profiling_takes_a_padded_account_too(token: str) -> None:
 
 
 def test_a_figure_that_cannot_be_computed_is_10001(token: str) -> None:
-    """Each input within its bounds, their result not (a monthly rate of 10^17 %): 10001, the
-    spec's "cannot be computed", not a 5xx; nothing is stored."""
-    body = at(load("policies/recalculo-more-offers.json"), "creditAnalysis.0.collection.indebtedness.rate", 10**17)
+    """Each input within its bounds, their result not (100 % a month, capitalized over 999
+    months of grace, an exception lifting the grace limit): 10001, the spec's "cannot be
+    computed", not a 5xx; nothing is stored."""
+    body = load("policies/recalculo-more-offers.json")
+    body = at(body, "creditAnalysis.0.collection.indebtedness.rate", 100)
+    body = at(body, "creditAnalysis.0.collection.indebtedness.periodGrace", 999)
+    body = at(body, "creditAnalysis.0.collection.causalExceptionInfo.7.value", "1")  # EXC_PERIODO_VIGILANCIA
     with bootstrap.engine().connect() as conn:
         before = conn.execute(sa.text("SELECT count(*) FROM collection_policy_decisions")).scalar()
     status, answer = post("collections_policies", body, auth(token))

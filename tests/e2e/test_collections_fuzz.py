@@ -113,14 +113,14 @@ def load(path: str) -> Any:
 
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 ROUTES = {
-    "collections_negotiations": (load("negotiations/bm-ppps.json"), NegotiationResponse),
+    "collections_negotiations": (load("negotiations/bm-ppps-table.json"), NegotiationResponse),
     "collections_profile": (load("profile/request.json"), ProfileResponse),
     "collections_policies": (load("policies/recalculo-more-offers.json"), PolicyResponse),
 }
 
 
 @SETTINGS
-@given(body=mutate(load("negotiations/bm-ppps.json")) | mutate(load("negotiations/ocr-prerm.json")))
+@given(body=mutate(load("negotiations/bm-ppps-table.json")) | mutate(load("negotiations/ocr-prerm.json")))
 def test_negotiations_fuzz(token: str, body: Any) -> None:
     check("collections_negotiations", body, {**COMMON, "Authorization": f"Bearer {token}"}, NegotiationResponse)
 
