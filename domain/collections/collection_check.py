@@ -35,7 +35,7 @@ from domain.collections.fields import (
     model_at,
     request_model,
 )
-from domain.collections.models import Strict
+from domain.collections.models import Num, Strict
 
 _TRN = "trn."
 
@@ -82,7 +82,7 @@ class PersonName(Strict):
 
 class ValueToPay(Strict):
     name: str
-    value: Decimal
+    value: Num
 
 
 class ResultData(Strict):

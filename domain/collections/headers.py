@@ -77,7 +77,7 @@ COLLECTION = (
     Header("X-Invoker-User", True, _exact("NEWCBSER", "valor fijo"), "NEWCBSER", "Valor fijo NEWCBSER"),
     Header("X-Invoker-Action", True, Code({"C": "Create (aplicacion de negocio)", "R": "Read (consulta)"}), "R",
            "C crea (aplicacion de negocio), R consulta"),
-    Header("X-Invoker-ModifierUser", True, _ANY, " ", "Enviar espacios"),
+    Header("X-Invoker-ModifierUser", True, _ANY, "", "Enviar espacios (HTTP los recorta: llega vacio)"),
 )  # fmt: skip
 
 

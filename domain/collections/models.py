@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 MAX_INTEGER_DIGITS = 18  # the widest number of the mapping tables: amounts of 18 digits
@@ -34,7 +34,9 @@ def bounded_number(value: Decimal) -> Decimal:
     return value
 
 
-Num = Annotated[Decimal, AfterValidator(bounded_number)]  # the type of every number in a request
+# the type of every number in a request and an answer; answers are written as JSON numbers
+# (simplejson, exact), so the document says "number" where pydantic would say "string"
+Num = Annotated[Decimal, AfterValidator(bounded_number), WithJsonSchema({"type": "number"}, mode="serialization")]
 
 
 def _number_as_text(value: Any) -> Any:
