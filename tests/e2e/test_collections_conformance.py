@@ -353,3 +353,12 @@ def test_a_figure_that_cannot_be_computed_is_10001(token: str) -> None:
     refused(answer, "10001")
     with bootstrap.engine().connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM collection_policy_decisions")).scalar() == before
+
+
+def test_modifier_user_may_be_left_out(token: str) -> None:
+    """"Enviar espacios": curl drops `-H 'X-Invoker-ModifierUser: '`, and HTTP trims the spaces
+    anyway; without the header the check is answered as with it."""
+    headers = agent(token, next(TX_NUMBERS))
+    headers.pop("X-Invoker-ModifierUser")
+    status, answer = post("collections_collection", load("collection/request.json"), headers)
+    assert status == 200, answer
