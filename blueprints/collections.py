@@ -19,6 +19,7 @@ import bootstrap
 from blueprints.common import ApiError, Call, endpoint, exact_json_response, json_response, read_json
 from domain.auth import Scope
 from domain.collections.agreements import QUERY
+from domain.collections.collection_check import FIELDS as CHECK_FIELDS
 from domain.collections.collection_check import CollectionRequest
 from domain.collections.errors import (
     FORBIDDEN,
@@ -31,11 +32,15 @@ from domain.collections.errors import (
     UNEXPECTED,
     CollectionsError,
 )
+from domain.collections.fields import table_names
 from domain.collections.headers import COMMON, check_headers
 from domain.collections.models import spanish
+from domain.collections.negotiations import FIELDS as NEGOTIATION_FIELDS
 from domain.collections.negotiations import NegotiationRequest
 from domain.collections.openapi import openapi_document
+from domain.collections.policies import FIELDS as POLICY_FIELDS
 from domain.collections.policies import PolicyRequest
+from domain.collections.profiling import FIELDS as PROFILE_FIELDS
 from domain.collections.profiling import ProfileRequest
 from domain.masking import allow, fields_of
 from usecases.clients import AuthFailure, check_header_credentials
@@ -50,6 +55,17 @@ from usecases.collections import (
 bp = func.Blueprint()
 BASE = "collections-management/v1"
 BODY = 64 * 1024  # lists of items: larger than the other APIs' bodies, still far below a MB
+
+
+def _logged(model: Any, rules: Any) -> frozenset[str]:
+    """A route's ApiLogs allow-list: its model's fields and the tables' own spellings."""
+    return fields_of(model) | table_names(rules)
+
+
+NEGOTIATION_LOG = _logged(NegotiationRequest, NEGOTIATION_FIELDS)
+PROFILE_LOG = _logged(ProfileRequest, PROFILE_FIELDS)
+POLICY_LOG = _logged(PolicyRequest, POLICY_FIELDS)
+CHECK_LOG = _logged(CollectionRequest, CHECK_FIELDS)
 
 
 def collections_error_body(error: ApiError, call: Call) -> dict[str, Any]:
@@ -188,7 +204,7 @@ def collections_agreement(req: func.HttpRequest, call: Call) -> func.HttpRespons
 
 
 @bp.route(route=f"{BASE}/negotiations", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint(Scope.COLLECTIONS, error_body=collections_error_body, max_body=BODY, log_fields=fields_of(NegotiationRequest))
+@endpoint(Scope.COLLECTIONS, error_body=collections_error_body, max_body=BODY, log_fields=NEGOTIATION_LOG)
 def collections_negotiations(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """Register a negotiation mark for a core (BM, SLP, OTC, OCR) and tool (strategyType)."""
 
@@ -201,7 +217,7 @@ def collections_negotiations(req: func.HttpRequest, call: Call) -> func.HttpResp
 
 
 @bp.route(route=f"{BASE}/negotiations/profile", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint(Scope.COLLECTIONS, error_body=collections_error_body, max_body=BODY, log_fields=fields_of(ProfileRequest))
+@endpoint(Scope.COLLECTIONS, error_body=collections_error_body, max_body=BODY, log_fields=PROFILE_LOG)
 def collections_profile(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """Profiling (motor de decision): payment capacity of each listValidation item."""
 
@@ -216,7 +232,7 @@ def collections_profile(req: func.HttpRequest, call: Call) -> func.HttpResponse:
 
 
 @bp.route(route=f"{BASE}/negotiations/policies", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint(Scope.COLLECTIONS, error_body=collections_error_body, max_body=BODY, log_fields=fields_of(PolicyRequest))
+@endpoint(Scope.COLLECTIONS, error_body=collections_error_body, max_body=BODY, log_fields=POLICY_LOG)
 def collections_policies(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """Policies (AppPolicies): viability ("primer momento") or the recalculated plan of each item."""
 
@@ -239,7 +255,7 @@ def collection_error_body(error: ApiError, call: Call) -> dict[str, Any]:
 
 
 @bp.route(route=f"{BASE}/collection", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint(Scope.COLLECTIONS, error_body=collection_error_body, max_body=BODY, log_fields=fields_of(CollectionRequest))
+@endpoint(Scope.COLLECTIONS, error_body=collection_error_body, max_body=BODY, log_fields=CHECK_LOG)
 def collections_collection(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """Collection check for banking agents: holder, amounts and an approval id for a convenio reference."""
 

@@ -30,6 +30,9 @@ UNAUTHORIZED = ErrorCode("401", "SEG", "Credenciales invalidas o ausentes", 401)
 FORBIDDEN = ErrorCode("403", "SEG", "El cliente no tiene permiso para este servicio", 403)
 NO_ROUTE = ErrorCode("404", "OTR", "Servicio no existe", 404)  # project: a path no route of the API has
 NO_METHOD = ErrorCode("405", "OTR", "Metodo no admitido", 405)  # project: a route called with another method
+# in the spec's catalogue, never answered here: profiling and policies consult no bureau
+# (CIFIN / Datacredito); kept so that the code keeps its meaning if one is wired
+RESERVED = (BUREAU,)
 CATALOGUE = (PL_FAILED, NULL_INPUT, TRANSFORM, BUREAU, UNEXPECTED, NO_ACCOUNT, UNAUTHORIZED, FORBIDDEN, NO_ROUTE,
              NO_METHOD)  # fmt: skip
 

@@ -844,6 +844,13 @@ def check(root: Any, rules: Sequence[Rule], *, required: Sequence[str] = (), for
                 raise CollectionsError(TRANSFORM, f"{where} invalido: {reason}{narrowed}")
 
 
+def table_names(rules: Sequence[Rule]) -> frozenset[str]:
+    """The field names only the tables spell (`GovIssueIdent`), lowercase: the log allow-list
+    (domain/masking.py) takes them beside the model's own, so that a caller writing the
+    table's spelling is logged like one writing the example's."""
+    return frozenset(name.lower() for rule in rules for name in rule.spellings.values())
+
+
 def index(rules: Sequence[Rule]) -> dict[str, Rule]:
     """The rules by path; a path named twice is an error at import."""
     found: dict[str, Rule] = {}

@@ -11,7 +11,7 @@ from pydantic.json_schema import models_json_schema
 
 from domain.collections.agreements import QUERY, Agreement
 from domain.collections.collection_check import CollectionRequest, CollectionResponse
-from domain.collections.errors import CATALOGUE, ErrorResponse
+from domain.collections.errors import CATALOGUE, RESERVED, ErrorResponse
 from domain.collections.headers import COLLECTION, COMMON, Header, schema_of
 from domain.collections.negotiations import NegotiationRequest, NegotiationResponse
 from domain.collections.policies import PolicyRequest, PolicyResponse
@@ -72,7 +72,11 @@ def openapi_document() -> dict[str, Any]:
     for schema in definitions["$defs"].values():  # pydantic's titles repeat the names ("Acctid")
         for prop in schema.get("properties", {}).values():
             prop.pop("title", None)
-    codes = "\n".join(f"| {c.code} | {c.error_type} | {c.status} | {c.description} |" for c in CATALOGUE)
+    codes = "\n".join(
+        f"| {c.code} | {c.error_type} | {c.status} | {c.description}"
+        f"{' (reservado: no se consulta un buro; nunca se responde)' if c in RESERVED else ''} |"
+        for c in CATALOGUE
+    )
     return {
         "openapi": "3.1.0",
         "info": {
@@ -111,7 +115,7 @@ def openapi_document() -> dict[str, Any]:
             }},
             f"{BASE}/negotiations/profile": _post(
                 "collections_profile", "Perfilamiento (motor de decision): capacidad de pago de cada item",
-                ProfileRequest, ProfileResponse, "10001", "10101",
+                ProfileRequest, ProfileResponse, "10001",
             ),
             f"{BASE}/negotiations/policies": _post(
                 "collections_policies", "Politicas: viabilidad (primer momento) o recalculo de cada item",

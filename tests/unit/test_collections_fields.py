@@ -101,3 +101,10 @@ def test_the_tables_spelling_is_an_alias_at_its_depth() -> None:
     assert list(values_at(parsed, "items[].name")) == [("items[0].name", 1), ("items[1].name", 2)]
     with pytest.raises(ValidationError):
         model.model_validate({"x": {"govissueident": {}}})
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[rule.path for rule in RULES])
+def test_every_row_has_an_accepted_and_a_refused_value(rule: Rule) -> None:
+    """What the table-driven test sends for each row: never a row it could not test."""
+    assert rule.form.accepted(rule.example) and rule.form.refused(rule.example), rule.path
+    assert rule.table or rule.example is not None, "a row the tables do not have still shows the example's value"
