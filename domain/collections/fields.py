@@ -35,7 +35,7 @@ from domain.collections.models import MAX_INTEGER_DIGITS, Num, Strict, Text
 
 ID_CHARS = r"A-Za-z0-9\-"
 NAME_CHARS = r"A-Za-z0-9_\-. "
-PERSON_CHARS = r"A-Za-z\u00c0-\u00ff_\-'. "
+PERSON_CHARS = r"A-Za-zÀ-ÿ_\-'. "
 
 
 def plain(text: str) -> str:
@@ -264,7 +264,8 @@ class Code(Form):
     def words(self) -> str:  # type: ignore[override]
         shown = ", ".join(f"{code} ({meaning})" if meaning else code for code, meaning in self.options.items())
         also = f"; tambien {', '.join(self.aliases)}" if self.aliases else ""
-        return f"uno de: {shown}{also}" + (", o en blanco" if self.blank else "")
+        fold = " (sin distinguir mayusculas ni tildes)" if self.fold else ""
+        return f"uno de: {shown}{also}{fold}" + (", o en blanco" if self.blank else "")
 
     def canonical(self, value: Any) -> str | None:
         """The table's spelling of the code sent, None when it is none of them."""

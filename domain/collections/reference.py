@@ -5,6 +5,7 @@ tables), so that it cannot drift from what the API accepts. `manage.py openapi` 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -43,8 +44,8 @@ la forma `responseType` / `responseDetail`.
 - **Nombres de campo**: donde la tabla escribe un campo distinto que el ejemplo
   (`GovIssueIdent`, `businessOcucupation`, `AdditionalData`, `trn.RefId`, ...), valen los dos;
   las respuestas usan el del ejemplo.
-- **Codigos**: se comparan sin espacios alrededor; en las filas marcadas "sin mayusculas ni
-  tildes", tambien sin distinguir mayusculas ni tildes.
+- **Codigos**: se comparan sin espacios alrededor; donde la fila lo dice, tambien sin distinguir
+  mayusculas ni tildes.
 """
 
 
@@ -53,16 +54,16 @@ def _cell(text: Any) -> str:
 
 
 def _example(value: Any) -> str:
-    return f"`{value!r}`" if isinstance(value, str) else f"`{value}`"
+    return f"`{json.dumps(value, ensure_ascii=False)}`"
 
 
 def _fields(rules: Iterable[Rule], prefix: str = "", required: str = "si") -> list[str]:
     lines = ["| Campo | Obligatorio | Formas aceptadas | Tabla | Ejemplo |", "|---|---|---|---|---|"]
     for rule in rules:
-        table = rule.table if rule.table else "(solo el ejemplo)"
-        shown = "" if table == rule.path else table
-        if rule.table and rule.words:
-            shown = f"{shown} {rule.words}".strip()
+        if not rule.table:
+            shown = "(solo en el ejemplo)"
+        else:
+            shown = rule.words + (f" (la tabla escribe `{rule.table}`)" if rule.table != rule.path else "")
         lines.append(
             f"| `{rule.path.removeprefix(prefix)}` | {required if rule.required else ''} | {_cell(rule.form.words)} "
             f"| {_cell(shown)} | {_cell(_example(rule.example))} |"
