@@ -1,19 +1,21 @@
 """Lazy wiring from settings: each adapter is built on first use, once per process.
 
 Nothing is created at import time, so a bad setting fails the call that needs it (with
-the setting's name) instead of hiding every function from the Functions host.
+the setting's name) instead of hiding every function from the Functions host. In Azure, a
+setting still holding its local default (settings.LOCAL_ONLY) fails the same way.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
 from adapters.files.port import FileStore
-from adapters.table_log import LogSink, TableLogSink
+from adapters.table_log import LogSink, StdLogSink, TableLogSink
 from adapters.tokens import TokenService
 from settings import SettingsError, get_settings, reset_settings
 from sql.uow import UnitOfWork
@@ -29,7 +31,9 @@ def utc_now() -> datetime:
 def engine() -> Engine:
     from sql.engine import create_engine
 
-    return create_engine(get_settings().sql_url)
+    settings = get_settings()
+    settings.refuse_local("SQL_URL")
+    return create_engine(settings.sql_url)
 
 
 def unit_of_work() -> UnitOfWork:
@@ -40,12 +44,22 @@ def unit_of_work() -> UnitOfWork:
 def file_store() -> FileStore:
     from adapters.files.factory import open_file_store
 
-    return open_file_store(get_settings())
+    settings = get_settings()
+    settings.refuse_local("SFTP_URL", "SFTP_BLOB_CONNECTION")
+    return open_file_store(settings)
 
 
 @functools.cache
 def log_sink() -> LogSink:
+    """Table Storage; in Azure with the emulator's connection, the standard logger (which
+    reaches Application Insights) and one error naming the setting, so that no call fails
+    for its log and /api/health reports it."""
     settings = get_settings()
+    try:
+        settings.refuse_local("LOG_STORAGE_CONNECTION")
+    except SettingsError as exc:
+        logging.getLogger(__name__).error("ApiLogs and ProcessLogs go to the standard logger: %s", exc)
+        return StdLogSink()
     return TableLogSink(
         settings.log_connection(),
         timeout=settings.log_timeout_seconds,
@@ -56,6 +70,7 @@ def log_sink() -> LogSink:
 @functools.cache
 def token_service() -> TokenService:
     settings = get_settings()
+    settings.refuse_local("JWT_SIGNING_KEY")
     return TokenService(settings.signing_key(), settings.jwt_issuer, settings.jwt_ttl_seconds)
 
 
@@ -89,6 +104,7 @@ def credit_engine():  # type: ignore[no-untyped-def]
     from adapters.mambu import MambuCreditEngine
 
     settings = get_settings()
+    settings.refuse_local("MAMBU_BASE_URL", "MAMBU_API_KEY")
     if settings.mambu_api_key is None:
         raise SettingsError("MAMBU_API_KEY is not set (the lending routes need Mambu)")
     return MambuCreditEngine(settings.mambu_base_url, settings.mambu_api_key.get_secret_value(),
@@ -100,6 +116,7 @@ def sms_sender():  # type: ignore[no-untyped-def]
     from adapters.sms import AcsSms, OutboxSms
 
     settings = get_settings()
+    settings.refuse_local("SMS_MODE")
     if settings.sms_mode == "outbox":
         return OutboxSms(settings.sms_outbox_path)
     if settings.acs_connection_string is None or not settings.sms_from:
@@ -112,6 +129,7 @@ def lending_config():  # type: ignore[no-untyped-def]
     from usecases.lending import LendingConfig
 
     settings = get_settings()
+    settings.refuse_local("LENDING_SIGNING_KEY")
     key = settings.lending_signing_key.get_secret_value() if settings.lending_signing_key else ""
     if len(key) < 32:
         raise SettingsError("LENDING_SIGNING_KEY must be set, at least 32 characters")
@@ -126,6 +144,7 @@ def webhook_config():  # type: ignore[no-untyped-def]
     from usecases.webhooks import WebhookConfig
 
     settings = get_settings()
+    settings.refuse_local("LENDING_WEBHOOK_KEY")
     key = settings.lending_webhook_key.get_secret_value() if settings.lending_webhook_key else ""
     if len(key) < 32:
         raise SettingsError("LENDING_WEBHOOK_KEY must be set, at least 32 characters")

@@ -9,7 +9,10 @@ The names are the app-setting names (environment variables) and are documented i
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -30,6 +33,9 @@ AZURITE_CONNECTION = (
     "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
 )
 MIN_SIGNING_KEY_LENGTH = 32
+# read, never set by us: App Service sets them on every Azure instance (and a local file that
+# set them, even empty, could make a library think it runs there), so the example omits them
+PLATFORM_SETTINGS = frozenset({"WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME"})
 
 
 class SettingsError(RuntimeError):
@@ -53,6 +59,8 @@ class Settings(BaseSettings):
     sftp_host_fingerprint: str | None = Field(default=None, alias="SFTP_HOST_FINGERPRINT")
     sftp_password: SecretStr | None = Field(default=None, alias="SFTP_PASSWORD")
     sftp_private_key_path: Path | None = Field(default=None, alias="SFTP_PRIVATE_KEY_PATH")
+    sftp_private_key: SecretStr | None = Field(default=None, alias="SFTP_PRIVATE_KEY")
+    sftp_host_key: str | None = Field(default=None, alias="SFTP_HOST_KEY")
     sftp_private_key_passphrase: SecretStr | None = Field(default=None, alias="SFTP_PRIVATE_KEY_PASSPHRASE")
     sftp_timeout_seconds: float = Field(default=15.0, gt=0, le=300, alias="SFTP_TIMEOUT_SECONDS")
     sftp_retries: int = Field(default=3, ge=0, le=10, alias="SFTP_RETRIES")
@@ -85,6 +93,10 @@ class Settings(BaseSettings):
     webhook_retry_base_seconds: int = Field(default=30, ge=1, le=86400, alias="WEBHOOK_RETRY_BASE_SECONDS")
     webhook_retry_cap_seconds: int = Field(default=3600, ge=1, le=86400, alias="WEBHOOK_RETRY_CAP_SECONDS")
     webhook_give_up_seconds: int = Field(default=86400, ge=1, le=30 * 86400, alias="WEBHOOK_GIVE_UP_SECONDS")
+
+    # set by App Service on every Azure instance: the cloud guard below keys on them
+    website_instance_id: str | None = Field(default=None, alias="WEBSITE_INSTANCE_ID")
+    website_site_name: str | None = Field(default=None, alias="WEBSITE_SITE_NAME")
 
     jwt_signing_key: SecretStr | None = Field(default=None, alias="JWT_SIGNING_KEY")
     jwt_issuer: str = Field(default="asbanc-functions", min_length=1, alias="JWT_ISSUER")
@@ -148,6 +160,86 @@ class Settings(BaseSettings):
 
     def log_connection(self) -> str:
         return storage_connection(self.log_storage_connection)
+
+    # -- the cloud guard ------------------------------------------------------------------------
+
+    @property
+    def in_azure(self) -> bool:
+        """Running on an Azure instance (App Service sets these on every one)."""
+        return bool(self.website_instance_id or self.website_site_name)
+
+    def local_defaults(self, *names: str) -> dict[str, str]:
+        """Setting -> why it is wrong in Azure, for the settings of LOCAL_ONLY named (all when
+        none is named) that still hold a local default; always empty outside Azure."""
+        if not self.in_azure:
+            return {}
+        wanted = [rule for rule in LOCAL_ONLY if not names or rule.setting in names]
+        return {rule.setting: rule.why for rule in wanted if rule.found(self)}
+
+    def refuse_local(self, *names: str) -> None:
+        """Raise SettingsError naming each of `names` that holds a local default in Azure: the
+        first call that needs it fails with the setting's name instead of silently using SQLite,
+        a local folder, Azurite, the fake Mambu or a development key."""
+        found = self.local_defaults(*names)
+        if found:
+            where = "WEBSITE_INSTANCE_ID" if self.website_instance_id else "WEBSITE_SITE_NAME"
+            problems = "; ".join(f"{name} {why}" for name, why in found.items())
+            raise SettingsError(f"running in Azure ({where} is set), and {problems}")
+
+
+def _emulator(connection: str) -> bool:
+    text = storage_connection(connection).lower()
+    return "devstoreaccount1" in text or "127.0.0.1" in text or "localhost" in text
+
+
+def _loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _development_key(secret: SecretStr | None) -> bool:
+    """The example's keys ("dev-only-... change-me"), which anyone with the repository has."""
+    value = secret.get_secret_value() if secret else ""
+    return value.startswith("dev-only-") or "change-me" in value
+
+
+@dataclass(frozen=True)
+class LocalOnly:
+    """A setting whose value is fine on a developer's machine and wrong in Azure."""
+
+    setting: str
+    why: str
+    found: Callable[[Settings], bool]
+
+
+LOCAL_ONLY = (
+    LocalOnly("SQL_URL", "is SQLite (a file in the app's read-only package folder): set the Azure SQL URL",
+              lambda s: make_url(s.sql_url).get_backend_name() == "sqlite"),
+    LocalOnly("SFTP_URL", "is a local folder (file://): set blob://container or sftp://user@host/root",
+              lambda s: urlsplit(s.sftp_url).scheme == "file"),
+    LocalOnly("LOG_STORAGE_CONNECTION", "is the local storage emulator (Azurite): set the log storage account",
+              lambda s: _emulator(s.log_storage_connection)),
+    LocalOnly("SFTP_BLOB_CONNECTION", "is the local storage emulator (or AzureWebJobsStorage's, which is): set the "
+              "exchange storage account", lambda s: urlsplit(s.sftp_url).scheme == "blob" and _emulator(
+                  s.blob_connection())),
+    LocalOnly("MAMBU_BASE_URL", "is a loopback address (the local fake Mambu): set https://TENANT.mambu.com",
+              lambda s: _loopback(s.mambu_base_url)),
+    LocalOnly("MAMBU_API_KEY", "is the fake Mambu's demo key", lambda s: bool(
+        s.mambu_api_key and s.mambu_api_key.get_secret_value() == "demo-mambu-key")),
+    LocalOnly("SMS_MODE", "is outbox (OTP codes written to a file and the log): set acs",
+              lambda s: s.sms_mode == "outbox"),
+    LocalOnly("JWT_SIGNING_KEY", "is a development key from the example", lambda s: _development_key(
+        s.jwt_signing_key)),
+    LocalOnly("LENDING_SIGNING_KEY", "is the example's development key", lambda s: _development_key(
+        s.lending_signing_key)),
+    LocalOnly("LENDING_WEBHOOK_KEY", "is the example's development key", lambda s: _development_key(
+        s.lending_webhook_key)),
+)  # fmt: skip
 
 
 def load_settings() -> Settings:

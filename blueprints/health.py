@@ -1,10 +1,12 @@
-"""Liveness and readiness: answers 200 when the database answers."""
+"""Liveness and readiness: answers 200 when the database answers and, in Azure, no setting
+holds a local default (settings.LOCAL_ONLY: each one named with what is wrong)."""
 
 import azure.functions as func
 import sqlalchemy as sa
 
 import bootstrap
 from blueprints.common import Call, endpoint, json_response
+from settings import SettingsError, get_settings
 
 bp = func.Blueprint()
 
@@ -14,10 +16,17 @@ bp = func.Blueprint()
 def health(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """Not logged to ApiLogs: load balancers call it every few seconds."""
     try:
+        wrong = get_settings().local_defaults()
+    except SettingsError as exc:  # a setting that does not even parse
+        return json_response({"status": "unavailable", "settings": str(exc)}, 503)
+    extra = {"settings": wrong} if wrong else {}
+    try:
         with bootstrap.engine().connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - any database failure means not ready
-        return json_response({"status": "unavailable", "database": type(exc).__name__}, 503)
+        return json_response({"status": "unavailable", "database": type(exc).__name__, **extra}, 503)
+    if wrong:
+        return json_response({"status": "unavailable", "database": "ok", **extra}, 503)
     return json_response({"status": "ok", "database": "ok", "time": call.started.isoformat()})
 
 

@@ -6,8 +6,8 @@ from urllib.parse import unquote, urlsplit
 
 from adapters.files.blob import BlobFileStore
 from adapters.files.local import LocalFileStore
-from adapters.files.port import FileStore
-from adapters.files.sftp import SftpFileStore, SftpOptions
+from adapters.files.port import FileStore, FileStoreError
+from adapters.files.sftp import SftpFileStore, SftpOptions, parse_host_keys
 from settings import Settings
 
 
@@ -18,9 +18,15 @@ def open_file_store(settings: Settings) -> FileStore:
         return LocalFileStore(unquote(urlsplit(url).path))
     if scheme == "blob":
         return BlobFileStore(url, settings.blob_connection(), timeout=settings.sftp_timeout_seconds)
+    try:
+        host_keys = parse_host_keys(settings.sftp_host_key) if settings.sftp_host_key else ()
+    except ValueError as exc:
+        raise FileStoreError(f"SFTP_HOST_KEY {exc}") from None
     return SftpFileStore(
         url,
         SftpOptions(
+            host_keys=host_keys,
+            private_key=settings.sftp_private_key.get_secret_value() if settings.sftp_private_key else None,
             known_hosts=settings.sftp_known_hosts,
             fingerprint=settings.sftp_host_fingerprint,
             password=settings.sftp_password.get_secret_value() if settings.sftp_password else None,

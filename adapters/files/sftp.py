@@ -1,8 +1,11 @@
 """`sftp://user@host:port/root` adapter (paramiko), with host key verification.
 
-The server's key must match `SFTP_KNOWN_HOSTS` (an OpenSSH known_hosts file; a port
-other than 22 is written `[host]:port`) or `SFTP_HOST_FINGERPRINT` (`SHA256:...` as
-`ssh-keygen -lf` prints it). Unknown keys are refused, never accepted. Transient
+The server's key must match `SFTP_HOST_FINGERPRINT` (`SHA256:...` as `ssh-keygen -lf`
+prints it), `SFTP_HOST_KEY` (the key itself, `ssh-ed25519 AAAA...`, as a setting value: a
+Key Vault reference in Azure) or `SFTP_KNOWN_HOSTS` (an OpenSSH known_hosts file; a port
+other than 22 is written `[host]:port`). Unknown keys are refused, never accepted. The
+client key is `SFTP_PRIVATE_KEY` (its text, never written to disk) or the file
+`SFTP_PRIVATE_KEY_PATH`. Transient
 failures (dropped connection, timeout) reconnect and retry with exponential backoff;
 permanent ones (no such file, permission, host key, authentication) fail at once.
 """
@@ -10,8 +13,10 @@ permanent ones (no such file, permission, host key, authentication) fail at once
 from __future__ import annotations
 
 import base64
+import binascii
 import errno
 import hashlib
+import io
 import logging
 import posixpath
 import socket
@@ -61,6 +66,8 @@ class SftpOptions:
     password: str | None = None
     private_key_path: Path | None = None
     private_key_passphrase: str | None = None
+    private_key: str | None = None  # the key's text (OpenSSH or PEM), instead of a path
+    host_keys: tuple[paramiko.PKey, ...] = ()  # pinned keys of the server (SFTP_HOST_KEY)
     timeout: float = 15.0
     retries: int = 3
     backoff: float = 0.5
@@ -69,6 +76,57 @@ class SftpOptions:
 def fingerprint(key: paramiko.PKey) -> str:
     digest = hashlib.sha256(key.asbytes()).digest()
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def setting_text(value: str) -> str:
+    """A multi-line secret as an app setting may carry it: real newlines (a Key Vault
+    reference keeps them) or `\\n` escapes (a value pasted on one line)."""
+    return value.replace("\\n", "\n") if "\n" not in value else value
+
+
+def parse_host_keys(text: str) -> tuple[paramiko.PKey, ...]:
+    """Public keys from known_hosts or authorized_keys style lines (`[host]:port ssh-ed25519
+    AAAA...`, `ssh-ed25519 AAAA... comment`); ValueError names what cannot be read."""
+    found = []
+    for line in setting_text(text).splitlines():
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        at = next((n for n, w in enumerate(words) if w.startswith(("ssh-", "ecdsa-", "sk-"))), None)
+        if at is None or at + 1 >= len(words):
+            raise ValueError(f"no key type and key in {line[:40]!r}")
+        try:
+            found.append(paramiko.PKey.from_type_string(words[at], base64.b64decode(words[at + 1], validate=True)))
+        except (binascii.Error, paramiko.SSHException, ValueError) as exc:
+            raise ValueError(f"cannot read the {words[at]} key: {exc}") from None
+    if not found:
+        raise ValueError("holds no key")
+    return tuple(found)
+
+
+def private_key_from_text(text: str, passphrase: str | None) -> paramiko.PKey:
+    """The client key from its text, as PKey.from_path reads a file (OpenSSH first, then PEM)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    data = setting_text(text).strip().encode() + b"\n"
+    password = passphrase.encode() if passphrase else None
+    try:
+        try:
+            loaded = serialization.load_ssh_private_key(data, password=password)
+        except ValueError:
+            loaded = serialization.load_pem_private_key(data, password=password)
+    except (ValueError, TypeError) as exc:
+        raise FileStoreError(
+            f"SFTP_PRIVATE_KEY cannot be read (wrong passphrase, or not an OpenSSH/PEM key): {exc}"
+        ) from None
+    kinds: list[tuple[type, type[paramiko.PKey]]] = [(rsa.RSAPrivateKey, paramiko.RSAKey),
+                                                     (ed25519.Ed25519PrivateKey, paramiko.Ed25519Key),
+                                                     (ec.EllipticCurvePrivateKey, paramiko.ECDSAKey)]  # fmt: skip
+    key_class = next((cls for kind, cls in kinds if isinstance(loaded, kind)), None)
+    if key_class is None:
+        raise FileStoreError(f"SFTP_PRIVATE_KEY is a {type(loaded).__name__}, not an RSA, Ed25519 or ECDSA key")
+    return key_class.from_private_key(io.StringIO(data.decode()), password=passphrase)
 
 
 def _kind(mode: int | None) -> str:
@@ -134,6 +192,12 @@ class SftpFileStore:
                     f"host key of {self.host}:{self.port} is {fingerprint(key)}, not the pinned SFTP_HOST_FINGERPRINT"
                 )
             return
+        if opts.host_keys:
+            if not any(key.get_name() == pinned.get_name() and key == pinned for pinned in opts.host_keys):
+                raise HostKeyError(
+                    f"host key of {self.host}:{self.port} ({key.get_name()} {fingerprint(key)}) is not SFTP_HOST_KEY"
+                )
+            return
         if opts.known_hosts:
             try:
                 known = paramiko.HostKeys(str(opts.known_hosts))
@@ -146,7 +210,9 @@ class SftpFileStore:
             if entry[key.get_name()] != key:
                 raise HostKeyError(f"host key of {name} does not match SFTP_KNOWN_HOSTS {opts.known_hosts}")
             return
-        raise HostKeyError("set SFTP_KNOWN_HOSTS or SFTP_HOST_FINGERPRINT: unknown host keys are never accepted")
+        raise HostKeyError(
+            "set SFTP_HOST_KEY, SFTP_HOST_FINGERPRINT or SFTP_KNOWN_HOSTS: unknown host keys are never accepted"
+        )
 
     def _connect(self) -> paramiko.SFTPClient:
         if self._sftp is not None and self._transport is not None and self._transport.is_active():
@@ -158,13 +224,18 @@ class SftpFileStore:
             transport.banner_timeout = self.options.timeout
             transport.start_client(timeout=self.options.timeout)
             self._check_host_key(transport.get_remote_server_key())
-            if self.options.private_key_path:
+            if self.options.private_key:
+                key = private_key_from_text(self.options.private_key, self.options.private_key_passphrase)
+                transport.auth_publickey(self.username, key)
+            elif self.options.private_key_path:
                 key = paramiko.PKey.from_path(self.options.private_key_path, self.options.private_key_passphrase)
                 transport.auth_publickey(self.username, key)
             elif self._password:
                 transport.auth_password(self.username, self._password)
             else:
-                raise FileStoreError("set SFTP_PRIVATE_KEY_PATH or SFTP_PASSWORD to log in to the SFTP server")
+                raise FileStoreError(
+                    "set SFTP_PRIVATE_KEY, SFTP_PRIVATE_KEY_PATH or SFTP_PASSWORD to log in to the SFTP server"
+                )
             sftp = paramiko.SFTPClient.from_transport(transport)
             if sftp is None:
                 raise paramiko.SSHException("could not open the sftp subsystem")

@@ -202,3 +202,58 @@ def test_sftp_gives_up_after_the_configured_retries(sshd: Sshd) -> None:
     store.port = 1  # nothing listens there: connection refused, transient, retried once
     with pytest.raises(FileStoreError):
         store.list("x")
+
+
+# -- secrets as setting values (Key Vault references in Azure) ---------------------------------
+
+
+def _from_settings(monkeypatch: pytest.MonkeyPatch, sshd: Sshd, **values: str) -> FileStore:
+    from adapters.files.factory import open_file_store
+    from settings import load_settings
+
+    for name in ("SFTP_KNOWN_HOSTS", "SFTP_HOST_FINGERPRINT", "SFTP_PRIVATE_KEY_PATH", "SFTP_PRIVATE_KEY",
+                 "SFTP_HOST_KEY", "SFTP_PASSWORD"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SFTP_URL", sshd.url)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return open_file_store(load_settings())
+
+
+@pytest.mark.parametrize("escaped", [False, True], ids=["newlines", "one-line"])
+def test_sftp_keys_given_as_setting_values(sshd: Sshd, monkeypatch: pytest.MonkeyPatch, escaped: bool) -> None:
+    """SFTP_PRIVATE_KEY and SFTP_HOST_KEY hold the keys themselves (nothing to ship in the
+    package or write to /home); a value pasted on one line with \\n escapes works too."""
+    private = sshd.user_key.read_text()
+    host = (sshd.directory / "host_ed25519.pub").read_text()
+    if escaped:
+        private = private.replace("\n", "\\n")
+    store = _from_settings(monkeypatch, sshd, SFTP_PRIVATE_KEY=private, SFTP_HOST_KEY=host)
+    store.write_atomic("values/ok.TXT", b"ok")
+    assert (sshd.root / "values" / "ok.TXT").read_bytes() == b"ok"
+    store.close()
+
+
+def test_sftp_host_key_value_refuses_another_server_key(sshd: Sshd, monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:  # fmt: skip
+    other = tmp_path / "other"
+    _keygen(other)
+    store = _from_settings(monkeypatch, sshd, SFTP_PRIVATE_KEY=sshd.user_key.read_text(),
+                           SFTP_HOST_KEY=f"[127.0.0.1]:{sshd.port} {(tmp_path / 'other.pub').read_text()}")  # fmt: skip
+    with pytest.raises(HostKeyError, match="is not SFTP_HOST_KEY"):
+        store.list("x")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [("SFTP_HOST_KEY", "not a key", "SFTP_HOST_KEY no key type"),
+     ("SFTP_HOST_KEY", "ssh-ed25519 !!!notbase64", "SFTP_HOST_KEY cannot read"),
+     ("SFTP_PRIVATE_KEY", "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----",
+      "SFTP_PRIVATE_KEY cannot be read")],
+)  # fmt: skip
+def test_unreadable_key_values_name_their_setting(sshd: Sshd, monkeypatch: pytest.MonkeyPatch, name: str,
+                                                  value: str, reason: str) -> None:  # fmt: skip
+    values = {"SFTP_PRIVATE_KEY": sshd.user_key.read_text(), "SFTP_HOST_FINGERPRINT": sshd.fingerprint, name: value}
+    with pytest.raises(FileStoreError, match=reason) as caught:
+        _from_settings(monkeypatch, sshd, **values).list("x")
+    assert "AAAA" not in str(caught.value) or name != "SFTP_PRIVATE_KEY", "a key's text never reaches a message"
