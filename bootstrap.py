@@ -29,11 +29,12 @@ def utc_now() -> datetime:
 
 @functools.cache
 def engine() -> Engine:
+    from adapters.identity import sql_credential
     from sql.engine import create_engine
 
     settings = get_settings()
     settings.refuse_local("SQL_URL")
-    return create_engine(settings.sql_url)
+    return create_engine(settings.sql_url, sql_credential(settings.identity_values()))
 
 
 def unit_of_work() -> UnitOfWork:
@@ -55,13 +56,16 @@ def log_sink() -> LogSink:
     reaches Application Insights) and one error naming the setting, so that no call fails
     for its log and /api/health reports it."""
     settings = get_settings()
+    from adapters.identity import storage_target
+
     try:
         settings.refuse_local("LOG_STORAGE_CONNECTION")
+        target = storage_target("LOG_STORAGE", "table", settings.identity_values(), settings.log_connection())
     except SettingsError as exc:
         logging.getLogger(__name__).error("ApiLogs and ProcessLogs go to the standard logger: %s", exc)
         return StdLogSink()
     return TableLogSink(
-        settings.log_connection(),
+        target,
         timeout=settings.log_timeout_seconds,
         retry_after=settings.log_retry_after_seconds,
     )

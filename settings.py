@@ -66,6 +66,19 @@ class Settings(BaseSettings):
     sftp_retries: int = Field(default=3, ge=0, le=10, alias="SFTP_RETRIES")
     sftp_blob_connection: str | None = Field(default=None, alias="SFTP_BLOB_CONNECTION")
 
+    # identity-based connections, the host's `<NAME>__...` convention (adapters/identity.py):
+    # when a service URI (or account name) is set, the connection string is not used
+    sftp_blob_uri: str | None = Field(default=None, alias="SFTP_BLOB__blobServiceUri")
+    sftp_blob_account: str | None = Field(default=None, alias="SFTP_BLOB__accountName")
+    sftp_blob_credential: str | None = Field(default=None, alias="SFTP_BLOB__credential")
+    sftp_blob_client_id: str | None = Field(default=None, alias="SFTP_BLOB__clientId")
+    log_storage_uri: str | None = Field(default=None, alias="LOG_STORAGE__tableServiceUri")
+    log_storage_account: str | None = Field(default=None, alias="LOG_STORAGE__accountName")
+    log_storage_credential: str | None = Field(default=None, alias="LOG_STORAGE__credential")
+    log_storage_client_id: str | None = Field(default=None, alias="LOG_STORAGE__clientId")
+    sql_credential: str | None = Field(default=None, alias="SQL__credential")
+    sql_client_id: str | None = Field(default=None, alias="SQL__clientId")
+
     azure_web_jobs_storage: str = Field(default="UseDevelopmentStorage=true", alias="AzureWebJobsStorage")
     log_storage_connection: str = Field(default="UseDevelopmentStorage=true", alias="LOG_STORAGE_CONNECTION")
     log_timeout_seconds: float = Field(default=2.0, gt=0, le=30, alias="LOG_TIMEOUT_SECONDS")
@@ -161,6 +174,19 @@ class Settings(BaseSettings):
     def log_connection(self) -> str:
         return storage_connection(self.log_storage_connection)
 
+    def identity_values(self) -> dict[str, str]:
+        """The identity-based settings that are set, by their app-setting names."""
+        names = ("sftp_blob_uri", "sftp_blob_account", "sftp_blob_credential", "sftp_blob_client_id",
+                 "log_storage_uri", "log_storage_account", "log_storage_credential", "log_storage_client_id",
+                 "sql_credential", "sql_client_id")  # fmt: skip
+        fields = type(self).model_fields
+        return {str(fields[n].alias): value for n in names if (value := getattr(self, n))}
+
+    def by_identity(self, prefix: str) -> bool:
+        """Whether `<prefix>__...` names an endpoint (LOG_STORAGE, SFTP_BLOB) or a credential (SQL)."""
+        return any(name.startswith(f"{prefix}__") and not name.endswith("__clientId")
+                   for name in self.identity_values())  # fmt: skip
+
     # -- the cloud guard ------------------------------------------------------------------------
 
     @property
@@ -222,10 +248,12 @@ LOCAL_ONLY = (
               lambda s: make_url(s.sql_url).get_backend_name() == "sqlite"),
     LocalOnly("SFTP_URL", "is a local folder (file://): set blob://container or sftp://user@host/root",
               lambda s: urlsplit(s.sftp_url).scheme == "file"),
-    LocalOnly("LOG_STORAGE_CONNECTION", "is the local storage emulator (Azurite): set the log storage account",
-              lambda s: _emulator(s.log_storage_connection)),
-    LocalOnly("SFTP_BLOB_CONNECTION", "is the local storage emulator (or AzureWebJobsStorage's, which is): set the "
-              "exchange storage account", lambda s: urlsplit(s.sftp_url).scheme == "blob" and _emulator(
+    LocalOnly("LOG_STORAGE_CONNECTION", "is the local storage emulator (Azurite): set LOG_STORAGE__tableServiceUri "
+              "(identity) or the log storage account", lambda s: not s.by_identity("LOG_STORAGE") and _emulator(
+                  s.log_storage_connection)),
+    LocalOnly("SFTP_BLOB_CONNECTION", "is the local storage emulator (or AzureWebJobsStorage's, which is): set "
+              "SFTP_BLOB__blobServiceUri (identity) or the exchange storage account",
+              lambda s: urlsplit(s.sftp_url).scheme == "blob" and not s.by_identity("SFTP_BLOB") and _emulator(
                   s.blob_connection())),
     LocalOnly("MAMBU_BASE_URL", "is a loopback address (the local fake Mambu): set https://TENANT.mambu.com",
               lambda s: _loopback(s.mambu_base_url)),

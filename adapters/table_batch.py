@@ -2,10 +2,11 @@
 
 The Azure SDK spends about a quarter of a millisecond of CPU per entity assembling a
 transaction; every API call logs one entity, so that cost lands on the API itself. This
-module writes the same multipart request directly, signed with the account key
-(SharedKeyLite), over one keep-alive connection: a few microseconds per entity. It is
-used when the connection string has an AccountKey; otherwise (SAS, managed identity) the
-SDK path stays.
+module writes the same multipart request directly, over one keep-alive connection: a few
+microseconds per entity. It is signed with the account key (SharedKeyLite) when the
+connection string has one, or carries an Entra ID bearer token (managed identity,
+adapters/identity.py) when the target is an endpoint; a SAS connection string keeps the
+SDK path. Over HTTPS it trusts what the SDK trusts: the system's CAs, or REQUESTS_CA_BUNDLE.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import hashlib
 import hmac
 import http.client
 import json
+import os
+import ssl
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -40,12 +43,20 @@ def parse_connection_string(value: str) -> dict[str, str]:
 
 
 class TableBatchWriter:
-    def __init__(self, connection_string: str, timeout: float) -> None:
-        parts = parse_connection_string(connection_string)
-        if "AccountKey" not in parts or "AccountName" not in parts:
-            raise BatchError("the lean writer needs AccountName and AccountKey")
-        self.account = parts["AccountName"]
-        self.key = base64.b64decode(parts["AccountKey"])
+    def __init__(self, connection_string: str, timeout: float, *, endpoint_url: str | None = None,
+                 token: Any = None) -> None:  # fmt: skip
+        """By connection string (AccountName + AccountKey), or by `endpoint_url` and `token`
+        (an adapters.identity.CachedToken)."""
+        self.token = token
+        if token is not None and endpoint_url:
+            parts = {"TableEndpoint": endpoint_url}
+            self.account, self.key = "", b""
+        else:
+            parts = parse_connection_string(connection_string)
+            if "AccountKey" not in parts or "AccountName" not in parts:
+                raise BatchError("the lean writer needs AccountName and AccountKey")
+            self.account = parts["AccountName"]
+            self.key = base64.b64decode(parts["AccountKey"])
         endpoint = urlsplit(parts["TableEndpoint"].rstrip("/"))
         self.secure = endpoint.scheme == "https"
         self.host = endpoint.hostname or ""
@@ -57,8 +68,11 @@ class TableBatchWriter:
 
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is None:
-            kind = http.client.HTTPSConnection if self.secure else http.client.HTTPConnection
-            self._conn = kind(self.host, self.port, timeout=self.timeout)
+            if self.secure:
+                context = ssl.create_default_context(cafile=os.environ.get("REQUESTS_CA_BUNDLE") or None)
+                self._conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=context)
+            else:
+                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         return self._conn
 
     def close(self) -> None:
@@ -77,7 +91,8 @@ class TableBatchWriter:
         date = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
         all_headers = {
             "x-ms-date": date, "x-ms-version": API_VERSION, "DataServiceVersion": "3.0",
-            "MaxDataServiceVersion": "3.0;NetFx", "Authorization": self._sign(date, path),
+            "MaxDataServiceVersion": "3.0;NetFx",
+            "Authorization": f"Bearer {self.token.get()}" if self.token is not None else self._sign(date, path),
             "Content-Length": str(len(body)), **headers,
         }  # fmt: skip
         for attempt in (1, 2):  # a keep-alive connection the server closed: reconnect once

@@ -26,6 +26,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from adapters.identity import STORAGE_SCOPE, CachedToken, StorageTarget
 from adapters.table_batch import BatchError, TableBatchWriter
 
 API_LOGS = "ApiLogs"
@@ -86,14 +87,14 @@ class TableLogSink:
 
     def __init__(
         self,
-        connection_string: str,
+        target: str | StorageTarget,
         timeout: float = 2.0,
         retry_after: float = 30.0,
         *,
         max_queue: int = 20_000,
         linger: float = 0.2,
     ) -> None:
-        self._connection_string = connection_string
+        self._target = target if isinstance(target, StorageTarget) else StorageTarget(connection_string=target)
         self._timeout = timeout
         self._retry_after = retry_after
         self._linger = linger
@@ -228,34 +229,42 @@ class TableLogSink:
         self._missed_since = None if not self._missed else self._missed_since
 
     def _lean_writer(self) -> TableBatchWriter | None:
-        """The direct REST writer when the connection string carries an account key."""
+        """The direct REST writer: with the account key of a connection string, or with a bearer
+        token of the target's identity."""
         if self._lean is None:
+            target = self._target
             try:
-                self._lean = TableBatchWriter(self._connection_string, self._timeout)
+                if target.by_identity:
+                    token = CachedToken(target.credential, STORAGE_SCOPE)
+                    self._lean = TableBatchWriter("", self._timeout, endpoint_url=target.endpoint, token=token)
+                else:
+                    self._lean = TableBatchWriter(target.connection_string or "", self._timeout)
             except BatchError:
                 self._lean = False
         return self._lean or None
 
     def _client(self, table: str):  # type: ignore[no-untyped-def]
-        from azure.data.tables import TableServiceClient
-
         if self._service is None:
-            self._service = TableServiceClient.from_connection_string(
-                self._connection_string,
-                connection_timeout=self._timeout,
-                read_timeout=self._timeout,
-                retry_total=0,
-            )
+            self._service = table_service(self._target, connection_timeout=self._timeout,
+                                          read_timeout=self._timeout, retry_total=0)  # fmt: skip
         if table not in self._created:
             self._service.create_table_if_not_exists(table)
             self._created.add(table)
         return self._service.get_table_client(table)
 
 
-def read_partition(connection_string: str, table: str, partition: str) -> list[dict[str, Any]]:
-    """A partition's entities, newest first (operators and tests)."""
-    from azure.data.tables import TableClient
+def table_service(target: StorageTarget, **options: Any) -> Any:
+    """The SDK's TableServiceClient for a target (connection string or identity)."""
+    from azure.data.tables import TableServiceClient
 
-    client = TableClient.from_connection_string(connection_string, table_name=table)
+    if target.by_identity:
+        return TableServiceClient(endpoint=target.endpoint, credential=target.credential, **options)
+    return TableServiceClient.from_connection_string(target.connection_string, **options)
+
+
+def read_partition(target: str | StorageTarget, table: str, partition: str) -> list[dict[str, Any]]:
+    """A partition's entities, newest first (operators and tests)."""
+    target = target if isinstance(target, StorageTarget) else StorageTarget(connection_string=target)
+    client = table_service(target).get_table_client(table)
     escaped = partition.replace("'", "''")
     return [dict(e) for e in client.query_entities(f"PartitionKey eq '{escaped}'")]

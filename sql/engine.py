@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
+import struct
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 
-def create_engine(url: str) -> Engine:
+def create_engine(url: str, credential: Any = None, **options: Any) -> Engine:
     """An engine tuned for its backend.
 
     SQLite (the embedded default) is shared by several worker processes, so it runs in
@@ -18,7 +20,10 @@ def create_engine(url: str) -> Engine:
     itself (pysqlite's own transaction handling breaks SAVEPOINT). A caller that needs
     the write lock up front (balance control) asks for `execution_options(sqlite_immediate=True)`.
     Statement parameters are kept out of error messages (`hide_parameters`): an exception that
-    reaches a log never carries a value a caller sent.
+    reaches a log never carries a value a caller sent. Azure SQL with a token `credential` (the
+    app's managed identity, `SQL__credential`): every new connection gets an Entra ID access
+    token and the URL carries no user or password (`mssql+pyodbc://@server:1433/db?driver=...`).
+    `options` go to SQLAlchemy (tests give `module=` a stand-in DBAPI).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -29,8 +34,36 @@ def create_engine(url: str) -> Engine:
         _tune_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "mssql":
-        return sa.create_engine(url, pool_pre_ping=True, fast_executemany=True, hide_parameters=True)
-    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        engine = sa.create_engine(url, pool_pre_ping=True, fast_executemany=True, hide_parameters=True, **options)
+        if credential is not None:
+            if parsed.username or parsed.password:
+                raise ValueError("SQL_URL names a user: with SQL__credential the app's identity logs in, no user")
+            _with_access_token(engine, credential)
+        return engine
+    if credential is not None:
+        raise ValueError("SQL__credential is for Azure SQL (mssql+pyodbc://) only")
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True, **options)
+
+
+SQL_COPT_SS_ACCESS_TOKEN = 1256  # msodbcsql.h: an Entra ID access token instead of a login
+
+
+def access_token_struct(token: str) -> bytes:
+    """The ODBC driver's token buffer: its length (4 bytes, little endian), then UTF-16-LE."""
+    raw = token.encode("utf-16-le")
+    return struct.pack(f"<I{len(raw)}s", len(raw), raw)
+
+
+def _with_access_token(engine: Engine, credential: Any) -> None:
+    from adapters.identity import SQL_SCOPE, CachedToken
+
+    token = CachedToken(credential, SQL_SCOPE)
+
+    @sa.event.listens_for(engine, "do_connect")
+    def _on_connect(dialect, conn_rec, cargs, cparams) -> None:  # type: ignore[no-untyped-def]
+        # without a user SQLAlchemy asks for Windows authentication, which a token replaces
+        cargs[0] = cargs[0].replace(";Trusted_Connection=Yes", "")
+        cparams.setdefault("attrs_before", {})[SQL_COPT_SS_ACCESS_TOKEN] = access_token_struct(token.get())
 
 
 def stored_utc(value: datetime) -> datetime:

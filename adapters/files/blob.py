@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from adapters.files.port import FOLDER, FileInfo, FileNotFound, FileStoreError, chunks, clean_path, is_temp
+from adapters.identity import StorageTarget
 
 _COPY_WAIT_SECONDS = 60
 
@@ -42,7 +43,9 @@ class _ChunkStream(io.RawIOBase):
 
 
 class BlobFileStore:
-    def __init__(self, url: str, connection_string: str, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, target: str | StorageTarget, timeout: float = 30.0) -> None:
+        """`target`: a connection string, or the exchange account's blob endpoint and the app's
+        identity (`SFTP_BLOB__blobServiceUri`, adapters/identity.py)."""
         from azure.storage.blob import ContainerClient
 
         parts = urlsplit(url)
@@ -50,9 +53,12 @@ class BlobFileStore:
             raise FileStoreError("SFTP_URL must look like blob://container or blob://container/prefix")
         self.url = url
         self.prefix = parts.path.strip("/")
-        self.container = ContainerClient.from_connection_string(
-            connection_string, parts.netloc, connection_timeout=timeout, read_timeout=timeout
-        )
+        target = target if isinstance(target, StorageTarget) else StorageTarget(connection_string=target)
+        options = {"connection_timeout": timeout, "read_timeout": timeout}
+        if target.by_identity:
+            self.container = ContainerClient(target.endpoint, parts.netloc, credential=target.credential, **options)
+        else:
+            self.container = ContainerClient.from_connection_string(target.connection_string, parts.netloc, **options)
 
     def _name(self, path: str) -> str:
         rel = clean_path(path)

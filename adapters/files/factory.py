@@ -8,6 +8,7 @@ from adapters.files.blob import BlobFileStore
 from adapters.files.local import LocalFileStore
 from adapters.files.port import FileStore, FileStoreError
 from adapters.files.sftp import SftpFileStore, SftpOptions, parse_host_keys
+from adapters.identity import storage_target
 from settings import Settings
 
 
@@ -17,7 +18,8 @@ def open_file_store(settings: Settings) -> FileStore:
     if scheme == "file":
         return LocalFileStore(unquote(urlsplit(url).path))
     if scheme == "blob":
-        return BlobFileStore(url, settings.blob_connection(), timeout=settings.sftp_timeout_seconds)
+        target = storage_target("SFTP_BLOB", "blob", settings.identity_values(), settings.blob_connection())
+        return BlobFileStore(url, target, timeout=settings.sftp_timeout_seconds)
     try:
         host_keys = parse_host_keys(settings.sftp_host_key) if settings.sftp_host_key else ()
     except ValueError as exc:

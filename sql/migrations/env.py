@@ -23,7 +23,11 @@ def run_offline() -> None:
 
 
 def run_online() -> None:
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    from adapters.identity import sql_credential
+    from settings import load_settings
+
+    # Azure SQL by the app's identity (SQL__credential): the postprovision hook migrates that way
+    engine = create_engine(config.get_main_option("sqlalchemy.url"), sql_credential(load_settings().identity_values()))
     with engine.connect() as conn:
         context.configure(connection=conn, target_metadata=metadata, transaction_per_migration=True)
         with context.begin_transaction():
