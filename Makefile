@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 7071
 WORKERS ?= 2
+IAC    := .venv-iac
 
 .PHONY: run test install lint format migrate azure-sql clean
 
@@ -16,6 +17,14 @@ $(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# checkov + pycep-parser for tests/infra, apart from the app's dependencies (they conflict).
+$(IAC)/.installed: requirements-iac.txt
+	$(PYTHON) -m venv $(IAC)
+	printf '*\n' > $(IAC)/.gitignore
+	$(IAC)/bin/python -m pip install --quiet --upgrade pip
+	$(IAC)/bin/python -m pip install --quiet -r requirements-iac.txt
+	touch $@
+
 node_modules/.installed: package.json
 	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 18+ (apt-get install nodejs npm)"; exit 1; }
 	npm install --no-audit --no-fund --silent
@@ -26,7 +35,7 @@ install: $(VENV)/.installed node_modules/.installed
 run: install
 	PORT=$(PORT) WORKERS=$(WORKERS) bash scripts/run.sh
 
-test: install
+test: install $(IAC)/.installed
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -46,7 +46,7 @@ def file_store() -> FileStore:
     from adapters.files.factory import open_file_store
 
     settings = get_settings()
-    settings.refuse_local("SFTP_URL", "SFTP_BLOB_CONNECTION")
+    settings.refuse_local("SFTP_URL", "SFTP_BLOB_CONNECTION", "SFTP_PRIVATE_KEY", "SFTP_PASSWORD", "SFTP_HOST_KEY")
     return open_file_store(settings)
 
 
@@ -120,7 +120,7 @@ def sms_sender():  # type: ignore[no-untyped-def]
     from adapters.sms import AcsSms, OutboxSms
 
     settings = get_settings()
-    settings.refuse_local("SMS_MODE")
+    settings.refuse_local("SMS_MODE", "ACS_CONNECTION_STRING")
     if settings.sms_mode == "outbox":
         return OutboxSms(settings.sms_outbox_path)
     if settings.acs_connection_string is None or not settings.sms_from:

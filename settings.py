@@ -200,7 +200,11 @@ class Settings(BaseSettings):
         if not self.in_azure:
             return {}
         wanted = [rule for rule in LOCAL_ONLY if not names or rule.setting in names]
-        return {rule.setting: rule.why for rule in wanted if rule.found(self)}
+        found: dict[str, str] = {}
+        for rule in wanted:
+            if rule.setting not in found and rule.found(self):
+                found[rule.setting] = rule.why
+        return found
 
     def refuse_local(self, *names: str) -> None:
         """Raise SettingsError naming each of `names` that holds a local default in Azure: the
@@ -232,6 +236,17 @@ def _development_key(secret: SecretStr | None) -> bool:
     """The example's keys ("dev-only-... change-me"), which anyone with the repository has."""
     value = secret.get_secret_value() if secret else ""
     return value.startswith("dev-only-") or "change-me" in value
+
+
+def _unresolved(secret: SecretStr | str | None) -> bool:
+    """A Key Vault reference App Service could not resolve stays the literal text: a signing key
+    would then be a public string (the vault's URI), an API key a wrong one."""
+    value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret or ""
+    return value.lstrip().startswith("@Microsoft.KeyVault(")
+
+
+_UNRESOLVED = "is a Key Vault reference that did not resolve: create the secret, and give the app's identity " \
+              "Key Vault Secrets User on the vault"  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -267,6 +282,11 @@ LOCAL_ONLY = (
         s.lending_signing_key)),
     LocalOnly("LENDING_WEBHOOK_KEY", "is the example's development key", lambda s: _development_key(
         s.lending_webhook_key)),
+    *(LocalOnly(name, _UNRESOLVED, lambda s, field=field: _unresolved(getattr(s, field))) for name, field in (
+        ("JWT_SIGNING_KEY", "jwt_signing_key"), ("LENDING_SIGNING_KEY", "lending_signing_key"),
+        ("LENDING_WEBHOOK_KEY", "lending_webhook_key"), ("MAMBU_API_KEY", "mambu_api_key"),
+        ("ACS_CONNECTION_STRING", "acs_connection_string"), ("SFTP_PRIVATE_KEY", "sftp_private_key"),
+        ("SFTP_PASSWORD", "sftp_password"), ("SFTP_HOST_KEY", "sftp_host_key"))),
 )  # fmt: skip
 
 

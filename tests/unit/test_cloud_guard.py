@@ -54,7 +54,8 @@ def test_in_azure_every_local_default_is_named(monkeypatch: pytest.MonkeyPatch) 
     in_azure(monkeypatch, MAMBU_API_KEY="demo-mambu-key", LENDING_SIGNING_KEY="dev-only-lending-signing-key-change-me-0000",
              LENDING_WEBHOOK_KEY="dev-only-lending-webhook-key-change-me-00000", SFTP_URL="blob://exchange")  # fmt: skip
     found = load_settings().local_defaults()
-    assert set(found) == {rule.setting for rule in LOCAL_ONLY} - {"JWT_SIGNING_KEY", "SFTP_URL"}
+    unresolved_only = {"ACS_CONNECTION_STRING", "SFTP_PRIVATE_KEY", "SFTP_PASSWORD", "SFTP_HOST_KEY"}
+    assert set(found) == {rule.setting for rule in LOCAL_ONLY} - {"JWT_SIGNING_KEY", "SFTP_URL", *unresolved_only}
     assert "SQLite" in found["SQL_URL"] and "Azurite" in found["LOG_STORAGE_CONNECTION"]
     monkeypatch.delenv("SFTP_URL")
     assert "file://" in load_settings().local_defaults()["SFTP_URL"]
@@ -111,3 +112,21 @@ def test_health_lists_every_wrong_setting(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("SQL_URL", "sqlite:///:memory:")
     bootstrap.reset()
     assert call("health").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("accessor", "setting"),
+    [("token_service", "JWT_SIGNING_KEY"), ("lending_config", "LENDING_SIGNING_KEY"),
+     ("webhook_config", "LENDING_WEBHOOK_KEY"), ("credit_engine", "MAMBU_API_KEY"),
+     ("sms_sender", "ACS_CONNECTION_STRING")],
+)  # fmt: skip
+def test_a_key_vault_reference_that_did_not_resolve_is_never_used_as_the_secret(
+    monkeypatch: pytest.MonkeyPatch, accessor: str, setting: str
+) -> None:
+    """App Service leaves `@Microsoft.KeyVault(...)` as the value when the secret is missing or
+    the identity cannot read it: a JWT key would then be the vault's (public) URI."""
+    reference = f"@Microsoft.KeyVault(SecretUri=https://kv-app.vault.azure.net/secrets/{setting.replace('_', '-')}/)"
+    in_azure(monkeypatch, **{**CLOUD, setting: reference})
+    with pytest.raises(SettingsError, match=f"{setting} is a Key Vault reference that did not resolve"):
+        getattr(bootstrap, accessor)()
+    assert call("health").status_code == 503
