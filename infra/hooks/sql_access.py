@@ -20,7 +20,6 @@ import json
 import os
 import re
 import runpy
-import struct
 import subprocess
 import sys
 import time
@@ -31,8 +30,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from sql.engine import SQL_COPT_SS_ACCESS_TOKEN, access_token_struct  # noqa: E402 - the app's, from ROOT
+
 DRIVER = "ODBC Driver 18 for SQL Server"
-SQL_COPT_SS_ACCESS_TOKEN = 1256  # msodbcsql connection attribute: an Entra access token instead of a login
 ROLES = ("db_datareader", "db_datawriter", "db_ddladmin")
 BLOCKED = re.compile(r"Client with IP address '([0-9A-Fa-f.:]+)' is not allowed")
 FIREWALL_WAIT_SECONDS = 300  # a new firewall rule can take minutes to apply
@@ -84,8 +86,7 @@ def access_token(tenant: str) -> bytes:
     """The CLI user's token for Azure SQL, packed the way msodbcsql takes it."""
     token = az("account", "get-access-token", "--tenant", tenant, "--resource", "https://database.windows.net/",
                "--query", "accessToken", "--output", "tsv")
-    raw = token.encode("utf-16-le")
-    return struct.pack(f"<I{len(raw)}s", len(raw), raw)
+    return access_token_struct(token)
 
 
 def quote(name: str) -> str:
@@ -171,7 +172,6 @@ def run_manage(args: list[str], url: str, token: bytes) -> int:
     # the app's own token path (SQL__credential) is for its managed identity; here the CLI's token serves
     os.environ.update({"SQL__credential": "", "SQL__clientId": ""})
     os.chdir(ROOT)
-    sys.path.insert(0, str(ROOT))
     sys.argv = ["manage.py", *args]
     try:
         runpy.run_path(str(ROOT / "manage.py"), run_name="__main__")
