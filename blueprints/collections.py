@@ -57,9 +57,10 @@ BASE = "collections-management/v1"
 BODY = 64 * 1024  # lists of items: larger than the other APIs' bodies, still far below a MB
 
 
-def _logged(model: Any, rules: Any) -> frozenset[str]:
-    """A route's ApiLogs allow-list: its model's fields and the tables' own spellings."""
-    return fields_of(model) | table_names(rules)
+def _logged(model: Any, rules: Any) -> Callable[[], frozenset[str]]:
+    """A route's ApiLogs allow-list, worked out at its first call: its model's fields and the
+    tables' own spellings."""
+    return lambda: fields_of(model) | table_names(rules)
 
 
 NEGOTIATION_LOG = _logged(NegotiationRequest, NEGOTIATION_FIELDS)

@@ -123,12 +123,21 @@ def endpoint(
     error_body: ErrorBody = default_error_body,
     log_call: bool = True,
     max_body: int = MAX_BODY_BYTES,
-    log_fields: frozenset[str] = frozenset(),
+    log_fields: frozenset[str] | Callable[[], frozenset[str]] = frozenset(),
     log_query: frozenset[str] = frozenset(),
 ) -> Callable[[Callable[[func.HttpRequest, Call], func.HttpResponse]], Callable[[func.HttpRequest], func.HttpResponse]]:
     """`max_body`: a larger body is 413 before anything else (auth included) looks at it.
-    `log_fields` / `log_query`: what ApiLogs may keep of the request (domain/masking.py)."""
+    `log_fields` / `log_query`: what ApiLogs may keep of the request (domain/masking.py);
+    `log_fields` may be a function, called at the first call (a model's JSON schema is not
+    worked out while a cold worker imports the app)."""
     assert max_body <= MAX_JSON_BYTES
+
+    known: list[frozenset[str]] = []
+
+    def allowed() -> frozenset[str]:
+        if not known:
+            known.append(log_fields() if callable(log_fields) else log_fields)
+        return known[0]
 
     def decorate(
         handler: Callable[[func.HttpRequest, Call], func.HttpResponse],
@@ -152,7 +161,7 @@ def endpoint(
                 response = _answer(handler, req, call, scope, error_body)
             response.headers[CORRELATION_HEADER] = call.correlation_id
             if log_call:
-                _log_api_call(req, response, call, (time.perf_counter() - started) * 1000, log_fields, log_query,
+                _log_api_call(req, response, call, (time.perf_counter() - started) * 1000, allowed(), log_query,
                               size <= max_body)  # fmt: skip
             return response
 

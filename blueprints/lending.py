@@ -130,7 +130,7 @@ def _as_channel(call: Call, channel: str) -> None:
 
 
 @bp.route(route="lending/orders", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint(Scope.MERCHANT, log_fields=fields_of(OrderRequest))
+@endpoint(Scope.MERCHANT, log_fields=lambda: fields_of(OrderRequest))
 def lending_orders(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """A distributor registers a payment order for a customer (201; the same order again 200)."""
     order = _parse(OrderRequest, req)
@@ -144,7 +144,7 @@ def lending_orders(req: func.HttpRequest, call: Call) -> func.HttpResponse:
 
 
 @bp.route(route="lending/qr-requests", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint(Scope.LENDING, log_fields=fields_of(QrRequest))
+@endpoint(Scope.LENDING, log_fields=lambda: fields_of(QrRequest))
 def lending_qr_request(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """The customer asks for a QR: credit check against Mambu less the held amounts, then OTP #1 by SMS."""
     ask = _parse(QrRequest, req)
@@ -155,7 +155,7 @@ def lending_qr_request(req: func.HttpRequest, call: Call) -> func.HttpResponse:
 
 
 @bp.route(route="lending/purchases/{purchaseId}/otp", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint(Scope.LENDING, log_fields=fields_of(OtpSubmission))
+@endpoint(Scope.LENDING, log_fields=lambda: fields_of(OtpSubmission))
 def lending_qr_otp(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """OTP #1: the signed QR payload (its image at GET .../qr)."""
     otp = _parse(OtpSubmission, req)
@@ -181,7 +181,7 @@ def lending_qr_image(req: func.HttpRequest, call: Call) -> func.HttpResponse:
 
 
 @bp.route(route="lending/scans", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint(Scope.MERCHANT, log_fields=fields_of(Scan))
+@endpoint(Scope.MERCHANT, log_fields=lambda: fields_of(Scan))
 def lending_scan(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """The distributor's agent sends what it read from the QR; OTP #2 goes to the customer."""
     scan = _parse(Scan, req)
@@ -191,7 +191,7 @@ def lending_scan(req: func.HttpRequest, call: Call) -> func.HttpResponse:
 
 
 @bp.route(route="lending/purchases/{purchaseId}/confirm", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint(Scope.LENDING, log_fields=fields_of(OtpSubmission))
+@endpoint(Scope.LENDING, log_fields=lambda: fields_of(OtpSubmission))
 def lending_confirm(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """OTP #2, then the final credit check: APPROVED (ready for disbursement) or REJECTED."""
     otp = _parse(OtpSubmission, req)

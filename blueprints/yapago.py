@@ -66,14 +66,14 @@ def _handle(
 
 
 @bp.route(route="yapago/consulta", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint(Scope.YAPAGO, error_body=yapago_error_body, log_fields=fields_of(ConsultaRequest))
+@endpoint(Scope.YAPAGO, error_body=yapago_error_body, log_fields=lambda: fields_of(ConsultaRequest))
 def yapago_consulta(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """Pending debts of a client (by client code, DNI, RUC or Identificador 04)."""
     return _handle(req, call, ConsultaRequest, lambda r: consulta(bootstrap.engine(), bootstrap.company_setups(), r))
 
 
 @bp.route(route="yapago/pago", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint(Scope.YAPAGO, error_body=yapago_error_body, log_fields=fields_of(PagoRequest))
+@endpoint(Scope.YAPAGO, error_body=yapago_error_body, log_fields=lambda: fields_of(PagoRequest))
 def yapago_pago(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """Pay one debt; idempotent on (idBanco, numeroOperacion)."""
     return _handle(
@@ -82,7 +82,7 @@ def yapago_pago(req: func.HttpRequest, call: Call) -> func.HttpResponse:
 
 
 @bp.route(route="yapago/reversa", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@endpoint(Scope.YAPAGO, error_body=yapago_error_body, log_fields=fields_of(ReversaRequest))
+@endpoint(Scope.YAPAGO, error_body=yapago_error_body, log_fields=lambda: fields_of(ReversaRequest))
 def yapago_reversa(req: func.HttpRequest, call: Call) -> func.HttpResponse:
     """Reverse (extorno) a payment and give its amount back to the balance."""
     return _handle(

@@ -129,6 +129,15 @@ class ClientRepository:
         if random.random() < 0.02:  # now and then: forget the addresses quiet for a day
             self.conn.execute(sa.delete(auth_source_failures).where(f.window_start < now - timedelta(days=1)))
 
+    def rehash(self, client_id: str, old_hash: str, new_hash: str) -> None:
+        """The same secret under today's hash parameters; only if nobody rotated it meanwhile,
+        and without a new credential version (the tokens stay valid: nothing changed for them)."""
+        c = api_clients.c
+        self.conn.execute(
+            sa.update(api_clients).where((c.client_id == client_id) & (c.secret_hash == old_hash))
+            .values(secret_hash=new_hash)
+        )  # fmt: skip
+
     def record_success(self, client_id: str) -> None:
         c = api_clients.c
         self.conn.execute(

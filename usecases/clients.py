@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from adapters.secrets import hash_secret, verify_secret
+from adapters.secrets import hash_secret, needs_rehash, verify_secret
 from adapters.tokens import IssuedToken, TokenError, TokenService
 from domain.auth import (
     Principal,
@@ -133,9 +133,13 @@ def issue_token(
                 tx.clients.record_failure(client_id, policy.lock_after, now + policy.lock_for)
             tx.commit()
         raise AuthFailure(401, "invalid_client", "unknown client or wrong secret")
-    if client.failed_attempts:
+    fresher = hash_secret(secret) if needs_rehash(client.secret_hash) else None
+    if client.failed_attempts or fresher:
         with uow() as tx:
-            tx.clients.record_success(client_id)
+            if client.failed_attempts:
+                tx.clients.record_success(client_id)
+            if fresher:  # a hash with yesterday's parameters: today's, same secret, same credential version
+                tx.clients.rehash(client_id, client.secret_hash, fresher)
             tx.commit()
     try:
         scopes = granted_scopes(client.scopes, scope)

@@ -201,3 +201,48 @@ def test_concurrent_guessing_does_not_starve_the_apis(host: tuple[str, dict[str,
     print(f"auth/me p50: {quiet * 1000:.1f} ms quiet, {busy * 1000:.1f} ms under 12 guessers; "
           f"{len(outcomes)} guesses, {outcomes.count(429)} answered 429")
     assert busy < max(0.25, 10 * quiet), (quiet, busy)
+
+
+def test_a_hash_made_with_yesterdays_parameters_is_replaced_at_the_next_right_secret(bank: str) -> None:
+    """Hashes stored with argon2's defaults (64 MiB, 3 passes, 4 lanes: before issue 18) keep
+    working; the first right secret stores today's cheaper hash, without a new credential
+    version (tokens already issued stay valid), and a wrong secret changes nothing."""
+    import sqlalchemy as sa
+    from argon2 import PasswordHasher
+
+    from adapters.secrets import needs_rehash
+
+    old_hash = PasswordHasher().hash(SECRET)
+    with bootstrap.engine().begin() as conn:
+        conn.execute(sa.text("UPDATE api_clients SET secret_hash = :h WHERE client_id = :c"), {"h": old_hash, "c": bank})
+        version = conn.execute(sa.text("SELECT credential_version FROM api_clients WHERE client_id = :c"),
+                               {"c": bank}).scalar()  # fmt: skip
+    assert needs_rehash(old_hash)
+    assert call("auth_token", "POST", headers={"client_id": bank, "client_secret": "wrong-secret-000"}).status_code == 401
+    before = token()
+    with bootstrap.engine().connect() as conn:
+        stored, now_version = conn.execute(sa.text("SELECT secret_hash, credential_version FROM api_clients "
+                                                   "WHERE client_id = :c"), {"c": bank}).one()  # fmt: skip
+    assert stored != old_hash and not needs_rehash(stored) and now_version == version
+    assert me(before)[0] == 200 and me(token())[0] == 200
+
+
+def test_importing_the_app_hashes_nothing() -> None:
+    """A cold worker imports function_app before its first call: no Argon2 work there."""
+    code = ("import argon2\n"
+            "def refuse(*a, **k):\n    raise SystemExit('hashed at import')\n"
+            "argon2.PasswordHasher.hash = refuse\nargon2.PasswordHasher.verify = refuse\n"
+            "import function_app\nprint('ok')")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-500:]
+
+
+def test_the_unknown_client_check_costs_what_a_known_one_does() -> None:
+    from argon2 import extract_parameters
+
+    from adapters import secrets
+
+    dummy = extract_parameters(secrets.DUMMY_HASH)
+    assert (dummy.time_cost, dummy.memory_cost, dummy.parallelism) == (secrets.TIME_COST, secrets.MEMORY_KIB,
+                                                                        secrets.LANES)  # fmt: skip
+    assert not secrets.needs_rehash(secrets.DUMMY_HASH)
