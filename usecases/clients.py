@@ -47,8 +47,8 @@ class GuessPolicy:
     `lock_after` wrong secrets in a row gets no new token for `lock_for` (its tokens keep
     working: a guesser cannot stop a bank, only slow its next token); one source that sent
     `per_source` wrong secrets in `window` waits for the window to pass; and no more than
-    `verifications` Argon2 checks run at once in a process (each uses 64 MiB and every core
-    for ~0.1 s), the next ones waiting at most `wait` before a 429."""
+    `verifications` Argon2 checks run at once in a process (each uses 19 MiB and a core
+    for ~20 ms), the next ones waiting at most `wait` before a 429."""
 
     per_source: int = 20
     window: timedelta = timedelta(seconds=60)
