@@ -120,8 +120,8 @@ CREATE TABLE debts (
     service_code VARCHAR(3) NOT NULL, 
     document VARCHAR(16) NOT NULL, 
     description VARCHAR(20) NOT NULL, 
-    due_date DATETIME NOT NULL, 
-    issue_date DATETIME NOT NULL, 
+    due_date DATE NOT NULL, 
+    issue_date DATE NOT NULL, 
     amount_cents BIGINT NOT NULL, 
     late_fee_cents BIGINT NOT NULL, 
     admin_fee_cents BIGINT NOT NULL, 
@@ -181,7 +181,7 @@ CREATE TABLE payments (
     client_code VARCHAR(14) NOT NULL, 
     client_name VARCHAR(30) NOT NULL, 
     document VARCHAR(16) NOT NULL, 
-    due_date DATETIME NOT NULL, 
+    due_date DATE NOT NULL, 
     currency VARCHAR(1) NOT NULL, 
     amount_cents BIGINT NOT NULL, 
     validation_mode VARCHAR(8) NOT NULL, 
@@ -208,7 +208,7 @@ CREATE TABLE api_operations (
     operation VARCHAR(10) NOT NULL, 
     request_sha256 VARCHAR(64) NOT NULL, 
     status_code INTEGER NOT NULL, 
-    response TEXT NOT NULL, 
+    response VARCHAR(max) NOT NULL, 
     created_at DATETIMEOFFSET NOT NULL, 
     CONSTRAINT pk_api_operations PRIMARY KEY (bank_code, operation_number, operation)
 );
@@ -227,11 +227,11 @@ BEGIN TRANSACTION;
 
 -- Running upgrade 0003 -> 0004
 
-ALTER TABLE payments ADD accounting_date DATETIME NULL;
+ALTER TABLE payments ADD accounting_date DATE NULL;
 
 GO
 
-ALTER TABLE payments ADD reversal_accounting_date DATETIME NULL;
+ALTER TABLE payments ADD reversal_accounting_date DATE NULL;
 
 GO
 
@@ -243,7 +243,7 @@ CREATE TABLE payment_files (
     id BIGINT NOT NULL IDENTITY, 
     company_code INTEGER NOT NULL, 
     file_name VARCHAR(32) NOT NULL, 
-    file_date DATETIME NOT NULL, 
+    file_date DATE NOT NULL, 
     seq INTEGER NOT NULL, 
     records INTEGER NOT NULL, 
     total_pen BIGINT NOT NULL, 
@@ -366,7 +366,7 @@ CREATE TABLE collection_agreements (
     ident_type VARCHAR(2) NOT NULL, 
     ident_num VARCHAR(15) NOT NULL, 
     acct_type VARCHAR(60) NOT NULL, 
-    document TEXT NOT NULL, 
+    document VARCHAR(max) NOT NULL, 
     updated_at DATETIMEOFFSET NOT NULL, 
     CONSTRAINT pk_collection_agreements PRIMARY KEY (acct_id)
 );
@@ -384,12 +384,12 @@ CREATE TABLE negotiation_marks (
     acct_id VARCHAR(20) NOT NULL, 
     partial_pmt VARCHAR(1) NULL, 
     amount_cents BIGINT NULL, 
-    start_date DATETIME NULL, 
-    end_date DATETIME NULL, 
+    start_date DATE NULL, 
+    end_date DATE NULL, 
     state VARCHAR(10) NOT NULL, 
     reason VARCHAR(200) NOT NULL, 
     client_id VARCHAR(64) NOT NULL, 
-    request TEXT NOT NULL, 
+    request VARCHAR(max) NOT NULL, 
     created_at DATETIMEOFFSET NOT NULL, 
     CONSTRAINT pk_negotiation_marks PRIMARY KEY (id)
 );
@@ -423,7 +423,7 @@ CREATE TABLE collection_profiles (
     disposable NUMERIC(18, 2) NULL, 
     capacity NUMERIC(18, 2) NULL, 
     client_id VARCHAR(64) NOT NULL, 
-    request TEXT NOT NULL, 
+    request VARCHAR(max) NOT NULL, 
     created_at DATETIMEOFFSET NOT NULL, 
     CONSTRAINT pk_collection_profiles PRIMARY KEY (id)
 );
@@ -456,7 +456,7 @@ CREATE TABLE collection_policy_decisions (
     installment NUMERIC(18, 2) NULL, 
     forgiven NUMERIC(18, 2) NULL, 
     client_id VARCHAR(64) NOT NULL, 
-    response TEXT NOT NULL, 
+    response VARCHAR(max) NOT NULL, 
     created_at DATETIMEOFFSET NOT NULL, 
     CONSTRAINT pk_collection_policy_decisions PRIMARY KEY (id)
 );
@@ -495,8 +495,8 @@ CREATE TABLE collection_references (
     ref_id VARCHAR(20) NOT NULL, 
     reference VARCHAR(40) NOT NULL, 
     full_name VARCHAR(120) NOT NULL, 
-    amounts TEXT NOT NULL, 
-    due_date DATETIME NULL, 
+    amounts VARCHAR(max) NOT NULL, 
+    due_date DATE NULL, 
     acct_id VARCHAR(30) NOT NULL, 
     updated_at DATETIMEOFFSET NOT NULL, 
     CONSTRAINT pk_collection_references PRIMARY KEY (ref_id, reference), 
@@ -512,7 +512,7 @@ CREATE TABLE collection_checks (
     action VARCHAR(1) NOT NULL, 
     ref_id VARCHAR(20) NOT NULL, 
     reference VARCHAR(40) NOT NULL, 
-    response TEXT NOT NULL, 
+    response VARCHAR(max) NOT NULL, 
     created_at DATETIMEOFFSET NOT NULL, 
     CONSTRAINT pk_collection_checks PRIMARY KEY (approval_id), 
     CONSTRAINT uq_collection_checks_client_id_tx_id UNIQUE (client_id, tx_id)
@@ -663,7 +663,7 @@ CREATE TABLE lending_purchases (
     clabe VARCHAR(18) NOT NULL, 
     state VARCHAR(24) NOT NULL, 
     valid_until DATETIMEOFFSET NULL, 
-    payload TEXT NULL, 
+    payload VARCHAR(max) NULL, 
     reason VARCHAR(300) NOT NULL, 
     created_at DATETIMEOFFSET NOT NULL, 
     updated_at DATETIMEOFFSET NOT NULL, 
@@ -792,7 +792,7 @@ CREATE TABLE lending_webhooks (
     next_attempt_at DATETIMEOFFSET NOT NULL, 
     last_status INTEGER NULL, 
     last_error VARCHAR(300) NULL, 
-    body TEXT NULL, 
+    body VARCHAR(max) NULL, 
     delivered_at DATETIMEOFFSET NULL, 
     queued_at DATETIMEOFFSET NOT NULL, 
     created_at DATETIMEOFFSET NOT NULL, 

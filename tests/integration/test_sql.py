@@ -48,6 +48,18 @@ def test_azure_sql_script_is_current() -> None:
     assert "DATETIMEOFFSET" in text and "CREATE TABLE api_clients" in text
 
 
+def test_azure_sql_script_uses_the_types_azure_sql_creates() -> None:
+    """What `migrate` creates on SQL Server 2022 (Azure SQL): VARCHAR(max), never the deprecated
+    TEXT/NTEXT/IMAGE (SQL Server refuses `=` on them); DATE for dates, not DATETIME (the offline
+    dialect's guess for a SQL Server 2000 it assumed)."""
+    import re
+
+    text = AZURE_SQL.read_text()
+    assert not re.search(r"\b(N?TEXT|IMAGE)\b", text)
+    assert not re.search(r"\bDATETIME\b", text), "a date column rendered as DATETIME"
+    assert "due_date DATE NOT NULL" in text and "VARCHAR(max)" in text
+
+
 def test_company_rows_and_constraints(empty_db_url: str) -> None:
     upgrade(empty_db_url)
     engine = create_engine(empty_db_url)
