@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 from typing import Any
 
@@ -19,6 +20,10 @@ from sql.tables import (
     collection_references,
     negotiation_marks,
 )  # fmt: skip
+
+
+def request_hash(request: str) -> str:
+    return hashlib.sha256(request.encode()).hexdigest()
 
 
 class CollectionsRepository:
@@ -72,16 +77,18 @@ class CollectionsRepository:
         return bool(self.conn.execute(query).scalar())
 
     def same_mark(self, client_id: str, account: str, request: str) -> sa.Row[Any] | None:
-        """A mark this client already sent with exactly this request (a retry)."""
+        """A mark this client already sent with exactly this request (a retry), found by the
+        request's hash: no engine compares a large text column well, SQL Server's TEXT not at all."""
         return self.conn.execute(
             sa.select(negotiation_marks.c.state, negotiation_marks.c.reason, negotiation_marks.c.created_at)
             .where((negotiation_marks.c.client_id == client_id) & (negotiation_marks.c.acct_id == account)
-                   & (negotiation_marks.c.request == request))
+                   & (negotiation_marks.c.request_hash == request_hash(request)))
             .order_by(negotiation_marks.c.id)
             .limit(1)
         ).first()  # fmt: skip
 
     def add_mark(self, **values: Any) -> int:
+        values.setdefault("request_hash", request_hash(values["request"]))
         return int(self.conn.execute(sa.insert(negotiation_marks).values(**values)).inserted_primary_key[0])
 
     def add_profile(self, **values: Any) -> None:

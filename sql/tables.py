@@ -303,8 +303,10 @@ negotiation_marks = sa.Table(
     sa.Column("reason", sa.String(200), nullable=False),
     sa.Column("client_id", sa.String(64), nullable=False),
     sa.Column("request", sa.Text, nullable=False),  # the checked request, JSON
+    sa.Column("request_hash", sa.String(64)),  # its SHA-256: how a retry is found (migration 0020)
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_negotiation_marks_negotiation", "core", "acct_id", "strategy_type", "start_date"),
+    sa.Index("ix_negotiation_marks_retry", "client_id", "acct_id", "request_hash"),
 )
 
 # Each profiled listValidation item, with the figures the engine calculated.

@@ -990,3 +990,23 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0019 -> 0020
+
+ALTER TABLE negotiation_marks ADD request_hash VARCHAR(64) NULL;
+
+GO
+
+CREATE INDEX ix_negotiation_marks_retry ON negotiation_marks (client_id, acct_id, request_hash);
+
+GO
+
+UPDATE alembic_version SET version_num='0020' WHERE alembic_version.version_num = '0019';
+
+GO
+
+COMMIT;
+
+GO
+
