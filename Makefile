@@ -5,8 +5,11 @@ BIN    := $(VENV)/bin
 PORT   ?= 7071
 WORKERS ?= 2
 IAC    := .venv-iac
+# Python 3.13 (azure-functions 2.x): CI runs the suite on it too (`make test-py313`)
+PY313  ?= $(shell command -v python3.13 2>/dev/null || echo $(HOME)/.pyenv/versions/3.13.0/bin/python)
+V313   := .venv-313
 
-.PHONY: run test install lint format migrate azure-sql clean
+.PHONY: run test test-py313 install lint format migrate azure-sql clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"' 
@@ -25,6 +28,13 @@ $(IAC)/.installed: requirements-iac.txt
 	$(IAC)/bin/python -m pip install --quiet -r requirements-iac.txt
 	touch $@
 
+$(V313)/.installed: requirements.txt requirements-dev.txt
+	@test -x "$(PY313)" || { echo "Python 3.13 not found: set PY313=/path/to/python3.13"; exit 1; }
+	$(PY313) -m venv $(V313)
+	$(V313)/bin/python -m pip install --quiet --upgrade pip
+	$(V313)/bin/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
 node_modules/.installed: package.json
 	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 18+ (apt-get install nodejs npm)"; exit 1; }
 	npm install --no-audit --no-fund --silent
@@ -38,6 +48,10 @@ run: install
 test: install $(IAC)/.installed
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# the unit, integration and end-to-end suites on Python 3.13 (the infra checks do not depend on it)
+test-py313: $(V313)/.installed node_modules/.installed
+	$(V313)/bin/python -m pytest tests/unit tests/integration tests/e2e $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/python -m ruff check .
