@@ -6,7 +6,9 @@ PORT   ?= 7071
 WORKERS ?= 2
 IAC    := .venv-iac
 # Python 3.13 (azure-functions 2.x): CI runs the suite on it too (`make test-py313`)
-PY313  ?= $(shell command -v python3.13 2>/dev/null || echo $(HOME)/.pyenv/versions/3.13.0/bin/python)
+# (the first that runs: pyenv's shim for python3.13 exists even when 3.13 is not an active version)
+PY313  ?= $(shell for p in $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13; do \
+             $$p -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && echo $$p && break; done)
 V313   := .venv-313
 
 .PHONY: run test test-py313 install lint format migrate azure-sql clean
@@ -29,7 +31,7 @@ $(IAC)/.installed: requirements-iac.txt
 	touch $@
 
 $(V313)/.installed: requirements.txt requirements-dev.txt
-	@test -x "$(PY313)" || { echo "Python 3.13 not found: set PY313=/path/to/python3.13"; exit 1; }
+	@test -n "$(PY313)" || { echo "Python 3.13 not found: set PY313=/path/to/python3.13"; exit 1; }
 	$(PY313) -m venv $(V313)
 	$(V313)/bin/python -m pip install --quiet --upgrade pip
 	$(V313)/bin/python -m pip install --quiet -r requirements-dev.txt
