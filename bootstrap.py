@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
+from adapters import telemetry
 from adapters.files.port import FileStore
 from adapters.table_log import LogSink, StdLogSink, TableLogSink
 from adapters.tokens import TokenService
@@ -34,7 +35,7 @@ def engine() -> Engine:
 
     settings = get_settings()
     settings.refuse_local("SQL_URL")
-    return create_engine(settings.sql_url, sql_credential(settings.identity_values()))
+    return telemetry.watch_engine(create_engine(settings.sql_url, sql_credential(settings.identity_values())))
 
 
 def unit_of_work() -> UnitOfWork:
@@ -44,10 +45,11 @@ def unit_of_work() -> UnitOfWork:
 @functools.cache
 def file_store() -> FileStore:
     from adapters.files.factory import open_file_store
+    from adapters.files.traced import TracedFileStore
 
     settings = get_settings()
     settings.refuse_local("SFTP_URL", "SFTP_BLOB_CONNECTION", "SFTP_PRIVATE_KEY", "SFTP_PASSWORD", "SFTP_HOST_KEY")
-    return open_file_store(settings)
+    return TracedFileStore(open_file_store(settings))
 
 
 @functools.cache

@@ -26,6 +26,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from adapters import telemetry
 from adapters.identity import STORAGE_SCOPE, CachedToken, StorageTarget
 from adapters.table_batch import BatchError, TableBatchWriter
 
@@ -59,6 +60,9 @@ def make_entity(name: str, when: datetime, fields: dict[str, Any]) -> dict[str, 
             value = value[:_MAX_STRING] + "...[truncated]"
         entity[key] = value
     return entity
+
+
+Invocation = telemetry.Invocation
 
 
 class LogSink(Protocol):
@@ -98,7 +102,7 @@ class TableLogSink:
         self._timeout = timeout
         self._retry_after = retry_after
         self._linger = linger
-        self._queue: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue(max_queue)
+        self._queue: queue.Queue[tuple[str, dict[str, Any], Invocation | None] | None] = queue.Queue(max_queue)
         self._service = None
         self._created: set[str] = set()
         self._down_until = 0.0
@@ -112,7 +116,7 @@ class TableLogSink:
     def write(self, table: str, entity: dict[str, Any]) -> None:
         self._ensure_thread()
         try:
-            self._queue.put_nowait((table, entity))
+            self._queue.put_nowait((table, entity, telemetry.current()))
         except queue.Full:
             self._fallback.write(table, entity)
 
@@ -158,14 +162,22 @@ class TableLogSink:
                 batch.append(item)
             self._store(batch)
 
-    def _store(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
-        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for table, entity in batch:
-            groups.setdefault((table, entity["PartitionKey"]), []).append(entity)
-        for (table, _), entities in groups.items():
-            for start in range(0, len(entities), 100):  # a Table transaction holds at most 100
-                chunk = entities[start : start + 100]
-                self._store_chunk(table, chunk)
+    def _store(self, batch: list[tuple[str, dict[str, Any], Invocation | None]]) -> None:
+        """Each chunk is written as part of the invocation of its first entry (its log lines
+        and span belong there, telemetry.within), with links to the others' invocations."""
+        groups: dict[tuple[str, str], list[tuple[dict[str, Any], Invocation | None]]] = {}
+        for table, entity, origin in batch:
+            groups.setdefault((table, entity["PartitionKey"]), []).append((entity, origin))
+        for (table, _), entries in groups.items():
+            for start in range(0, len(entries), 100):  # a Table transaction holds at most 100
+                chunk = entries[start : start + 100]
+                origins = list({id(o): o for _, o in chunk if o is not None}.values())
+                attributes = {"db.system": "azure_table", "db.name": table, "app.entities": len(chunk)}
+                with (
+                    telemetry.within(origins[0] if origins else None),
+                    telemetry.span(f"Table insert {table}", attributes, links=origins[1:]),
+                ):
+                    self._store_chunk(table, [entity for entity, _ in chunk])
         for _ in batch:
             self._queue.task_done()
 

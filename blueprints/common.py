@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +24,7 @@ import azure.functions as func
 import simplejson
 
 import bootstrap
+from adapters import telemetry
 from adapters.table_log import API_LOGS, PROCESS_LOGS, make_entity
 from domain.auth import Principal, Scope
 from domain.json_body import BodyError, FieldProblem, parse_object
@@ -60,6 +60,7 @@ class Call:
     correlation_id: str
     started: datetime
     principal: Principal | None = None
+    trace_id: str = ""  # the invocation's trace (Application Insights' operation id; ApiLogs' CorrelationId)
     log_fields: dict[str, Any] = field(default_factory=dict)
 
 
@@ -145,12 +146,22 @@ def endpoint(
         if scope is not None:
             PROTECTED[handler.__name__] = str(scope)
 
-        def function(req: func.HttpRequest) -> func.HttpResponse:
+        def function(req: func.HttpRequest, context: func.Context | None = None) -> func.HttpResponse:
+            telemetry.ensure_configured()
+            with telemetry.invocation(
+                handler.__name__, "http", context, traceparent=req.headers.get("traceparent"),
+                tracestate=req.headers.get("tracestate"),
+                attributes={"http.request.method": req.method, "url.path": telemetry.safe_path(urlsplit(req.url).path)},
+            ) as invocation:  # fmt: skip
+                return _serve(req, invocation)
+
+        def _serve(req: func.HttpRequest, invocation: telemetry.Invocation) -> func.HttpResponse:
             started = time.perf_counter()
             call = Call(
                 function=handler.__name__,
-                correlation_id=_correlation_id(req),
+                correlation_id=_correlation_id(req) or invocation.trace_id,
                 started=bootstrap.utc_now(),
+                trace_id=invocation.trace_id,
             )
             size = len(req.get_body() or b"")
             if size > max_body:
@@ -160,13 +171,17 @@ def endpoint(
             else:
                 response = _answer(handler, req, call, scope, error_body)
             response.headers[CORRELATION_HEADER] = call.correlation_id
+            invocation.set(**{
+                "http.response.status_code": response.status_code,
+                "enduser.id": call.principal.client_id if call.principal else None,
+            })  # fmt: skip
             if log_call:
                 _log_api_call(req, response, call, (time.perf_counter() - started) * 1000, allowed(), log_query,
                               size <= max_body)  # fmt: skip
             return response
 
         # The Functions worker reads the name, the signature and the resolved annotations.
-        function.__annotations__ = {"req": func.HttpRequest, "return": func.HttpResponse}
+        function.__annotations__ = {"req": func.HttpRequest, "context": func.Context, "return": func.HttpResponse}
         function.__name__ = handler.__name__
         function.__qualname__ = handler.__qualname__
         function.__doc__ = handler.__doc__
@@ -218,11 +233,13 @@ def source_address(req: func.HttpRequest) -> str:
     return forwarded[:64] or "unknown"
 
 
-def _correlation_id(req: func.HttpRequest) -> str:
+def _correlation_id(req: func.HttpRequest) -> str | None:
+    """The caller's X-Correlation-Id when it is a plausible one (echoed back; ApiLogs keeps it as
+    CallerCorrelationId); without one the answer carries the trace id."""
     given = req.headers.get(CORRELATION_HEADER) or ""
-    if 8 <= len(given) <= 64 and all(c.isalnum() or c in "-_." for c in given):
+    if 8 <= len(given) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_.") for c in given):
         return given
-    return uuid.uuid4().hex
+    return None
 
 
 def _log_api_call(
@@ -243,7 +260,8 @@ def _log_api_call(
                 "Status": response.status_code,
                 "DurationMs": round(duration_ms, 1),
                 "ClientId": call.principal.client_id if call.principal else None,
-                "CorrelationId": call.correlation_id,
+                "CorrelationId": call.trace_id or call.correlation_id,
+                "CallerCorrelationId": call.correlation_id if call.correlation_id != call.trace_id else None,
                 "Request": request_for_log(raw, fields) if within_limit else summary(raw),
                 "Response": answer_for_log(response.get_body()),
                 **call.log_fields,
@@ -255,9 +273,14 @@ def _log_api_call(
 
 
 def log_process(process: str, started: datetime, duration_ms: float, **fields: Any) -> None:
-    """One ProcessLogs entity (a timer run, or one file of a run)."""
+    """One ProcessLogs entity (a timer run, or one file of a run), with the trace id of the
+    invocation it belongs to (none for a command run by an operator)."""
+    invocation = telemetry.current()
     try:
-        entity = make_entity(process, started, {"Process": process, "DurationMs": round(duration_ms, 1), **fields})
+        entity = make_entity(process, started, {
+            "Process": process, "DurationMs": round(duration_ms, 1),
+            "CorrelationId": invocation.trace_id if invocation else None, **fields,
+        })  # fmt: skip
         bootstrap.log_sink().write(PROCESS_LOGS, entity)
     except Exception:
         log.exception("could not log the run of %s", process)
@@ -273,7 +296,13 @@ def timer_process(
     """
 
     def decorate(run: Callable[[func.TimerRequest], dict[str, Any] | None]) -> Callable[[func.TimerRequest], None]:
-        def function(timer: func.TimerRequest) -> None:
+        def function(timer: func.TimerRequest, context: func.Context | None = None) -> None:
+            telemetry.ensure_configured()
+            with telemetry.invocation(run.__name__, "timer", context) as invocation:
+                invocation.set(**{"app.past_due": bool(timer.past_due)})
+                _run(timer)
+
+        def _run(timer: func.TimerRequest) -> None:
             started, t0 = bootstrap.utc_now(), time.perf_counter()
             try:
                 counts = run(timer) or {}
@@ -296,7 +325,7 @@ def timer_process(
                 **counts,
             )
 
-        function.__annotations__ = {"timer": func.TimerRequest, "return": None}
+        function.__annotations__ = {"timer": func.TimerRequest, "context": func.Context, "return": None}
         function.__name__ = run.__name__
         function.__qualname__ = run.__qualname__
         function.__doc__ = run.__doc__

@@ -5,6 +5,7 @@ from datetime import timedelta
 import azure.functions as func
 
 import bootstrap
+from adapters import telemetry
 from blueprints.common import log_process, timer_process
 from domain.debts import cents_text
 from settings import get_settings
@@ -16,6 +17,8 @@ PROCESS = "debt_loader"
 
 def log_file(result: FileResult) -> None:
     """One ProcessLogs entity per file, beside the one for the run."""
+    telemetry.count("debt.lines", result.applied, outcome="applied")
+    telemetry.count("debt.lines", result.rejected, outcome="rejected")
     log_process(
         PROCESS, result.started_at, result.duration_ms,
         Kind="file", Company=f"{result.company:05d}", File=result.file_name, Outcome=result.outcome,

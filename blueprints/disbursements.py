@@ -6,6 +6,7 @@ from datetime import datetime
 import azure.functions as func
 
 import bootstrap
+from adapters import telemetry
 from adapters.webhook_http import HttpWebhookPoster
 from blueprints.common import log_process, timer_process
 from usecases.disbursement_responses import RESPONSES_FOLDER, ResponseResult, process_responses
@@ -22,6 +23,8 @@ DRAWDOWNS = "drawdown_booking"
 
 def _log_files(process: str, started: datetime, folder: str, results: list[DispatchResult]) -> None:
     for r in results:
+        kind = "disbursement" if process == PROCESS else "retry"
+        telemetry.count("files.written", kind=kind, outcome="recovered" if r.recovered else "written")
         log_process(process, started, 0.0, Kind="file", File=f"{folder}/{r.file_name}", Records=r.records,
                     TotalMXN=f"{r.total_cents // 100}.{r.total_cents % 100:02d}",
                     Outcome="RECUPERADO" if r.recovered else "ESCRITO")  # fmt: skip
@@ -54,6 +57,8 @@ def run_webhooks(event_id: str | None = None) -> list[Delivery]:
     deliveries = deliver_webhooks(bootstrap.engine(), HttpWebhookPoster(cfg.timeout), cfg, bootstrap.utc_now,
                                   event_id)  # fmt: skip
     for d in deliveries:
+        if d.state != "DELIVERED":
+            telemetry.count("webhooks.failed", channel=d.channel, state=d.state)
         log_process(WEBHOOKS, started, 0.0, Kind="webhook", EventId=d.event_id, Channel=d.channel, Outcome=d.state,
                     Attempts=d.attempts, Status=d.status or 0, Error=d.error or "",
                     NextAttempt=d.next_attempt_at.isoformat() if d.next_attempt_at else "")  # fmt: skip

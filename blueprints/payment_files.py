@@ -3,6 +3,7 @@
 import azure.functions as func
 
 import bootstrap
+from adapters import telemetry
 from blueprints.common import log_process, timer_process
 from domain.debts import cents_text
 from usecases.payment_files import PaymentFileResult, generate_payment_files
@@ -12,6 +13,7 @@ PROCESS = "payment_file_generator"
 
 
 def log_file(result: PaymentFileResult) -> None:
+    telemetry.count("files.written", kind="payment", outcome=result.outcome)
     log_process(
         PROCESS, result.started_at, result.duration_ms,
         Kind="file", Company=f"{result.company:05d}", File=result.file_name, Outcome=result.outcome,

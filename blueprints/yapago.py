@@ -8,6 +8,7 @@ import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
 import bootstrap
+from adapters import telemetry
 from blueprints.common import ApiError, Call, endpoint, json_response, read_json
 from domain.auth import Scope
 from domain.masking import fields_of
@@ -62,6 +63,8 @@ def _handle(
             reply = run(parsed)
         else:
             reply = Reply.of(Answer(BANK_NOT_ALLOWED, f"{BANK_NOT_ALLOWED.message} ({parsed.idBanco})"))
+    operation = model.__name__.removesuffix("Request").lower()
+    telemetry.count("yapago.requests", operation=operation, codResp=str(reply.body.get("codResp", "")))
     return json_response(reply.body, reply.status)
 
 

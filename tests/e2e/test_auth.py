@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -196,8 +197,10 @@ def test_every_call_is_logged_masked(client: str, azurite: str) -> None:
     call("auth_token", "POST", headers={"X-Correlation-Id": "corr-0002-test"}, body={"client_id": client})
     bootstrap.log_sink().flush()
     rows = read_partition(azurite, API_LOGS, partition_key("auth_token", datetime.now(UTC)))
-    mine = {r["CorrelationId"]: r for r in rows if r["CorrelationId"].startswith("corr-000")}
+    mine = {r["CallerCorrelationId"]: r for r in rows if r.get("CallerCorrelationId", "").startswith("corr-000")}
     ok, bad = mine["corr-0001-test"], mine["corr-0002-test"]
+    assert re.fullmatch("[0-9a-f]{32}", ok["CorrelationId"]), "CorrelationId is the trace id; the caller's is kept"
+    assert ok["CorrelationId"] != bad["CorrelationId"]
     assert rows.index(bad) < rows.index(ok), "newest first"
     assert ok["Status"] == 200 and bad["Status"] == 400
     assert ok["ClientId"] == client and ok["Method"] == "POST" and ok["Route"] == "/api/auth/token"

@@ -208,7 +208,7 @@ def test_calls_are_logged_with_identities_masked(host: Host, azurite: str) -> No
     host.call("POST", "negotiations", body, headers={"X-Correlation-Id": correlation})
     for _ in range(50):
         rows = read_partition(azurite, API_LOGS, partition_key("collections_negotiations", datetime.now(UTC)))
-        mine = [r for r in rows if r["CorrelationId"] == correlation]
+        mine = [r for r in rows if r.get("CallerCorrelationId") == correlation]
         if mine:
             break
         time.sleep(0.1)

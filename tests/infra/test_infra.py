@@ -36,6 +36,7 @@ NOT_SET_IN_AZURE = {
     "SFTP_PRIVATE_KEY_PASSPHRASE": "the key sits in Key Vault without a passphrase: Key Vault is its protection",
     "SFTP_PASSWORD": "SFTP by key only",
     "SMS_OUTBOX_PATH": "SMS_MODE is acs in Azure; the outbox is for development",
+    "TELEMETRY_EXPORT_LOGS": "default true: with host.json telemetryMode OpenTelemetry the worker exports its own logs",
     "COLLECTIONS_RULES_FILE": "optional (empty: the built-in rules); appSettingOverrides can set it",
     "WEBSITE_INSTANCE_ID": "set by Azure on every instance",
     "WEBSITE_SITE_NAME": "set by Azure",

@@ -179,7 +179,7 @@ def test_settings_wire_the_identity_to_the_adapters(trusted: OAuthAzurite, monke
     bootstrap.reset()
     try:
         sink, store = bootstrap.log_sink(), bootstrap.file_store()
-        assert isinstance(sink, TableLogSink) and isinstance(store, BlobFileStore)
+        assert isinstance(sink, TableLogSink) and isinstance(store.inner, BlobFileStore)
         sink.write("IdentityLogs", _entities(1, "wired")[0])
         assert sink.flush(20) and sink.missed() == {}
         store.write_atomic("x/ok.TXT", b"ok")
