@@ -23,7 +23,7 @@ companies = sa.Table(
     "companies",
     metadata,
     sa.Column("code", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("name", sa.Unicode(120), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("code BETWEEN 1 AND 99999", name="code_range"),
 )
@@ -118,8 +118,8 @@ debt_file_errors = sa.Table(
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("line_no", sa.Integer, nullable=False),
     sa.Column("field", sa.String(40), nullable=False),
-    sa.Column("reason", sa.String(255), nullable=False),
-    sa.Column("raw_line", sa.String(1024), nullable=False),  # latin-1 text of the original bytes
+    sa.Column("reason", sa.Unicode(255), nullable=False),
+    sa.Column("raw_line", sa.Unicode(1024), nullable=False),  # latin-1 text of the original bytes
 )
 
 debts = sa.Table(
@@ -128,10 +128,10 @@ debts = sa.Table(
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("company_code", sa.Integer, nullable=False),
     sa.Column("client_code", sa.String(14), nullable=False),
-    sa.Column("client_name", sa.String(30), nullable=False),
+    sa.Column("client_name", sa.Unicode(30), nullable=False),
     sa.Column("service_code", sa.String(3), nullable=False),
     sa.Column("document", sa.String(16), nullable=False),
-    sa.Column("description", sa.String(20), nullable=False),
+    sa.Column("description", sa.Unicode(20), nullable=False),
     sa.Column("due_date", sa.Date, nullable=False),
     sa.Column("issue_date", sa.Date, nullable=False),
     sa.Column("amount_cents", sa.BigInteger, nullable=False),
@@ -184,7 +184,7 @@ payments = sa.Table(
     sa.Column("debt_reference", sa.String(20)),
     # a copy of the debt as it was paid: a later R load may replace the debt row
     sa.Column("client_code", sa.String(14), nullable=False),
-    sa.Column("client_name", sa.String(30), nullable=False),
+    sa.Column("client_name", sa.Unicode(30), nullable=False),
     sa.Column("document", sa.String(16), nullable=False),
     sa.Column("due_date", sa.Date, nullable=False),
     sa.Column("currency", sa.String(1), nullable=False),
@@ -215,7 +215,7 @@ api_operations = sa.Table(
     sa.Column("operation", sa.String(10), primary_key=True),
     sa.Column("request_sha256", sa.String(64), nullable=False),
     sa.Column("status_code", sa.Integer, nullable=False),
-    sa.Column("response", sa.Text, nullable=False),
+    sa.Column("response", sa.UnicodeText, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -281,8 +281,8 @@ collection_agreements = sa.Table(
     sa.Column("acct_id", sa.String(20), primary_key=True),  # without the right padding to 20
     sa.Column("ident_type", sa.String(2), nullable=False),
     sa.Column("ident_num", sa.String(15), nullable=False),
-    sa.Column("acct_type", sa.String(60), nullable=False),
-    sa.Column("document", sa.Text, nullable=False),  # the agreement answer, JSON
+    sa.Column("acct_type", sa.Unicode(60), nullable=False),
+    sa.Column("document", sa.UnicodeText, nullable=False),  # the agreement answer, JSON
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_collection_agreements_ident", "ident_type", "ident_num"),
 )
@@ -300,9 +300,9 @@ negotiation_marks = sa.Table(
     sa.Column("start_date", sa.Date),
     sa.Column("end_date", sa.Date),
     sa.Column("state", sa.String(10), nullable=False),  # Received / Rejected
-    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("reason", sa.Unicode(200), nullable=False),
     sa.Column("client_id", sa.String(64), nullable=False),
-    sa.Column("request", sa.Text, nullable=False),  # the checked request, JSON
+    sa.Column("request", sa.UnicodeText, nullable=False),  # the checked request, JSON
     sa.Column("request_hash", sa.String(64)),  # its SHA-256: how a retry is found (migration 0020)
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_negotiation_marks_negotiation", "core", "acct_id", "strategy_type", "start_date"),
@@ -323,7 +323,7 @@ collection_profiles = sa.Table(
     sa.Column("disposable", sa.Numeric(18, 2)),
     sa.Column("capacity", sa.Numeric(18, 2)),
     sa.Column("client_id", sa.String(64), nullable=False),
-    sa.Column("request", sa.Text, nullable=False),
+    sa.Column("request", sa.UnicodeText, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_collection_profiles_acct_id", "acct_id"),
 )
@@ -341,7 +341,7 @@ collection_policy_decisions = sa.Table(
     sa.Column("installment", sa.Numeric(18, 2)),
     sa.Column("forgiven", sa.Numeric(18, 2)),
     sa.Column("client_id", sa.String(64), nullable=False),
-    sa.Column("response", sa.Text, nullable=False),
+    sa.Column("response", sa.UnicodeText, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_collection_policy_decisions_acct_id", "acct_id"),
 )
@@ -352,7 +352,7 @@ collection_convenios = sa.Table(
     "collection_convenios",
     metadata,
     sa.Column("ref_id", sa.String(20), primary_key=True),
-    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("name", sa.Unicode(80), nullable=False),
     sa.Column("ref_type", sa.String(10), nullable=False),
     sa.Column("flag_update", sa.String(1), nullable=False),  # 1: the payer may change the amount
     sa.Column("pmt_ref_id", sa.String(20), nullable=False),
@@ -364,8 +364,8 @@ collection_references = sa.Table(
     metadata,
     sa.Column("ref_id", sa.String(20), sa.ForeignKey("collection_convenios.ref_id"), primary_key=True),
     sa.Column("reference", sa.String(40), primary_key=True),
-    sa.Column("full_name", sa.String(120), nullable=False),
-    sa.Column("amounts", sa.Text, nullable=False),  # [{"name", "value"}], JSON with exact decimals
+    sa.Column("full_name", sa.Unicode(120), nullable=False),
+    sa.Column("amounts", sa.UnicodeText, nullable=False),  # [{"name", "value"}], JSON with exact decimals
     sa.Column("due_date", sa.Date),
     sa.Column("acct_id", sa.String(30), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -380,7 +380,7 @@ collection_checks = sa.Table(
     sa.Column("action", sa.String(1), nullable=False),
     sa.Column("ref_id", sa.String(20), nullable=False),
     sa.Column("reference", sa.String(40), nullable=False),
-    sa.Column("response", sa.Text, nullable=False),
+    sa.Column("response", sa.UnicodeText, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     # sha256 of the request without its transport fields: a retry matches, another request not
     sa.Column("request_hash", sa.String(64)),
@@ -407,7 +407,7 @@ lending_channels = sa.Table(
     "lending_channels",
     metadata,
     sa.Column("channel", sa.String(10), primary_key=True),
-    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("name", sa.Unicode(80), nullable=False),
     sa.Column("clabe", sa.String(18), nullable=False),  # check digit validated on the way in
     sa.Column("webhook_url", sa.String(300)),
     # its webhook secret is derived from LENDING_WEBHOOK_KEY and this version (bump to rotate)
@@ -434,7 +434,7 @@ lending_orders = sa.Table(
     sa.Column("order_id", sa.String(40), nullable=False),
     sa.Column("customer_id", sa.String(40), sa.ForeignKey("lending_customers.customer_id"), nullable=False),
     sa.Column("amount", sa.Numeric(18, 2), nullable=False),
-    sa.Column("concept", sa.String(80), nullable=False),
+    sa.Column("concept", sa.Unicode(80), nullable=False),
     sa.Column("client_id", sa.String(64), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("channel", "order_id"),
@@ -450,13 +450,13 @@ lending_purchases = sa.Table(
     sa.Column("customer_id", sa.String(40), nullable=False),
     sa.Column("amount", sa.Numeric(18, 2), nullable=False),
     sa.Column("amount_cents", sa.BigInteger, nullable=False),
-    sa.Column("concept", sa.String(80), nullable=False),
+    sa.Column("concept", sa.Unicode(80), nullable=False),
     sa.Column("operation", sa.String(30), nullable=False),
     sa.Column("clabe", sa.String(18), nullable=False),
     sa.Column("state", sa.String(24), nullable=False),
     sa.Column("valid_until", sa.DateTime(timezone=True)),
-    sa.Column("payload", sa.Text),  # the signed QR payload, once issued
-    sa.Column("reason", sa.String(300), nullable=False),
+    sa.Column("payload", sa.UnicodeText),  # the signed QR payload, once issued
+    sa.Column("reason", sa.Unicode(300), nullable=False),
     sa.Column("retries", sa.Integer, nullable=False, server_default="0"),  # retry files it went into
     sa.Column("retried_at", sa.DateTime(timezone=True)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -474,7 +474,7 @@ lending_credit_checks = sa.Table(
     sa.Column("step", sa.String(20), nullable=False),  # qr_request or approval
     sa.Column("approved", sa.Boolean, nullable=False),
     sa.Column("code", sa.String(40), nullable=False),
-    sa.Column("message", sa.String(300), nullable=False),
+    sa.Column("message", sa.Unicode(300), nullable=False),
     sa.Column("credit_limit", sa.Numeric(18, 2)),
     sa.Column("available", sa.Numeric(18, 2)),
     sa.Column("overdue", sa.Numeric(18, 2)),
@@ -508,7 +508,7 @@ lending_events = sa.Table(
     sa.Column("from_state", sa.String(24)),
     sa.Column("event", sa.String(30), nullable=False),
     sa.Column("to_state", sa.String(24)),
-    sa.Column("detail", sa.String(300), nullable=False),
+    sa.Column("detail", sa.Unicode(300), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_lending_events_purchase_id", "purchase_id"),
 )
@@ -576,7 +576,7 @@ lending_response_lines = sa.Table(
     sa.Column("reason_code", sa.String(2)),
     sa.Column("tracking_key", sa.String(30)),
     sa.Column("outcome", sa.String(12), nullable=False),  # disbursed retry failed | malformed unknown duplicate
-    sa.Column("detail", sa.String(300), nullable=False),
+    sa.Column("detail", sa.Unicode(300), nullable=False),
     sa.Index("ix_lending_response_lines_file_id_outcome", "file_id", "outcome"),
     sa.Index("ix_lending_response_lines_purchase_id_attempt", "purchase_id", "attempt"),
 )
@@ -599,8 +599,8 @@ lending_webhooks = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_status", sa.Integer),
-    sa.Column("last_error", sa.String(300)),
-    sa.Column("body", sa.Text),  # the exact bytes signed, fixed at the first try
+    sa.Column("last_error", sa.Unicode(300)),
+    sa.Column("body", sa.UnicodeText),  # the exact bytes signed, fixed at the first try
     sa.Column("delivered_at", sa.DateTime(timezone=True)),
     sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),  # the give-up window starts here
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

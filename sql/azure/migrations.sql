@@ -1010,3 +1010,123 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0020 -> 0021
+
+ALTER TABLE api_operations ALTER COLUMN response NVARCHAR(max) NOT NULL;
+
+GO
+
+ALTER TABLE collection_agreements ALTER COLUMN acct_type NVARCHAR(60) NOT NULL;
+
+GO
+
+ALTER TABLE collection_agreements ALTER COLUMN document NVARCHAR(max) NOT NULL;
+
+GO
+
+ALTER TABLE collection_checks ALTER COLUMN response NVARCHAR(max) NOT NULL;
+
+GO
+
+ALTER TABLE collection_convenios ALTER COLUMN name NVARCHAR(80) NOT NULL;
+
+GO
+
+ALTER TABLE collection_policy_decisions ALTER COLUMN response NVARCHAR(max) NOT NULL;
+
+GO
+
+ALTER TABLE collection_profiles ALTER COLUMN request NVARCHAR(max) NOT NULL;
+
+GO
+
+ALTER TABLE collection_references ALTER COLUMN full_name NVARCHAR(120) NOT NULL;
+
+GO
+
+ALTER TABLE collection_references ALTER COLUMN amounts NVARCHAR(max) NOT NULL;
+
+GO
+
+ALTER TABLE companies ALTER COLUMN name NVARCHAR(120) NOT NULL;
+
+GO
+
+ALTER TABLE debt_file_errors ALTER COLUMN reason NVARCHAR(255) NOT NULL;
+
+GO
+
+ALTER TABLE debt_file_errors ALTER COLUMN raw_line NVARCHAR(1024) NOT NULL;
+
+GO
+
+ALTER TABLE debts ALTER COLUMN client_name NVARCHAR(30) NOT NULL;
+
+GO
+
+ALTER TABLE debts ALTER COLUMN description NVARCHAR(20) NOT NULL;
+
+GO
+
+ALTER TABLE lending_channels ALTER COLUMN name NVARCHAR(80) NOT NULL;
+
+GO
+
+ALTER TABLE lending_credit_checks ALTER COLUMN message NVARCHAR(300) NOT NULL;
+
+GO
+
+ALTER TABLE lending_events ALTER COLUMN detail NVARCHAR(300) NOT NULL;
+
+GO
+
+ALTER TABLE lending_orders ALTER COLUMN concept NVARCHAR(80) NOT NULL;
+
+GO
+
+ALTER TABLE lending_purchases ALTER COLUMN concept NVARCHAR(80) NOT NULL;
+
+GO
+
+ALTER TABLE lending_purchases ALTER COLUMN payload NVARCHAR(max) NULL;
+
+GO
+
+ALTER TABLE lending_purchases ALTER COLUMN reason NVARCHAR(300) NOT NULL;
+
+GO
+
+ALTER TABLE lending_response_lines ALTER COLUMN detail NVARCHAR(300) NOT NULL;
+
+GO
+
+ALTER TABLE lending_webhooks ALTER COLUMN last_error NVARCHAR(300) NULL;
+
+GO
+
+ALTER TABLE lending_webhooks ALTER COLUMN body NVARCHAR(max) NULL;
+
+GO
+
+ALTER TABLE negotiation_marks ALTER COLUMN reason NVARCHAR(200) NOT NULL;
+
+GO
+
+ALTER TABLE negotiation_marks ALTER COLUMN request NVARCHAR(max) NOT NULL;
+
+GO
+
+ALTER TABLE payments ALTER COLUMN client_name NVARCHAR(30) NOT NULL;
+
+GO
+
+UPDATE alembic_version SET version_num='0021' WHERE alembic_version.version_num = '0020';
+
+GO
+
+COMMIT;
+
+GO
+

@@ -60,6 +60,22 @@ def test_azure_sql_script_uses_the_types_azure_sql_creates() -> None:
     assert "due_date DATE NOT NULL" in text and "VARCHAR(max)" in text
 
 
+def test_outside_text_is_unicode_on_azure_sql() -> None:
+    """Every column declared Unicode (names, concepts, reasons, stored JSON) ends NVARCHAR in the
+    script: VARCHAR would keep only the database's code page and write `?` for the rest."""
+    from sql.tables import metadata
+
+    text = AZURE_SQL.read_text()
+    wide = [(t.name, c.name) for t in metadata.sorted_tables for c in t.columns
+            if isinstance(c.type, sa.Unicode | sa.UnicodeText)]  # fmt: skip
+    assert len(wide) >= 20
+    missing = [f"{t}.{c}" for t, c in wide if f"ALTER TABLE {t} ALTER COLUMN {c} NVARCHAR(" not in text]
+    assert missing == [], missing
+    narrow = [f"{t.name}.{c.name}" for t in metadata.sorted_tables for c in t.columns
+              if type(c.type) is sa.Text]  # fmt: skip
+    assert narrow == [], f"a large text column left VARCHAR(max): {narrow}"
+
+
 def test_company_rows_and_constraints(empty_db_url: str) -> None:
     upgrade(empty_db_url)
     engine = create_engine(empty_db_url)
