@@ -1,9 +1,9 @@
 """A local Application Insights ingestion endpoint: what the Azure Monitor exporters send, kept.
 
-    python -m fakes.appinsights --port 8090
+    python -m fakes.appinsights --port 8095
 
-Point a connection string at it (`InstrumentationKey=<guid>;IngestionEndpoint=http://127.0.0.1:8090/;
-LiveEndpoint=http://127.0.0.1:8090/`)
+Point a connection string at it (`InstrumentationKey=<guid>;IngestionEndpoint=http://127.0.0.1:8095/;
+LiveEndpoint=http://127.0.0.1:8095/`)
 and the app's exporters post their envelopes here as they would to Azure: POST /v2.1/track
 with a JSON array (or one envelope per line), gzip-encoded or not, answered with the service's
 `{"itemsReceived", "itemsAccepted", "errors"}`. An envelope without `iKey`, `name`, `time` or
@@ -69,7 +69,7 @@ class FakeIngestion:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--port", type=int, default=8095)
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args()
     import uvicorn
