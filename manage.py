@@ -451,7 +451,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return 2
 
-    serve(args.host, args.port, args.workers, not args.no_timers, args.app, args.threads)
+    serve(args.host, args.port, args.workers, not args.no_timers, args.app, args.threads, queues=not args.no_queues)
     return 0
 
 
@@ -468,6 +468,7 @@ def parser() -> argparse.ArgumentParser:
         help="threads per worker for synchronous functions, like PYTHON_THREADPOOL_THREAD_COUNT (default 2)",
     )  # fmt: skip
     p.add_argument("--no-timers", action="store_true", help="do not fire timer functions")
+    p.add_argument("--no-queues", action="store_true", help="do not listen for queue-triggered functions")
     p.add_argument("--app", default="function_app", help="module holding `app` (default function_app)")
     p.set_defaults(run=cmd_serve)
 

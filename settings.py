@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     sql_client_id: str | None = Field(default=None, alias="SQL__clientId")
 
     azure_web_jobs_storage: str = Field(default="UseDevelopmentStorage=true", alias="AzureWebJobsStorage")
+    # the host's storage by identity, as the host reads it; the app sends its queue messages there
+    host_storage_queue_uri: str | None = Field(default=None, alias="AzureWebJobsStorage__queueServiceUri")
+    host_storage_account: str | None = Field(default=None, alias="AzureWebJobsStorage__accountName")
+    host_storage_credential: str | None = Field(default=None, alias="AzureWebJobsStorage__credential")
+    host_storage_client_id: str | None = Field(default=None, alias="AzureWebJobsStorage__clientId")
+    debt_queue: str = Field(default="debt-files", alias="DEBT_QUEUE")
     log_storage_connection: str = Field(default="UseDevelopmentStorage=true", alias="LOG_STORAGE_CONNECTION")
     log_timeout_seconds: float = Field(default=2.0, gt=0, le=30, alias="LOG_TIMEOUT_SECONDS")
     log_retry_after_seconds: float = Field(default=30.0, ge=0, le=3600, alias="LOG_RETRY_AFTER_SECONDS")
@@ -171,6 +177,10 @@ class Settings(BaseSettings):
     def blob_connection(self) -> str:
         return storage_connection(self.sftp_blob_connection or self.azure_web_jobs_storage)
 
+    def host_storage(self) -> str:
+        """The host's storage connection string (queues for work messages)."""
+        return storage_connection(self.azure_web_jobs_storage)
+
     def log_connection(self) -> str:
         return storage_connection(self.log_storage_connection)
 
@@ -178,7 +188,8 @@ class Settings(BaseSettings):
         """The identity-based settings that are set, by their app-setting names."""
         names = ("sftp_blob_uri", "sftp_blob_account", "sftp_blob_credential", "sftp_blob_client_id",
                  "log_storage_uri", "log_storage_account", "log_storage_credential", "log_storage_client_id",
-                 "sql_credential", "sql_client_id")  # fmt: skip
+                 "sql_credential", "sql_client_id", "host_storage_queue_uri", "host_storage_account",
+                 "host_storage_credential", "host_storage_client_id")  # fmt: skip
         fields = type(self).model_fields
         return {str(fields[n].alias): value for n in names if (value := getattr(self, n))}
 

@@ -6,12 +6,14 @@ import importlib
 import logging
 import os
 import socket
+from pathlib import Path
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from local_host.asgi import APP_MODULE_VARIABLE
 from local_host.invoke import THREADS_VARIABLE
+from local_host.queues import queue_listeners
 from local_host.registry import functions_of
 from local_host.timers import TimerScheduler, host_zone, timer_jobs
 
@@ -52,7 +54,10 @@ LOG_CONFIG = {
 }
 
 
-def serve(host: str, port: int, workers: int, timers: bool, module: str = "function_app", threads: int = 2) -> None:
+def serve(
+    host: str, port: int, workers: int, timers: bool, module: str = "function_app", threads: int = 2,
+    *, queues: bool = True,
+) -> None:  # fmt: skip
     os.environ[APP_MODULE_VARIABLE] = module  # read by the worker processes' app factory
     os.environ[THREADS_VARIABLE] = str(threads)  # and the size of their function thread pool
     app = importlib.import_module(module).app
@@ -60,7 +65,8 @@ def serve(host: str, port: int, workers: int, timers: bool, module: str = "funct
     log.info("Functions in %s:", module)
     for function in functions:
         trigger = function.get_trigger()
-        detail = getattr(trigger, "route", None) or getattr(trigger, "schedule", "")
+        detail = (getattr(trigger, "route", None) or getattr(trigger, "schedule", "")
+                  or getattr(trigger, "queue_name", ""))  # fmt: skip
         log.info("  %s: %s %s", function.get_function_name(), trigger.get_binding_name(), detail)
     scheduler = None
     if timers:
@@ -68,6 +74,9 @@ def serve(host: str, port: int, workers: int, timers: bool, module: str = "funct
         if jobs:
             scheduler = TimerScheduler(jobs, host_zone(os.environ))
             scheduler.start()
+    listeners = queue_listeners(app, Path.cwd()) if queues else []
+    for listener in listeners:
+        listener.start()
     config = uvicorn.Config(
         "local_host.asgi:create_app",
         factory=True,
@@ -91,3 +100,5 @@ def serve(host: str, port: int, workers: int, timers: bool, module: str = "funct
     finally:
         if scheduler is not None:
             scheduler.stop()
+        for listener in listeners:
+            listener.stop()

@@ -1,7 +1,8 @@
-"""A tiny function app for the local host's own tests: route parameters, a pid probe, a timer."""
+"""A tiny function app for the local host's own tests: route parameters, a pid probe, a timer, a queue."""
 
 import json
 import os
+import time
 from pathlib import Path
 
 import azure.functions as func
@@ -42,3 +43,14 @@ def boom(req: func.HttpRequest) -> func.HttpResponse:
 def tick(timer: func.TimerRequest) -> None:
     with Path(os.environ["SAMPLE_OUT"]).open("a") as out:
         out.write(f"{os.getpid()} {timer.past_due}\n")
+
+
+@app.queue_trigger(arg_name="msg", queue_name="%SAMPLE_QUEUE%", connection="AzureWebJobsStorage")
+def work(msg: func.QueueMessage) -> None:
+    """Writes `<pid> <dequeue count> <n>`; fails while the dequeue count is at most `fail_until`."""
+    body = json.loads(msg.get_body())
+    with Path(os.environ["SAMPLE_OUT"]).open("a") as out:
+        out.write(f"{os.getpid()} {msg.dequeue_count} {body['n']}\n")
+    time.sleep(body.get("sleep", 0))
+    if msg.dequeue_count <= body.get("fail_until", 0):
+        raise RuntimeError("asked to fail")

@@ -41,9 +41,10 @@ def start_host(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[subproc
 
 
 @pytest.fixture
-def sample_host(tmp_path: Path) -> Iterator[Host]:
+def sample_host(tmp_path: Path, azurite: str) -> Iterator[Host]:
     out = tmp_path / "ticks.txt"
-    env = {**os.environ, "SAMPLE_SCHEDULE": "*/1 * * * * *", "SAMPLE_OUT": str(out)}
+    env = {**os.environ, "SAMPLE_SCHEDULE": "*/1 * * * * *", "SAMPLE_OUT": str(out), "AzureWebJobsStorage": azurite,
+           "SAMPLE_QUEUE": f"sample-{tmp_path.name[-20:].lower().replace('_', '-')}"}  # fmt: skip
     proc, port, log = start_host(tmp_path, env, "--app", "tests.e2e.sample_app", "--workers", "2")
     yield Host(f"http://127.0.0.1:{port}/api", proc, log, out)
     stop(proc)
