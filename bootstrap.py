@@ -74,6 +74,19 @@ def log_sink() -> LogSink:
 
 
 @functools.cache
+def work_queues():  # type: ignore[no-untyped-def]
+    """The host's storage queues, where the dispatchers put work for the queue triggers."""
+    from adapters.queues import WorkQueues, host_queues
+
+    settings = get_settings()
+    target = host_queues(settings)
+    if settings.in_azure and target.connection_string is not None and "devstoreaccount1" in target.connection_string:
+        raise SettingsError("AzureWebJobsStorage__queueServiceUri (or AzureWebJobsStorage) is not set: the work "
+                            "queues would be the local emulator's")  # fmt: skip
+    return WorkQueues(target)
+
+
+@functools.cache
 def token_service() -> TokenService:
     settings = get_settings()
     settings.refuse_local("JWT_SIGNING_KEY")
@@ -164,8 +177,8 @@ def reset() -> None:
     """Drop every cached adapter and setting (tests change the environment between cases)."""
     if engine.cache_info().currsize:
         engine().dispose()
-    for cached in (engine, file_store, log_sink, token_service, guess_guard, company_setups, decision_rules,
-                   credit_engine, sms_sender, lending_config, webhook_config):  # fmt: skip
+    for cached in (engine, file_store, log_sink, work_queues, token_service, guess_guard, company_setups,
+                   decision_rules, credit_engine, sms_sender, lending_config, webhook_config):  # fmt: skip
         cached.cache_clear()
     from usecases.clients import CLIENT_STATUS
 

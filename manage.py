@@ -366,6 +366,33 @@ def cmd_load_debts(args: argparse.Namespace) -> int:
     return 1 if any(r.outcome == "FALLIDO" for r in results) else 0
 
 
+def cmd_dispatch_debts(args: argparse.Namespace) -> int:
+    from blueprints.debt_loader import dispatch
+
+    counts = dispatch()
+    print(f"queued {counts['Companies']} companies ({counts['Files']} files) on {counts['Queue']}")
+    return 0
+
+
+def cmd_poison(args: argparse.Namespace) -> int:
+    import bootstrap
+    from settings import get_settings
+
+    queue = args.queue or get_settings().debt_queue
+    queues = bootstrap.work_queues()
+    if args.requeue:
+        moved = queues.requeue_poison(queue)
+        print(f"{moved} message(s) moved from {queue}-poison back to {queue}")
+        return 0
+    parked = queues.parked(queue)
+    for message in parked:
+        when = message.inserted.isoformat() if message.inserted else "?"
+        print(f"{when}  {message.id}  {message.body}")
+    if not parked:
+        print(f"{queue}-poison is empty")
+    return 0
+
+
 def cmd_generate_payments(args: argparse.Namespace) -> int:
     from datetime import datetime
 
@@ -573,9 +600,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.set_defaults(run=cmd_import_collections)
 
-    p = sub.add_parser("load-debts", help="load the pending debt files now (what the debt_loader timer does)")
+    p = sub.add_parser("load-debts", help="load the pending debt files now, in this process (what debt_files does)")
     p.add_argument("--company", help="only this company code")
     p.set_defaults(run=cmd_load_debts)
+
+    p = sub.add_parser("dispatch-debts", help="queue every company with pending debt files now (the timer's work)")
+    p.set_defaults(run=cmd_dispatch_debts)
+
+    p = sub.add_parser("poison", help="list the messages that failed maxDequeueCount times (or --requeue them)")
+    p.add_argument("--queue", help="the work queue (default DEBT_QUEUE)")
+    p.add_argument("--requeue", action="store_true", help="move them back to the queue, to be tried again")
+    p.set_defaults(run=cmd_poison)
 
     p = sub.add_parser("generate-payments", help="write the payment files now (what the timer does)")
     p.add_argument("--company", help="only this company code")

@@ -286,6 +286,29 @@ def log_process(process: str, started: datetime, duration_ms: float, **fields: A
         log.exception("could not log the run of %s", process)
 
 
+def _logged(process: str, run: Callable[[Any], dict[str, Any] | None], trigger: Any, **fields: Any) -> None:
+    """Run a background function with one ProcessLogs entity for it: its outcome, duration,
+    the trigger's `fields` and the counts it returns. An exception is logged and re-raised, so the
+    host records the run as failed too (and retries a queue message)."""
+    started, t0 = bootstrap.utc_now(), time.perf_counter()
+    try:
+        counts = run(trigger) or {}
+    except Exception as exc:
+        log_process(process, started, (time.perf_counter() - t0) * 1000, Outcome="failed",
+                    Error=f"{type(exc).__name__}: {exc}"[:2000], **fields)  # fmt: skip
+        raise
+    log_process(process, started, (time.perf_counter() - t0) * 1000, Outcome="succeeded", **fields, **counts)
+
+
+def _as_function(wrapper: Callable[..., None], run: Callable[..., Any], arg: str, kind: type) -> Callable[..., None]:
+    # The Functions worker reads the name, the signature and the resolved annotations.
+    wrapper.__annotations__ = {arg: kind, "context": func.Context, "return": None}
+    wrapper.__name__ = run.__name__
+    wrapper.__qualname__ = run.__qualname__
+    wrapper.__doc__ = run.__doc__
+    return wrapper
+
+
 def timer_process(
     process: str,
 ) -> Callable[[Callable[[func.TimerRequest], dict[str, Any] | None]], Callable[[func.TimerRequest], None]]:
@@ -300,35 +323,28 @@ def timer_process(
             telemetry.ensure_configured()
             with telemetry.invocation(run.__name__, "timer", context) as invocation:
                 invocation.set(**{"app.past_due": bool(timer.past_due)})
-                _run(timer)
+                _logged(process, run, timer, PastDue=timer.past_due)
 
-        def _run(timer: func.TimerRequest) -> None:
-            started, t0 = bootstrap.utc_now(), time.perf_counter()
-            try:
-                counts = run(timer) or {}
-            except Exception as exc:
-                log_process(
-                    process,
-                    started,
-                    (time.perf_counter() - t0) * 1000,
-                    Outcome="failed",
-                    Error=f"{type(exc).__name__}: {exc}"[:2000],
-                    PastDue=timer.past_due,
-                )
-                raise
-            log_process(
-                process,
-                started,
-                (time.perf_counter() - t0) * 1000,
-                Outcome="succeeded",
-                PastDue=timer.past_due,
-                **counts,
-            )
+        return _as_function(function, run, "timer", func.TimerRequest)
 
-        function.__annotations__ = {"timer": func.TimerRequest, "context": func.Context, "return": None}
-        function.__name__ = run.__name__
-        function.__qualname__ = run.__qualname__
-        function.__doc__ = run.__doc__
-        return function
+    return decorate
+
+
+def queue_process(
+    process: str,
+) -> Callable[[Callable[[func.QueueMessage], dict[str, Any] | None]], Callable[[func.QueueMessage], None]]:
+    """Wrap a queue-triggered function (its argument is named `msg`): one ProcessLogs entity per
+    message with its id and dequeue count. An exception is re-raised: the host makes the message
+    visible again after `visibilityTimeout` and, at `maxDequeueCount`, moves it to `<queue>-poison`."""
+
+    def decorate(run: Callable[[func.QueueMessage], dict[str, Any] | None]) -> Callable[[func.QueueMessage], None]:
+        def function(msg: func.QueueMessage, context: func.Context | None = None) -> None:
+            telemetry.ensure_configured()
+            count = getattr(msg, "dequeue_count", None)
+            with telemetry.invocation(run.__name__, "queue", context) as invocation:
+                invocation.set(**{"messaging.message.id": msg.id, "app.dequeue_count": count})
+                _logged(process, run, msg, MessageId=msg.id, DequeueCount=count)
+
+        return _as_function(function, run, "msg", func.QueueMessage)
 
     return decorate

@@ -1,18 +1,38 @@
-"""Timer: load the debt files companies left on the exchange folders (spec section 5)."""
+"""Debt files (spec section 5), spread across instances by a queue.
 
+`debt_loader` (timer, every DEBT_LOADER_SCHEDULE) is a dispatcher: one message per company
+with something in Pending/ on DEBT_QUEUE, naming the company and its oldest file. `debt_files`
+(queue trigger) loads that company's pending files, oldest first, so an N file never passes the R
+it follows; as many instances as the plan gives take companies in parallel, and two instances on
+one company take turns on its lock. A duplicate or late message finds nothing to do. A run
+stops between files when the host's function timeout is near and queues the company again.
+`debt_files_poison` takes a message that failed maxDequeueCount times: the file it names is set
+aside in Rejected/ with an .ERR, the run says why in ProcessLogs, and the company's other files
+are queued again.
+"""
+
+from __future__ import annotations
+
+import time
 from datetime import timedelta
 
 import azure.functions as func
 
 import bootstrap
 from adapters import telemetry
-from blueprints.common import log_process, timer_process
+from adapters.files.port import FileNotFound, printable_name
+from adapters.queues import decode
+from blueprints.common import log_process, queue_process, timer_process
+from blueprints.time_budget import deadline
 from domain.debts import cents_text
 from settings import get_settings
-from usecases.load_debts import FileResult, load_debts
+from sql.debt_repository import DebtRepository
+from usecases.load_debts import Budget, FileResult, load_debts, pending_folder, pending_work, rejected_folder
 
 bp = func.Blueprint()
 PROCESS = "debt_loader"
+FILES = "debt_files"
+POISON = "debt_files_poison"
 
 
 def log_file(result: FileResult) -> None:
@@ -28,26 +48,100 @@ def log_file(result: FileResult) -> None:
     )  # fmt: skip
 
 
-def run_loader(company: int | None = None, progress=None) -> list[FileResult]:  # type: ignore[no-untyped-def]
+def run_loader(company: int | None = None, progress=None, budget: Budget | None = None) -> list[FileResult]:  # type: ignore[no-untyped-def]
     return load_debts(
         bootstrap.engine(), bootstrap.file_store(), bootstrap.utc_now,
         company=company, progress=progress, on_file=log_file,
         max_future=timedelta(minutes=get_settings().debt_file_max_future_minutes),
-        line_worker=get_settings().debt_load_worker,
+        line_worker=get_settings().debt_load_worker, budget=budget,
     )  # fmt: skip
+
+
+def dispatch() -> dict:
+    """One message per company with pending files (the timer, an operator, a blob event)."""
+    work = pending_work(bootstrap.engine(), bootstrap.file_store())
+    queue = get_settings().debt_queue
+    for item in work:
+        bootstrap.work_queues().send(queue, {"company": item.company, "file": item.oldest, "size": item.size})
+    return {"Kind": "dispatch", "Companies": len(work), "Files": sum(w.files for w in work), "Queue": queue}
 
 
 @bp.timer_trigger(schedule="%DEBT_LOADER_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
 @timer_process(PROCESS)
 def debt_loader(timer: func.TimerRequest) -> dict:
-    """Every DEBT_LOADER_SCHEDULE (default every 5 minutes): all companies, oldest file first."""
-    results = run_loader()
-    return {
-        "Kind": "run",
-        "Files": len(results),
-        "Lines": sum(r.lines for r in results),
-        "Applied": sum(r.applied for r in results),
-        "Rejected": sum(r.rejected for r in results),
-        "SetAside": sum(r.outcome == "APARTADO" for r in results),
-        "Failed": sum(r.outcome == "FALLIDO" for r in results),
-    }
+    """Every DEBT_LOADER_SCHEDULE (default every 5 minutes): queue each company with pending files."""
+    return dispatch()
+
+
+def _company(msg: func.QueueMessage) -> tuple[int, dict]:
+    try:
+        body = decode(msg.get_body())
+        company = body["company"]
+        if not isinstance(company, int) or not 1 <= company <= 99999:
+            raise ValueError(f"company {company!r} is not a company code")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"not a debt work message: {exc}") from None
+    return company, body
+
+
+@bp.queue_trigger(arg_name="msg", queue_name="%DEBT_QUEUE%", connection="AzureWebJobsStorage")
+@queue_process(FILES)
+def debt_files(msg: func.QueueMessage) -> dict:
+    """One company's pending debt files, oldest first, within the invocation's time budget."""
+    started = time.monotonic()
+    company, _ = _company(msg)
+    budget = Budget(deadline(started))
+    results = run_loader(company, budget=budget)
+    if budget.stopped:  # the rest waits in Pending/: a new message, not a retry of this one
+        dispatch_company(company)
+    failed = [r for r in results if r.outcome == "FALLIDO"]
+    counts = {
+        "Company": f"{company:05d}", "Files": len(results), "Lines": sum(r.lines for r in results),
+        "Applied": sum(r.applied for r in results), "Rejected": sum(r.rejected for r in results),
+        "Requeued": budget.stopped,
+    }  # fmt: skip
+    if failed:  # retried by the host after visibilityTimeout; poison after maxDequeueCount
+        raise RuntimeError(f"{len(failed)} file(s) failed: {failed[0].file_name}: {failed[0].detail}")
+    return counts
+
+
+def dispatch_company(company: int) -> bool:
+    for item in pending_work(bootstrap.engine(), bootstrap.file_store()):
+        if item.company == company:
+            bootstrap.work_queues().send(get_settings().debt_queue,
+                                         {"company": company, "file": item.oldest, "size": item.size})  # fmt: skip
+            return True
+    return False
+
+
+@bp.queue_trigger(arg_name="msg", queue_name="%DEBT_QUEUE%-poison", connection="AzureWebJobsStorage")
+@queue_process(POISON)
+def debt_files_poison(msg: func.QueueMessage) -> dict:
+    """A company's message that failed maxDequeueCount times: its file goes to Rejected/ with an
+    .ERR saying so, and the company's other files are queued again."""
+    try:
+        company, body = _company(msg)
+    except ValueError as exc:  # nothing to set aside or queue again: said in ProcessLogs, then dropped
+        return {"Result": "dropped", "Detail": str(exc)[:500]}
+    name = str(body.get("file") or "")
+    store, now = bootstrap.file_store(), bootstrap.utc_now()
+    moved = False
+    if name and printable_name(name) == name and "/" not in name:
+        target = f"{rejected_folder(company)}/{name}.{now.strftime('%Y%m%dT%H%M%S%fZ')}"
+        with bootstrap.engine().begin() as conn:  # the company's lock: no run is loading it meanwhile
+            repo = DebtRepository(conn)
+            repo.lock_company(company)
+            if repo.find_file(company, name) is None:  # committed ones are finished by the next run
+                try:
+                    store.move(f"{pending_folder(company)}/{name}", target)
+                    moved = True
+                except FileNotFound:
+                    pass  # loaded or moved meanwhile: nothing to set aside
+        if moved:
+            reason = (f"{name} no se pudo procesar tras varios intentos (la carga fallo o excedio el tiempo); "
+                      f"se aparta sin aplicar. Detalle en ProcessLogs {FILES} del {now:%Y-%m-%d}")  # fmt: skip
+            store.write_atomic(target + ".ERR", f"000000000|archivo|{reason}|\r\n".encode("ascii", "replace"))
+            log_process(POISON, now, 0.0, Kind="file", Company=f"{company:05d}", File=name, Outcome="APARTADO",
+                        Detail=reason)  # fmt: skip
+    requeued = dispatch_company(company)
+    return {"Company": f"{company:05d}", "File": name, "SetAside": moved, "Requeued": requeued}

@@ -135,12 +135,15 @@ def load_debts(
     on_file: Callable[[FileResult], None] | None = None,
     max_future: timedelta = MAX_FUTURE_TRANSMISSION,
     line_worker: str = "auto",
+    budget: Budget | None = None,
 ) -> list[FileResult]:
     """Process every pending debt file (of one company, or of all); returns one result per file.
 
     `max_future`: how far a header's transmission time may be ahead of this clock (domain/debts.py).
     `line_worker`: judge the lines in a second process (`auto`: big files, two cores or more;
     `on`, `off`; usecases/line_worker.py).
+    `budget`: a file is started only when the time left covers it (Budget.allows); the files
+    left are then reported as `budget.stopped` and wait, untouched, for the next run.
     """
     results = []
     store.sweep_temp(clock() - STALE_TEMP)
@@ -157,6 +160,9 @@ def load_debts(
             stray = _stray(info)
             if stray is None and not info.name.upper().endswith(".TXT"):
                 continue
+            if budget is not None and stray is None and results and not budget.allows(info.size):
+                budget.stopped = True  # a commit boundary: this file and the next wait for the next run
+                return results
             try:
                 if stray is not None:
                     result = _set_aside_stray(store, clock, code, info, stray)
@@ -172,6 +178,47 @@ def load_debts(
             if on_file is not None:
                 on_file(result)
     return results
+
+
+@dataclass
+class Budget:
+    """The time an invocation has left (the host kills it at its function timeout): a file is
+    started only when the time left covers a pessimistic estimate of it. The first file of a
+    run is always started: a file bigger than any budget still has to be loaded once."""
+
+    deadline: float  # time.monotonic() by which the invocation must have returned
+    bytes_per_second: float = 2_000_000.0  # a tenth of what this VM loads: the estimate errs long
+    margin_seconds: float = 30.0  # results, the move, the log entity
+    stopped: bool = False
+
+    def allows(self, size: int) -> bool:
+        return time.monotonic() + size / self.bytes_per_second + self.margin_seconds <= self.deadline
+
+
+@dataclass(frozen=True)
+class PendingWork:
+    """A company with files waiting in Pending/: what a work message names."""
+
+    company: int
+    oldest: str  # the file its next run starts with (the one a poison message is about)
+    size: int
+    files: int
+
+
+def pending_work(engine: Engine, store: FileStore) -> list[PendingWork]:
+    """Every registered company with something in Pending/ (debt files or entries to set aside)."""
+    found = []
+    for code in sorted(_companies(engine)):
+        try:
+            entries = store.list(pending_folder(code), everything=True)
+        except Exception:  # its run reports the listing's failure in ProcessLogs
+            log.exception("could not list %s", pending_folder(code))
+            found.append(PendingWork(code, "", 0, 0))
+            continue
+        waiting = [e for e in entries if _stray(e) is not None or e.name.upper().endswith(".TXT")]
+        if waiting:
+            found.append(PendingWork(code, printable_name(waiting[0].name), waiting[0].size, len(waiting)))
+    return found
 
 
 def _stray(info: FileInfo) -> str | None:

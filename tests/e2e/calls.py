@@ -43,3 +43,36 @@ def call(
 
 def json_of(response: func.HttpResponse) -> Any:
     return json.loads(response.get_body())
+
+
+def deliver(function_name: str, queue: str, context: Any = None) -> int:
+    """Every message waiting on `queue`, given to the function in-process as the host would
+    (Base64 decoded, with its dequeue count), then deleted; how many."""
+    import base64
+
+    from azure.functions.queue import QueueMessage
+
+    import bootstrap
+
+    client = bootstrap.work_queues().client(queue)
+    done = 0
+    while batch := list(client.receive_messages(max_messages=32, visibility_timeout=60)):
+        for message in batch:
+            arrived = QueueMessage(id=message.id, body=base64.b64decode(message.content),
+                                   dequeue_count=message.dequeue_count, pop_receipt=message.pop_receipt)  # fmt: skip
+            user = function(function_name).get_user_function()
+            user(arrived, context) if context is not None else user(arrived)
+            client.delete_message(message)
+            done += 1
+    return done
+
+
+def load_pending(context: Any = None) -> int:
+    """The debt_loader timer (it queues every company with pending files), then each message
+    given to debt_files: what the host does between two ticks; how many companies ran."""
+    from azure.functions.timer import TimerRequest
+
+    from settings import get_settings
+
+    function("debt_loader").get_user_function()(TimerRequest())
+    return deliver("debt_files", get_settings().debt_queue, context)

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-from azure.functions.timer import TimerRequest
 
 import bootstrap
 from adapters.table_log import PROCESS_LOGS, partition_key, read_partition
 from tests.conftest import SIGNING_KEY, stop
-from tests.e2e.calls import function
+from tests.e2e.calls import load_pending
 from tests.e2e.test_local_host import start_host
 from tests.integration.test_debt_golden import DATA
 from usecases.companies import seed_demo
@@ -32,9 +31,9 @@ def test_timer_function_loads_and_logs(app_env: Path, azurite: str) -> None:
     seed_demo(bootstrap.unit_of_work, bootstrap.utc_now())
     root = app_env / "exchange"
     first = drop(root, "valid_r")
-    function("debt_loader").get_user_function()(TimerRequest())
+    load_pending()
     second = drop(root, "valid_n")
-    function("debt_loader").get_user_function()(TimerRequest())
+    load_pending()
 
     complete = root / "00730" / "Deudas" / "Complete"
     assert {p.name for p in complete.iterdir()} == {
@@ -50,11 +49,14 @@ def test_timer_function_loads_and_logs(app_env: Path, azurite: str) -> None:
     bootstrap.log_sink().flush()
     entries = read_partition(azurite, PROCESS_LOGS, partition_key("debt_loader", datetime.now(UTC)))
     files = [e for e in entries if e.get("Kind") == "file"]
-    runs = [e for e in entries if e.get("Kind") == "run"]
+    dispatches = [e for e in entries if e.get("Kind") == "dispatch"]
     assert [e["File"] for e in files[:2]] == [second, first]  # newest first
     assert files[0]["Outcome"] == "PROCESADO" and files[0]["Applied"] == 4 and files[0]["Company"] == "00730"
     assert files[1]["AppliedPEN"] == "151.00" and files[1]["AppliedUSD"] == "2500.00"
-    assert runs[0]["Outcome"] == "succeeded" and runs[0]["Files"] == 1
+    assert dispatches[0]["Outcome"] == "succeeded" and dispatches[0]["Companies"] == 1 and dispatches[0]["Files"] == 1
+    runs = read_partition(azurite, PROCESS_LOGS, partition_key("debt_files", datetime.now(UTC)))
+    assert runs[0]["Outcome"] == "succeeded" and runs[0]["Company"] == "00730" and runs[0]["Files"] == 1
+    assert runs[0]["DequeueCount"] == 1 and runs[0]["MessageId"]
 
 
 def test_local_host_timer_picks_up_a_dropped_file(tmp_path: Path, azurite: str) -> None:
@@ -83,4 +85,5 @@ def test_local_host_timer_picks_up_a_dropped_file(tmp_path: Path, azurite: str) 
         assert httpx.get(f"http://127.0.0.1:{port}/api/health").status_code == 200
     finally:
         stop(proc)
-    assert "Executed 'Functions.debt_loader' (Succeeded" in log.read_text()
+    text = log.read_text()
+    assert "Executed 'Functions.debt_loader' (Succeeded" in text and "Executed 'Functions.debt_files' (Succeeded" in text

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,7 +27,11 @@ class Host:
 
 
 def start_host(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[subprocess.Popen, int, Path]:
+    """`manage.py serve` on a free port. Hosts of one session share Azurite: each gets a queue
+    of its own for debt work (DEBT_QUEUE) unless the test chose one (two instances of one app)."""
     port = free_port()
+    if env.get("DEBT_QUEUE") == os.environ.get("DEBT_QUEUE"):
+        env = {**env, "DEBT_QUEUE": f"debt-{uuid.uuid4().hex[:12]}"}
     log = tmp_path / f"host-{port}.log"
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--port", str(port), *args],

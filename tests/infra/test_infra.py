@@ -27,6 +27,7 @@ CHECKOV = ROOT / ".venv-iac" / "bin" / "checkov"
 NOT_SET_IN_AZURE = {
     "FUNCTIONS_WORKER_RUNTIME": "Flex Consumption takes it from functionAppConfig.runtime and refuses the setting",
     "AzureWebJobsStorage": "identity-based instead: AzureWebJobsStorage__credential, __clientId, __*ServiceUri",
+    "AzureWebJobsStorage__accountName": "AzureWebJobsStorage__*ServiceUri are set instead (right in every Azure cloud)",
     "LOG_STORAGE_CONNECTION": "identity-based instead: LOG_STORAGE__tableServiceUri, __credential, __clientId",
     "LOG_STORAGE__accountName": "LOG_STORAGE__tableServiceUri is set instead (right in every Azure cloud)",
     "SFTP_BLOB_CONNECTION": "identity-based instead: SFTP_BLOB__blobServiceUri, __credential, __clientId",

@@ -28,7 +28,7 @@ from sqlalchemy.sql import operators, visitors
 
 import bootstrap
 from sql.migrate import AZURE_SQL
-from tests.e2e.calls import call, function, json_of
+from tests.e2e.calls import call, function, json_of, load_pending
 from tests.e2e.test_debt_loader_timer import drop
 from usecases.clients import register_client
 from usecases.collections import import_collections
@@ -93,7 +93,7 @@ def _workload(root: Path) -> None:
     register_client(bootstrap.unit_of_work, "bank-1020", SECRET, "yapago", now)
     register_client(bootstrap.unit_of_work, "collector", SECRET, "collections", now)
     drop(root / "exchange", "valid_r")
-    function("debt_loader").get_user_function()(TimerRequest())
+    load_pending()
     token = json_of(call("auth_token", "POST", headers={"client_id": "bank-1020", "client_secret": SECRET}))
     bank = {"Authorization": f"Bearer {token['access_token']}"}
     consulta = {"idConsulta": "4785124", "tipoConsulta": 0, "idEmpresa": "730", "idBanco": "1020", "idCanal": "10"}
@@ -110,7 +110,7 @@ def _workload(root: Path) -> None:
     call("yapago_reversa", "POST", headers=bank, body={**reversa, "horaTxn": "181000"})
     function("payment_file_generator").get_user_function()(TimerRequest())
     drop(root / "exchange", "valid_n")  # updates after payments
-    function("debt_loader").get_user_function()(TimerRequest())
+    load_pending()
 
     import_collections(bootstrap.engine(), json.loads((ROOT / "data" / "collections-demo.json").read_text()), now)
     collector = json_of(call("auth_token", "POST", headers={"client_id": "collector", "client_secret": SECRET}))

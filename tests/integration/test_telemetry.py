@@ -30,7 +30,7 @@ from adapters.table_log import API_LOGS, PROCESS_LOGS, TableLogSink, make_entity
 from adapters.webhook_http import HttpWebhookPoster
 from local_host.invoke import InvocationContext, TraceContext, host_trace_context
 from tests.conftest import free_port, serve_in_thread
-from tests.e2e.calls import call, function, json_of
+from tests.e2e.calls import call, deliver, function, json_of, load_pending
 from tests.e2e.test_debt_loader_timer import drop
 from usecases.clients import register_client
 from usecases.companies import seed_demo
@@ -99,7 +99,7 @@ def test_http_invocation_continues_the_callers_trace(app_env: Path, azurite: str
     seed_demo(bootstrap.unit_of_work, bootstrap.utc_now())
     register_client(bootstrap.unit_of_work, "bank-1020", SECRET, "yapago", bootstrap.utc_now())
     drop(app_env / "exchange", "valid_r")
-    function("debt_loader").get_user_function()(TimerRequest())
+    load_pending()
     traced.exporter.clear()
 
     issued = call("auth_token", "POST", headers={"client_id": "bank-1020", "client_secret": SECRET})
@@ -174,30 +174,35 @@ def _request(method: str, route: str, headers: dict[str, str]) -> Any:
     return func.HttpRequest(method, f"http://localhost/api/{route}", headers=headers, body=b"")
 
 
-def test_timer_run_spans_files_sql_and_counts_lines(app_env: Path, azurite: str, traced: Traced) -> None:
+def test_dispatch_and_queue_runs_span_files_sql_and_count_lines(app_env: Path, azurite: str, traced: Traced) -> None:
     seed_demo(bootstrap.unit_of_work, bootstrap.utc_now())
     name = drop(app_env / "exchange", "valid_r")
     context = InvocationContext("timer-inv-1", "debt_loader", ".", trace_context=host_trace_context(None))
     function("debt_loader").get_user_function()(TimerRequest(), context)
+    queued = InvocationContext("queue-inv-1", "debt_files", ".", trace_context=host_trace_context(None))
+    assert deliver("debt_files", bootstrap.get_settings().debt_queue, queued) == 1
     bootstrap.log_sink().flush()
 
     spans = traced.spans()
-    (run,) = [s for s in spans if s.name == "debt_loader"]
-    assert run.kind == SpanKind.INTERNAL and run.attributes["faas.trigger"] == "timer"
-    assert run.attributes["faas.invocation_id"] == "timer-inv-1"
+    (dispatch,) = [s for s in spans if s.name == "debt_loader"]
+    assert dispatch.kind == SpanKind.INTERNAL and dispatch.attributes["faas.trigger"] == "timer"
+    assert dispatch.attributes["faas.invocation_id"] == "timer-inv-1"
+    assert format(dispatch.context.trace_id, "032x") == context.trace_context.trace_parent.split("-")[1]
+    (run,) = [s for s in spans if s.name == "debt_files"]
+    assert run.attributes["faas.trigger"] == "queue" and run.attributes["app.dequeue_count"] == 1
     trace_id = format(run.context.trace_id, "032x")
-    assert trace_id == context.trace_context.trace_parent.split("-")[1]
-    files = {s.attributes["file.operation"]: s for s in spans if s.attributes.get("file.system") == "file"}
+    files = {s.attributes["file.operation"]: s for s in spans
+             if s.attributes.get("file.system") == "file" and s.context.trace_id == run.context.trace_id}  # fmt: skip
     assert {"list", "open", "move"} <= set(files)
-    assert all(s.context.trace_id == run.context.trace_id for s in files.values())
     assert any(name in s.attributes["file.path"] for s in files.values())
     assert any(s.attributes.get("db.operation") == "INSERT" for s in spans if s.context.trace_id == run.context.trace_id)
 
     counters = traced.counters()
     assert counters[("debt.lines", (("outcome", "applied"),))] == 4
     rows = read_partition(azurite, PROCESS_LOGS, partition_key("debt_loader", datetime.now(UTC)))
-    mine = [r for r in rows if r.get("CorrelationId") == trace_id]
-    assert {r["Kind"] for r in mine} == {"run", "file"}, "the run and its files carry the trace id"
+    assert {r["Kind"] for r in rows if r.get("CorrelationId") == trace_id} == {"file"}, "its files carry the trace id"
+    runs = read_partition(azurite, PROCESS_LOGS, partition_key("debt_files", datetime.now(UTC)))
+    assert [r["Company"] for r in runs if r.get("CorrelationId") == trace_id] == ["00730"]
 
 
 def test_httpx_calls_are_children_with_scrubbed_urls_and_propagate(traced: Traced) -> None:

@@ -9,7 +9,7 @@ import azure.functions as func
 import function_app
 from local_host.registry import functions_of
 
-# name -> (trigger, route or schedule, methods, auth level)
+# name -> (trigger, route / schedule / queue, methods, auth level / connection)
 EXPECTED = {
     "health": ("httpTrigger", "health", ["GET"], "anonymous"),
     "ping": ("httpTrigger", "ping", ["GET"], "anonymous"),
@@ -41,6 +41,8 @@ EXPECTED = {
     "drawdown_booking": ("timerTrigger", "%DRAWDOWN_SCHEDULE%", None, None),
     "debt_loader": ("timerTrigger", "%DEBT_LOADER_SCHEDULE%", None, None),
     "payment_file_generator": ("timerTrigger", "%PAYMENT_FILE_SCHEDULE%", None, None),
+    "debt_files": ("queueTrigger", "%DEBT_QUEUE%", None, "AzureWebJobsStorage"),
+    "debt_files_poison": ("queueTrigger", "%DEBT_QUEUE%-poison", None, "AzureWebJobsStorage"),
 }
 
 
@@ -51,6 +53,8 @@ def _describe(function: typing.Any) -> tuple[str, str, list[str] | None, str | N
         methods = sorted(str(getattr(m, "value", m)) for m in trigger.methods or [])
         level = getattr(trigger.auth_level, "value", trigger.auth_level)
         return kind, trigger.route, methods, level
+    if kind == "queueTrigger":
+        return kind, trigger.queue_name, None, trigger.connection
     return kind, trigger.schedule, None, None
 
 
@@ -64,7 +68,8 @@ def test_bindings_resolve_to_real_types() -> None:
     for function in functions_of(function_app.app):
         hints = typing.get_type_hints(function.get_user_function())
         trigger = function.get_trigger()
-        expected = func.HttpRequest if trigger.get_binding_name() == "httpTrigger" else func.TimerRequest
+        expected = {"httpTrigger": func.HttpRequest, "queueTrigger": func.QueueMessage}.get(
+            trigger.get_binding_name(), func.TimerRequest)
         assert hints[trigger.name] is expected, function.get_function_name()
 
 
