@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     host_storage_credential: str | None = Field(default=None, alias="AzureWebJobsStorage__credential")
     host_storage_client_id: str | None = Field(default=None, alias="AzureWebJobsStorage__clientId")
     debt_queue: str = Field(default="debt-files", alias="DEBT_QUEUE")
+    payment_queue: str = Field(default="payment-files", alias="PAYMENT_QUEUE")
     log_storage_connection: str = Field(default="UseDevelopmentStorage=true", alias="LOG_STORAGE_CONNECTION")
     log_timeout_seconds: float = Field(default=2.0, gt=0, le=30, alias="LOG_TIMEOUT_SECONDS")
     log_retry_after_seconds: float = Field(default=30.0, ge=0, le=3600, alias="LOG_RETRY_AFTER_SECONDS")

@@ -39,7 +39,8 @@ ORDERS = ("grouped", "interleaved")
 WORKER = os.environ.get("DEBT_LOAD_WORKER", "auto")  # --worker, handed to each stage's process
 
 
-def generate(path: Path, lines: int, order: str = "grouped") -> None:
+def generate(path: Path, lines: int, order: str = "grouped", *, company: int = 730, name: str = NAME,
+             at: tuple[int, int] = (8, 0)) -> None:  # fmt: skip
     """An R file of `lines` valid details, both currencies. `grouped`: 3 documents per client, a
     client's lines together; `interleaved`: the client of line i is i mod 1,000 (each client's
     documents still ascending, all spec 5.4.2 asks), as an export sorted by document would be."""
@@ -74,9 +75,9 @@ def generate(path: Path, lines: int, order: str = "grouped") -> None:
                 pen += amount
         header = HEADER.format(
             dict(
-                nombre_archivo=NAME, tipo_actualizacion="R", codigo_empresa=730, fecha_transmision=date(2026, 11, 22),
-                hora_transmision=datetime(2026, 1, 1, 8, 0).time(), numero_registros=lines, importe_total_soles=pen,
-                importe_total_dolares=usd, mac=0,
+                nombre_archivo=name, tipo_actualizacion="R", codigo_empresa=company,
+                fecha_transmision=date(2026, 11, 22), hora_transmision=datetime(2026, 1, 1, *at).time(),
+                numero_registros=lines, importe_total_soles=pen, importe_total_dolares=usd, mac=0,
             )
         )  # fmt: skip
         out.seek(0)
@@ -86,9 +87,11 @@ def generate(path: Path, lines: int, order: str = "grouped") -> None:
 N_NAME = "D0073022112026002.TXT"
 
 
-def generate_n(path: Path, lines: int, r_lines: int) -> None:
+def generate_n(path: Path, lines: int, r_lines: int, *, company: int = 730, name: str = N_NAME,
+               at: tuple[int, int] = (8, 15), offset: int = 0) -> None:  # fmt: skip
     """An N file of `lines` lines for a company loaded from `generate(..., "grouped")`: a third N
-    (new clients), a third A and a third D (existing debts), interleaved A, D, N."""
+    (new clients), a third A and a third D (existing debts), interleaved A, D, N. `offset`: a
+    later N file of the same company touches other debts and adds other clients."""
     from domain.layouts.debts import DETAIL, HEADER
 
     template = bytearray(DETAIL.format(dict(
@@ -99,6 +102,7 @@ def generate_n(path: Path, lines: int, r_lines: int) -> None:
     )))  # fmt: skip
     # the grouped file's clients whose first line (document 0) is in service 001 (soles)
     existing = [c for c in range(r_lines // 3) if (3 * c) % 5 != 4]
+    existing = existing[2 * offset * (lines // 3 + 1):]
     assert len(existing) >= 2 * (lines // 3 + 1), "the R file holds too few debts for this N file"
     pen = 0
     with path.open("wb") as out:
@@ -106,7 +110,7 @@ def generate_n(path: Path, lines: int, r_lines: int) -> None:
         for i in range(lines):
             j, kind = i // 3, "ADN"[i % 3]
             # A and D on existing debts (document 0 of a client), N for clients beyond them
-            client = {"A": existing[2 * j], "D": existing[2 * j + 1], "N": 10_000_000 + j}[kind]
+            client = {"A": existing[2 * j], "D": existing[2 * j + 1], "N": 10_000_000 * (offset + 1) + j}[kind]
             line = bytearray(template)
             line[0:1] = kind.encode()
             line[1:15] = f"{client:014d}".encode()
@@ -117,8 +121,8 @@ def generate_n(path: Path, lines: int, r_lines: int) -> None:
             out.write(bytes(line) + b"\r\n")
             pen += amount
         header = HEADER.format(dict(
-            nombre_archivo=N_NAME, tipo_actualizacion="N", codigo_empresa=730, fecha_transmision=date(2026, 11, 22),
-            hora_transmision=datetime(2026, 1, 1, 8, 15).time(), numero_registros=lines, importe_total_soles=pen,
+            nombre_archivo=name, tipo_actualizacion="N", codigo_empresa=company, fecha_transmision=date(2026, 11, 22),
+            hora_transmision=datetime(2026, 1, 1, *at).time(), numero_registros=lines, importe_total_soles=pen,
             importe_total_dolares=0, mac=0,
         ))  # fmt: skip
         out.seek(0)

@@ -232,7 +232,8 @@ def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, azurite: str) -> It
     monkeypatch.setenv("LOG_STORAGE_CONNECTION", azurite)
     monkeypatch.setenv("AzureWebJobsStorage", azurite)
     monkeypatch.setenv("JWT_SIGNING_KEY", SIGNING_KEY)
-    monkeypatch.setenv("DEBT_QUEUE", f"debt-{uuid.uuid4().hex[:12]}")  # Azurite is the session's: a queue per test
+    monkeypatch.setenv("DEBT_QUEUE", f"debt-{uuid.uuid4().hex[:12]}")  # Azurite is the session's: queues per test
+    monkeypatch.setenv("PAYMENT_QUEUE", f"payment-{uuid.uuid4().hex[:12]}")
     bootstrap.reset()
     upgrade(db)
     yield tmp_path

@@ -140,6 +140,15 @@ def _result(row: Any, outcome: str, spool: _Spool, started: tuple[datetime, floa
     )  # fmt: skip
 
 
+def companies_with_work(engine: Engine) -> list[int]:
+    """Companies with records in no file yet, or a file reserved and not yet written: what a
+    work message names (one per company)."""
+    with engine.connect() as conn:
+        repo = PaymentFileRepository(conn)
+        waiting = {row.company_code for row in repo.not_uploaded(None)}
+        return [code for code in repo.company_codes() if code in waiting or repo.pending_count(code)]
+
+
 def generate_payment_files(
     engine: Engine,
     store: FileStore,

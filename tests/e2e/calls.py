@@ -76,3 +76,14 @@ def load_pending(context: Any = None) -> int:
 
     function("debt_loader").get_user_function()(TimerRequest())
     return deliver("debt_files", get_settings().debt_queue, context)
+
+
+def file_payments(context: Any = None) -> int:
+    """The payment_file_generator timer (it queues every company with records in no file), then
+    each message given to payment_files; how many companies ran."""
+    from azure.functions.timer import TimerRequest
+
+    from settings import get_settings
+
+    function("payment_file_generator").get_user_function()(TimerRequest())
+    return deliver("payment_files", get_settings().payment_queue, context)

@@ -27,11 +27,12 @@ class Host:
 
 
 def start_host(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[subprocess.Popen, int, Path]:
-    """`manage.py serve` on a free port. Hosts of one session share Azurite: each gets a queue
-    of its own for debt work (DEBT_QUEUE) unless the test chose one (two instances of one app)."""
+    """`manage.py serve` on a free port. Hosts of one session share Azurite: each gets work queues
+    of its own (DEBT_QUEUE, PAYMENT_QUEUE) unless the test chose one (two instances of one app)."""
     port = free_port()
-    if env.get("DEBT_QUEUE") == os.environ.get("DEBT_QUEUE"):
-        env = {**env, "DEBT_QUEUE": f"debt-{uuid.uuid4().hex[:12]}"}
+    for name in ("DEBT_QUEUE", "PAYMENT_QUEUE"):
+        if env.get(name) == os.environ.get(name):
+            env = {**env, name: f"{name[:-6].lower()}-{uuid.uuid4().hex[:12]}"}
     log = tmp_path / f"host-{port}.log"
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--port", str(port), *args],

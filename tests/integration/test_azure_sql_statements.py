@@ -28,7 +28,7 @@ from sqlalchemy.sql import operators, visitors
 
 import bootstrap
 from sql.migrate import AZURE_SQL
-from tests.e2e.calls import call, function, json_of, load_pending
+from tests.e2e.calls import call, file_payments, function, json_of, load_pending
 from tests.e2e.test_debt_loader_timer import drop
 from usecases.clients import register_client
 from usecases.collections import import_collections
@@ -108,7 +108,7 @@ def _workload(root: Path) -> None:
     reversa = {key: pago[key] for key in ("idEmpresa", "idBanco", "numeroOperacion", "fechaTxn", "idCanal",
                                           "servicio", "numeroDocumento")}  # fmt: skip
     call("yapago_reversa", "POST", headers=bank, body={**reversa, "horaTxn": "181000"})
-    function("payment_file_generator").get_user_function()(TimerRequest())
+    file_payments()
     drop(root / "exchange", "valid_n")  # updates after payments
     load_pending()
 

@@ -43,6 +43,8 @@ EXPECTED = {
     "payment_file_generator": ("timerTrigger", "%PAYMENT_FILE_SCHEDULE%", None, None),
     "debt_files": ("queueTrigger", "%DEBT_QUEUE%", None, "AzureWebJobsStorage"),
     "debt_files_poison": ("queueTrigger", "%DEBT_QUEUE%-poison", None, "AzureWebJobsStorage"),
+    "payment_files": ("queueTrigger", "%PAYMENT_QUEUE%", None, "AzureWebJobsStorage"),
+    "payment_files_poison": ("queueTrigger", "%PAYMENT_QUEUE%-poison", None, "AzureWebJobsStorage"),
 }
 
 
