@@ -115,22 +115,22 @@ class QueueListener(threading.Thread):
         self.client = queue_client(trigger.connection or "AzureWebJobsStorage", self.queue, env)
         self.poison = queue_client(trigger.connection or "AzureWebJobsStorage", self.queue + "-poison", env)
         self._pool = ThreadPoolExecutor(options.batch_size, thread_name_prefix=f"queue-{self.queue}")
-        self._running = 0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._busy = 0
+        self._busy_lock = threading.Lock()  # (names Thread itself does not use: 3.13 has Thread._handle)
+        self._stopping = threading.Event()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
 
     def run(self) -> None:
         log.info("Queue '%s': listening for %s (batch %d, max polling %.1fs, max dequeue %d)", self.queue,
                  self.function.get_function_name(), self.options.batch_size, self.options.max_polling_interval,
                  self.options.max_dequeue_count)  # fmt: skip
         wait = MIN_POLL
-        while not self._stop.is_set():
-            with self._lock:
-                free = self.options.batch_size - self._running
-                room = self._running < self.options.new_batch_threshold
+        while not self._stopping.is_set():
+            with self._busy_lock:
+                free = self.options.batch_size - self._busy
+                room = self._busy < self.options.new_batch_threshold
             messages = []
             if room and free > 0:
                 try:
@@ -138,51 +138,53 @@ class QueueListener(threading.Thread):
                 except Exception as exc:  # noqa: BLE001 - the storage is away: poll again later
                     log.warning("Queue '%s': could not read (%s)", self.queue, exc)
             for message in messages:
-                with self._lock:
-                    self._running += 1
-                self._pool.submit(self._handle, message)
+                with self._busy_lock:
+                    self._busy += 1
+                self._pool.submit(self._take, message)
             if messages:
                 wait = MIN_POLL
                 continue
-            self._stop.wait(wait)
+            self._stopping.wait(wait)
             wait = min(wait * 2, max(self.options.max_polling_interval, MIN_POLL))
         self._pool.shutdown(wait=True)
 
-    def _handle(self, message: Any) -> None:
-        lease = _Lease(self.client, message)
+    def _take(self, message: Any) -> None:
         try:
-            try:
-                body = base64.b64decode(message.content, validate=True) if self.options.base64 else message.content
-            except (binascii.Error, ValueError):
-                log.error("Queue '%s': message %s is not Base64; moved to %s-poison", self.queue, message.id,
-                          self.queue)  # fmt: skip
-                self._to_poison(lease, message)
-                return
-            arrived = QueueMessage(
-                id=message.id, body=body, dequeue_count=message.dequeue_count, expiration_time=message.expires_on,
-                insertion_time=message.inserted_on, time_next_visible=message.next_visible_on,
-                pop_receipt=message.pop_receipt,
-            )  # fmt: skip
-            lease.start()
-            try:
-                asyncio.run(invoke(self.function, arrived, f"New queue message detected on '{self.queue}'."))
-            except Exception:  # noqa: BLE001 - logged by invoke: retried or poisoned below
-                lease.stop()
-                if message.dequeue_count >= self.options.max_dequeue_count:
-                    log.warning("Queue '%s': message %s failed %d times; moved to %s-poison", self.queue, message.id,
-                                message.dequeue_count, self.queue)  # fmt: skip
-                    self._to_poison(lease, message)
-                else:
-                    self.client.update_message(message.id, lease.receipt,
-                                               visibility_timeout=int(self.options.visibility_timeout))  # fmt: skip
-                return
-            lease.stop()
-            self.client.delete_message(message.id, lease.receipt)
-        except Exception:
+            self._settle(message)
+        except Exception:  # a lost lease or a storage error: the message comes back by itself
             log.exception("Queue '%s': could not settle message %s", self.queue, message.id)
         finally:
-            with self._lock:
-                self._running -= 1
+            with self._busy_lock:
+                self._busy -= 1
+
+    def _settle(self, message: Any) -> None:
+        lease = _Lease(self.client, message)
+        try:
+            body = base64.b64decode(message.content, validate=True) if self.options.base64 else message.content
+        except (binascii.Error, ValueError):
+            log.error("Queue '%s': message %s is not Base64; moved to %s-poison", self.queue, message.id, self.queue)
+            self._to_poison(lease, message)
+            return
+        arrived = QueueMessage(
+            id=message.id, body=body, dequeue_count=message.dequeue_count, expiration_time=message.expires_on,
+            insertion_time=message.inserted_on, time_next_visible=message.next_visible_on,
+            pop_receipt=message.pop_receipt,
+        )  # fmt: skip
+        lease.start()
+        try:
+            asyncio.run(invoke(self.function, arrived, f"New queue message detected on '{self.queue}'."))
+        except Exception:  # noqa: BLE001 - logged by invoke: retried or poisoned here
+            lease.stop()
+            if message.dequeue_count >= self.options.max_dequeue_count:
+                log.warning("Queue '%s': message %s failed %d times; moved to %s-poison", self.queue, message.id,
+                            message.dequeue_count, self.queue)  # fmt: skip
+                self._to_poison(lease, message)
+            else:
+                self.client.update_message(message.id, lease.receipt,
+                                           visibility_timeout=int(self.options.visibility_timeout))  # fmt: skip
+            return
+        lease.stop()
+        self.client.delete_message(message.id, lease.receipt)
 
     def _to_poison(self, lease: _Lease, message: Any) -> None:
         self.poison.send_message(message.content)
@@ -227,7 +229,7 @@ def wait_idle(listeners: list[QueueListener], timeout: float) -> bool:
     """Tests: until no listener runs a message (or the timeout)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if all(listener._running == 0 for listener in listeners):
+        if all(listener._busy == 0 for listener in listeners):
             return True
         time.sleep(0.05)
     return False

@@ -71,9 +71,11 @@ def stored_utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-# Bulk inserts bypass SQLAlchemy's types; store dates the way its SQLite Date type reads them
-# (the sqlite3 default adapters are deprecated since Python 3.12).
+# Bulk inserts and untyped statements (migrations' data steps) bypass SQLAlchemy's types; store
+# dates and timestamps as the sqlite3 default adapters did (deprecated since Python 3.12, which
+# warns on every use): ISO dates, and `isoformat(" ")`, offset included, for timestamps.
 sqlite3.register_adapter(date, date.isoformat)
+sqlite3.register_adapter(datetime, lambda value: value.isoformat(" "))
 
 
 def refresh_statistics(conn: sa.Connection, *tables: sa.Table) -> None:
