@@ -348,3 +348,22 @@ def queue_process(
         return _as_function(function, run, "msg", func.QueueMessage)
 
     return decorate
+
+
+def event_process(
+    process: str,
+) -> Callable[[Callable[[func.EventGridEvent], dict[str, Any] | None]], Callable[[func.EventGridEvent], None]]:
+    """Wrap an Event Grid-triggered function (its argument is named `event`): one ProcessLogs
+    entity per event. An exception is re-raised: the host answers Event Grid with an error and
+    Event Grid delivers the event again, with back-off, for up to a day."""
+
+    def decorate(run: Callable[[func.EventGridEvent], dict[str, Any] | None]) -> Callable[[func.EventGridEvent], None]:
+        def function(event: func.EventGridEvent, context: func.Context | None = None) -> None:
+            telemetry.ensure_configured()
+            with telemetry.invocation(run.__name__, "event", context) as invocation:
+                invocation.set(**{"cloudevents.event_id": event.id, "cloudevents.event_type": event.event_type})
+                _logged(process, run, event, EventId=event.id, EventType=event.event_type)
+
+        return _as_function(function, run, "event", func.EventGridEvent)
+
+    return decorate

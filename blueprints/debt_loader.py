@@ -6,6 +6,8 @@ with something in Pending/ on DEBT_QUEUE, naming the company and its oldest file
 it follows; as many instances as the plan gives take companies in parallel, and two instances on
 one company take turns on its lock. A duplicate or late message finds nothing to do. A run
 stops between files when the host's function timeout is near and queues the company again.
+`debt_file_arrived` (Event Grid, where the exchange is the SFTP-enabled storage account) queues
+the company the moment a file lands in its Pending/ folder; the timer stays as the safety net.
 `debt_files_poison` takes a message that failed maxDequeueCount times: the file it names is set
 aside in Rejected/ with an .ERR, the run says why in ProcessLogs, and the company's other files
 are queued again.
@@ -22,12 +24,20 @@ import bootstrap
 from adapters import telemetry
 from adapters.files.port import FileNotFound, printable_name
 from adapters.queues import decode
-from blueprints.common import log_process, queue_process, timer_process
+from blueprints.common import event_process, log_process, queue_process, timer_process
 from blueprints.time_budget import deadline
 from domain.debts import cents_text
 from settings import get_settings
 from sql.debt_repository import DebtRepository
-from usecases.load_debts import Budget, FileResult, load_debts, pending_folder, pending_work, rejected_folder
+from usecases.load_debts import (
+    Budget,
+    FileResult,
+    company_of_blob,
+    load_debts,
+    pending_folder,
+    pending_work,
+    rejected_folder,
+)
 
 bp = func.Blueprint()
 PROCESS = "debt_loader"
@@ -145,3 +155,22 @@ def debt_files_poison(msg: func.QueueMessage) -> dict:
                         Detail=reason)  # fmt: skip
     requeued = dispatch_company(company)
     return {"Company": f"{company:05d}", "File": name, "SetAside": moved, "Requeued": requeued}
+
+
+# what Event Grid reports when a file is complete in the exchange (SftpCreate is the empty file)
+COMPLETE_APIS = frozenset({"SftpCommit", "PutBlob", "PutBlockList", "FlushWithClose", "CopyBlob"})
+
+
+@bp.event_grid_trigger(arg_name="event")
+@event_process("debt_file_arrived")
+def debt_file_arrived(event: func.EventGridEvent) -> dict:
+    """A blob created in a company's Deudas/Pending/: the company is queued now, not at the next tick."""
+    data = event.get_json() if callable(getattr(event, "get_json", None)) else {}
+    api = str((data or {}).get("api") or "")
+    if event.event_type != "Microsoft.Storage.BlobCreated" or api not in COMPLETE_APIS:
+        return {"Result": "ignored", "Api": api}
+    company = company_of_blob(event.subject or "", get_settings().sftp_url)
+    if company is None:
+        return {"Result": "ignored: not a Pending/ file of the exchange"}
+    queued = dispatch_company(company)
+    return {"Company": f"{company:05d}", "Result": "queued" if queued else "nothing pending (a registered company?)"}

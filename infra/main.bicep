@@ -99,10 +99,10 @@ param appSettingOverrides object = {}
 ])
 param hostStorageSkuName string = 'Standard_GRS'
 
-@description('Queue for debt files (DEBT_QUEUE), for later scale-out work; a "-poison" twin is created too.')
+@description('Queue for debt files (DEBT_QUEUE): one message per company with pending files; a "-poison" twin is created too.')
 param debtQueueName string = 'debt-files'
 
-@description('Queue for payment files (PAYMENT_QUEUE), for later scale-out work; a "-poison" twin is created too.')
+@description('Queue for payment files (PAYMENT_QUEUE): one message per company with records to file; a "-poison" twin too.')
 param paymentQueueName string = 'payment-files'
 
 // -- file exchange -------------------------------------------------------------------------------
@@ -377,6 +377,23 @@ module api './app/function.bicep' = {
   ]
 }
 
+@description('Deliver the exchange\'s blob-created events in Deudas/Pending/ to debt_file_arrived. Event Grid checks the function when the subscription is created: leave false for the first `azd up`, then `azd env set DEBT_FILE_EVENTS true` and `azd provision`.')
+param debtFileEvents bool = false
+
+module events './app/events.bicep' = {
+  name: 'events'
+  scope: rg
+  params: {
+    name: '${abbrs.eventGridSystemTopics}exchange-${resourceToken}'
+    location: location
+    tags: resourceTags
+    storageAccountId: exchange.outputs.sftpStorageId
+    containerName: exchange.outputs.exchangeContainer
+    functionAppId: api.outputs.functionAppId
+    subscribe: debtFileEvents
+  }
+}
+
 // What azd and the postprovision hook need; names and ids only, never a secret.
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
@@ -392,3 +409,4 @@ output AZURE_SQL_DATABASE_NAME string = database.outputs.sqlDatabaseName
 output AZURE_EXCHANGE_STORAGE_ACCOUNT string = exchange.outputs.sftpStorageName
 output AZURE_EXCHANGE_CONTAINER string = exchange.outputs.exchangeContainer
 output AZURE_EXCHANGE_FOLDERS string = join(exchange.outputs.sftpFolders, ',')
+output AZURE_EXCHANGE_EVENTS_TOPIC string = events.outputs.systemTopicName

@@ -53,8 +53,29 @@ def http_routes(app: func.FunctionApp) -> list[Route]:
     return routes
 
 
+EVENT_GRID_PATH = "/runtime/webhooks/eventgrid"  # the host's own endpoint for Event Grid triggers
+
+
+def event_grid_event(item: dict[str, Any]) -> func.EventGridEvent:
+    """One element of an Event Grid schema array, as the worker hands it to the function."""
+    from datetime import datetime
+
+    when = item.get("eventTime")
+    try:
+        event_time = datetime.fromisoformat(str(when).replace("Z", "+00:00")) if when else None
+    except ValueError:
+        event_time = None
+    return func.EventGridEvent(
+        id=str(item.get("id", "")), data=item.get("data"), topic=str(item.get("topic", "")),
+        subject=str(item.get("subject", "")), event_type=str(item.get("eventType", "")), event_time=event_time,
+        data_version=str(item.get("dataVersion", "")),
+    )  # fmt: skip
+
+
 class FunctionsAsgi:
     def __init__(self, app: func.FunctionApp, prefix: str = "api", max_body: int | None = None) -> None:
+        self.events = {f.get_function_name(): f for f in functions_of(app)
+                       if f.get_trigger().get_binding_name() == "eventGridTrigger"}  # fmt: skip
         self.table = RouteTable(http_routes(app))
         self.prefix = "/" + prefix if prefix else ""
         self.max_body = body_limit() if max_body is None else max_body
@@ -95,6 +116,8 @@ class FunctionsAsgi:
         if body is None:
             return _too_large(self.max_body)
         path = scope["path"]
+        if path == EVENT_GRID_PATH:
+            return await self._event_grid(scope, body)
         if self.prefix and not (path == self.prefix or path.lower().startswith(self.prefix.lower() + "/")):
             return 404, [], b""
         route, params, allowed = self.table.resolve(scope["method"], path[len(self.prefix) :] or "/")
@@ -108,6 +131,33 @@ class FunctionsAsgi:
         except Exception:  # noqa: BLE001 - the host answers 500 for an unhandled exception
             return 500, [], b""
         return _response(result)
+
+    async def _event_grid(self, scope: dict[str, Any], body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """As the host: `POST /runtime/webhooks/eventgrid?functionName=NAME` with an Event Grid
+        schema array; a SubscriptionValidation event is answered with its code; each other event
+        runs the function once; any failure answers 500, so Event Grid delivers the batch again."""
+        if scope["method"] != "POST":
+            return 405, [(b"allow", b"POST")], b""
+        name = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("functionName", "")
+        function = self.events.get(name)
+        if function is None:
+            return 404, [], f"no Event Grid function {name!r}".encode()
+        try:
+            items = json.loads(body)
+        except ValueError:
+            return 400, [], b"not JSON"
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            return 400, [], b"an Event Grid schema array is expected"
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if headers.get("aeg-event-type") == "SubscriptionValidation":
+            code = (items[0].get("data") or {}).get("validationCode", "") if items else ""
+            return 200, [(b"content-type", b"application/json")], json.dumps({"validationResponse": code}).encode()
+        for item in items:
+            try:
+                await invoke(function, event_grid_event(item), f"EventGrid trigger fired ({item.get('id')})")
+            except Exception:  # noqa: BLE001 - logged by invoke; Event Grid retries the delivery
+                return 500, [], b""
+        return 202, [], b""
 
     @staticmethod
     def _request(scope: dict[str, Any], body: bytes, params: dict[str, str]) -> func.HttpRequest:

@@ -58,7 +58,8 @@ def _host_request(name: str, trigger_value: Any) -> tuple[Any, TraceContext]:
     if get("traceparent") is not None or hasattr(trigger_value, "method"):
         attributes = {"http.request.method": getattr(trigger_value, "method", None),
                       "url.path": safe_path(urlsplit(getattr(trigger_value, "url", "") or "").path)}  # fmt: skip
-    trigger = "http" if attributes else "queue" if hasattr(trigger_value, "dequeue_count") else "timer"
+    trigger = ("http" if attributes else "queue" if hasattr(trigger_value, "dequeue_count")
+               else "event" if hasattr(trigger_value, "event_type") else "timer")  # fmt: skip
     request, parent, state = start_host_request(name, trigger, get("traceparent"), get("tracestate"), attributes)
     return request, TraceContext(parent, state)
 

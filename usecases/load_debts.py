@@ -28,6 +28,7 @@ import hashlib
 import itertools
 import logging
 import pickle
+import re
 import tempfile
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -203,6 +204,27 @@ class PendingWork:
     oldest: str  # the file its next run starts with (the one a poison message is about)
     size: int
     files: int
+
+
+def company_of_blob(subject: str, store_url: str) -> int | None:
+    """The company whose Pending/ folder an Event Grid blob subject names, within the exchange
+    `store_url` (`blob://container[/prefix]`); None for anything else."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(store_url)
+    if parts.scheme != "blob":
+        return None
+    prefix = f"/blobServices/default/containers/{parts.netloc}/blobs/"
+    if not subject.startswith(prefix):
+        return None
+    path = subject[len(prefix):]
+    root = parts.path.strip("/")
+    if root:
+        if not path.startswith(root + "/"):
+            return None
+        path = path[len(root) + 1:]
+    match = re.fullmatch(r"(\d{5})/Deudas/Pending/[^/]+", path)
+    return int(match.group(1)) if match else None
 
 
 def pending_work(engine: Engine, store: FileStore) -> list[PendingWork]:

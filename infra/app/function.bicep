@@ -300,4 +300,5 @@ resource functionAppDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-0
 }
 
 output functionAppName string = functionApp.name
+output functionAppId string = functionApp.id
 output functionAppHostName string = functionApp.properties.defaultHostName

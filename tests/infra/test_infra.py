@@ -306,7 +306,7 @@ def test_names_come_from_abbreviations_and_the_token(trees: dict[str, dict[str, 
              for key in ("name", "planName", "serverName", "databaseName", "logAnalyticsName",
                          "applicationInsightsName")
              if isinstance(params := m["config"]["params"], dict) and key in params}
-    assert len(names) == 10
+    assert len(names) == 11
     for where, value in names.items():
         value = variables.get(value, value)
         assert value.startswith("${abbrs.") and "${resourceToken}" in value, f"{where}: {value}"
@@ -562,3 +562,26 @@ def test_deploy_workflow(iac_python: Path) -> None:
     unpinned = [use for use in uses if not re.search(r"@(v\d+\.\d+\.\d+|[0-9a-f]{40})$", use)]
     assert unpinned == [] and any(use.startswith("Azure/setup-azd@") for use in uses)
     assert "secrets." not in (ROOT / ".github" / "workflows" / "deploy.yml").read_text(), "OIDC: no secret"
+
+
+def test_blob_events_reach_debt_file_arrived_only_for_complete_pending_files(trees: dict[str, dict[str, Any]]) -> None:
+    """The exchange's BlobCreated events in Deudas/Pending/ go to the function the app registers
+    (tests/e2e/test_debt_file_events.py), only when asked (the function must exist first)."""
+    tree = trees["app/events.bicep"]
+    topic = tree["resources"]["topic"]["config"]
+    assert topic["properties"]["topicType"] == "Microsoft.Storage.StorageAccounts"
+    subscription = tree["resources"]["debtFileArrived"]["config"]
+    assert subscription["condition"] == "subscribe"
+    properties = subscription["config"]["properties"]
+    assert properties["destination"]["endpointType"] == "AzureFunction"
+    assert properties["destination"]["properties"]["resourceId"].endswith("/functions/debt_file_arrived")
+    filters = properties["filter"]
+    assert filters["includedEventTypes"] == ["Microsoft.Storage.BlobCreated"]
+    advanced = {f["key"]: f for f in filters["advancedFilters"]}
+    assert advanced["subject"]["values"] == ["/Deudas/Pending/"]
+    from blueprints.debt_loader import COMPLETE_APIS
+
+    assert set(advanced["data.api"]["values"]) == COMPLETE_APIS, "the filter and the function agree"
+    main = trees["main.bicep"]
+    assert main["modules"]["events"]["config"]["params"]["subscribe"] == "debtFileEvents"
+    assert main["parameters"]["debtFileEvents"]["default"] is False

@@ -44,6 +44,7 @@ EXPECTED = {
     "debt_files": ("queueTrigger", "%DEBT_QUEUE%", None, "AzureWebJobsStorage"),
     "debt_files_poison": ("queueTrigger", "%DEBT_QUEUE%-poison", None, "AzureWebJobsStorage"),
     "payment_files": ("queueTrigger", "%PAYMENT_QUEUE%", None, "AzureWebJobsStorage"),
+    "debt_file_arrived": ("eventGridTrigger", None, None, None),
     "payment_files_poison": ("queueTrigger", "%PAYMENT_QUEUE%-poison", None, "AzureWebJobsStorage"),
 }
 
@@ -57,6 +58,8 @@ def _describe(function: typing.Any) -> tuple[str, str, list[str] | None, str | N
         return kind, trigger.route, methods, level
     if kind == "queueTrigger":
         return kind, trigger.queue_name, None, trigger.connection
+    if kind == "eventGridTrigger":
+        return kind, None, None, None
     return kind, trigger.schedule, None, None
 
 
@@ -70,7 +73,8 @@ def test_bindings_resolve_to_real_types() -> None:
     for function in functions_of(function_app.app):
         hints = typing.get_type_hints(function.get_user_function())
         trigger = function.get_trigger()
-        expected = {"httpTrigger": func.HttpRequest, "queueTrigger": func.QueueMessage}.get(
+        expected = {"httpTrigger": func.HttpRequest, "queueTrigger": func.QueueMessage,
+                    "eventGridTrigger": func.EventGridEvent}.get(
             trigger.get_binding_name(), func.TimerRequest)
         assert hints[trigger.name] is expected, function.get_function_name()
 
