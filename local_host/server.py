@@ -15,6 +15,7 @@ from local_host.asgi import APP_MODULE_VARIABLE
 from local_host.invoke import THREADS_VARIABLE
 from local_host.queues import queue_listeners
 from local_host.registry import functions_of
+from local_host.singleton import TickClaims
 from local_host.timers import TimerScheduler, host_zone, timer_jobs
 
 log = logging.getLogger("local_host")
@@ -72,7 +73,7 @@ def serve(
     if timers:
         jobs = timer_jobs(app)  # a bad schedule fails here, before the port is bound
         if jobs:
-            scheduler = TimerScheduler(jobs, host_zone(os.environ))
+            scheduler = TimerScheduler(jobs, host_zone(os.environ), TickClaims())
             scheduler.start()
     listeners = queue_listeners(app, Path.cwd()) if queues else []
     for listener in listeners:

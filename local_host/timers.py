@@ -118,10 +118,14 @@ def timer_request(job: TimerJob, now: datetime, past_due: bool) -> TimerRequest:
     return TimerRequest(past_due=past_due, schedule_status=status, schedule={"AdjustForDST": True})
 
 
-def fire(job: TimerJob, reason: str, now: datetime, past_due: bool = False) -> bool:
-    """Run one tick now, in this thread; False when the previous run is still going."""
+def fire(job: TimerJob, reason: str, now: datetime, past_due: bool = False, claims: Any = None) -> bool:
+    """Run one tick now, in this thread; False when the previous run is still going, or when
+    another instance took this tick (`claims`, local_host/singleton.py)."""
     if job.running.is_set():
         log.warning("Timer '%s' is still running; skipping the tick due at %s", job.name, now.isoformat())
+        return False
+    if claims is not None and not claims.claim(job.name, now):
+        log.info("Timer '%s': the tick due at %s runs on another instance", job.name, now.isoformat())
         return False
     job.running.set()
     try:
@@ -135,10 +139,11 @@ def fire(job: TimerJob, reason: str, now: datetime, past_due: bool = False) -> b
 
 
 class TimerScheduler(threading.Thread):
-    def __init__(self, jobs: list[TimerJob], zone: ZoneInfo | None = None) -> None:
+    def __init__(self, jobs: list[TimerJob], zone: ZoneInfo | None = None, claims: Any = None) -> None:
         super().__init__(name="timer-scheduler", daemon=True)
         self.jobs = jobs
         self.zone = zone or ZoneInfo("UTC")
+        self.claims = claims  # one instance per tick (local_host/singleton.py); None: every tick here
         self._stop = threading.Event()
 
     def now(self) -> datetime:
@@ -149,7 +154,8 @@ class TimerScheduler(threading.Thread):
 
     def _start_run(self, job: TimerJob, reason: str, due: datetime) -> None:
         past_due = (self.now() - due) > timedelta(seconds=30)
-        threading.Thread(target=fire, args=(job, reason, due, past_due), name=f"timer-{job.name}", daemon=True).start()
+        threading.Thread(target=fire, args=(job, reason, due, past_due, self.claims), name=f"timer-{job.name}",
+                         daemon=True).start()  # fmt: skip
 
     def run(self) -> None:
         start = self.now()

@@ -42,7 +42,7 @@ def boom(req: func.HttpRequest) -> func.HttpResponse:
 @app.timer_trigger(schedule="%SAMPLE_SCHEDULE%", arg_name="timer", run_on_startup=False)
 def tick(timer: func.TimerRequest) -> None:
     with Path(os.environ["SAMPLE_OUT"]).open("a") as out:
-        out.write(f"{os.getpid()} {timer.past_due}\n")
+        out.write(f"{os.getpid()} {timer.past_due} {(timer.schedule_status or {}).get('Next', '')}\n")
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%SAMPLE_QUEUE%", connection="AzureWebJobsStorage")

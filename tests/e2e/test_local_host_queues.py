@@ -115,3 +115,21 @@ def test_two_instances_share_the_messages_each_once(sample: Sample) -> None:
     lines = sample.lines()
     assert sorted(n for _, _, n in lines) == list(range(24)), "each message once"
     assert {pid for pid, _, _ in lines} == {first, second}, "both instances took messages"
+
+
+def test_two_instances_fire_each_timer_tick_once(tmp_path: Path, azurite: str) -> None:
+    """As the host's singleton lock does: two `serve` processes of one app share the ticks."""
+    out = tmp_path / "ticks.txt"
+    env = {**os.environ, "AzureWebJobsStorage": azurite, "SAMPLE_QUEUE": f"t-{uuid.uuid4().hex[:10]}",
+           "SAMPLE_SCHEDULE": "*/1 * * * * *", "SAMPLE_OUT": str(out),
+           "AzureFunctionsWebHost__hostid": f"sample-{uuid.uuid4().hex[:10]}"}  # fmt: skip
+    procs = [start_host(tmp_path, env, "--app", "tests.e2e.sample_app", "--workers", "1")[0] for _ in range(2)]
+    try:
+        time.sleep(6)
+    finally:
+        for proc in procs:
+            stop(proc)
+    ticks = [line.split() for line in out.read_text().splitlines()]
+    assert len(ticks) >= 3, ticks
+    nexts = [t[2] for t in ticks]
+    assert len(nexts) == len(set(nexts)), f"a tick ran twice: {ticks}"
