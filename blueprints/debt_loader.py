@@ -153,7 +153,9 @@ def debt_files_poison(msg: func.QueueMessage) -> dict:
             store.write_atomic(target + ".ERR", f"000000000|archivo|{reason}|\r\n".encode("ascii", "replace"))
             log_process(POISON, now, 0.0, Kind="file", Company=f"{company:05d}", File=name, Outcome="APARTADO",
                         Detail=reason)  # fmt: skip
-    requeued = dispatch_company(company)
+    # the files after it may load now; when nothing was set aside, the next tick decides (no loop
+    # of poison and re-queue while, say, the company's folder cannot be listed)
+    requeued = dispatch_company(company) if moved else False
     return {"Company": f"{company:05d}", "File": name, "SetAside": moved, "Requeued": requeued}
 
 

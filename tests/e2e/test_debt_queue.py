@@ -118,6 +118,7 @@ def test_a_poison_message_for_a_loaded_file_sets_nothing_aside(exchange: Path) -
     function("debt_files_poison").get_user_function()(message({"company": 730, "file": name}))
     assert not (exchange / "00730/Deudas/Rejected").exists() or not list((exchange / "00730/Deudas/Rejected").iterdir())
     assert debts() == 4
+    assert waiting() == [], "nothing set aside: nothing queued again (the timer decides)"
 
 
 def test_an_unreadable_poison_message_is_dropped(exchange: Path) -> None:
