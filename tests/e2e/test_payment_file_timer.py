@@ -16,11 +16,16 @@ from usecases.companies import seed_demo
 from usecases.load_debts import load_debts
 
 
-def test_timer_writes_and_logs(app_env: Path, azurite: str) -> None:
+def debts_loaded() -> None:
+    """Company 730 with the golden R file loaded: debts to pay."""
     seed_demo(bootstrap.unit_of_work, bootstrap.utc_now())
     (source,) = (DATA / "valid_r").glob("*.TXT")
     bootstrap.file_store().write_atomic(f"00730/Deudas/Pending/{source.name}", source.read_bytes())
     load_debts(bootstrap.engine(), bootstrap.file_store(), bootstrap.utc_now)
+
+
+def test_timer_writes_and_logs(app_env: Path, azurite: str) -> None:
+    debts_loaded()
     pay(bootstrap.engine(), "TIMER1", "20.00", 0)
     pay(bootstrap.engine(), "TIMER2", "2515.00", 0, idConsulta="20100047218", servicio="002",
         numeroDocumento="F002-00000100", moneda="2")  # fmt: skip
@@ -40,10 +45,7 @@ def test_timer_writes_and_logs(app_env: Path, azurite: str) -> None:
 def test_a_redelivered_payment_message_files_nothing_twice(app_env: Path, azurite: str) -> None:
     from azure.functions.queue import QueueMessage
 
-    seed_demo(bootstrap.unit_of_work, bootstrap.utc_now())
-    (source,) = (DATA / "valid_r").glob("*.TXT")
-    bootstrap.file_store().write_atomic(f"00730/Deudas/Pending/{source.name}", source.read_bytes())
-    load_debts(bootstrap.engine(), bootstrap.file_store(), bootstrap.utc_now)
+    debts_loaded()
     pay(bootstrap.engine(), "QUEUE1", "20.00", 0)
     run = function("payment_files").get_user_function()
     for count in (1, 2):  # the same message twice (a retry after a lost acknowledgement)
