@@ -145,8 +145,19 @@ def cmd_create_company(args: argparse.Namespace) -> int:
     company, created = create_company(
         bootstrap.unit_of_work, args.code, args.name, args.service or [], args.account or [], bootstrap.utc_now()
     )
+    from usecases.load_debts import complete_folder, pending_folder, rejected_folder
+
     services = ", ".join(f"{s.code}:{s.validation_mode.value}:{s.currency.value}" for s in company.services)
     print(f"company {company.folder} {company.name} {'created' if created else 'updated'}; services {services or '-'}")
+    store = bootstrap.file_store()
+    code = int(company.folder)
+    folders = (pending_folder(code), complete_folder(code), rejected_folder(code), f"{company.folder}/Pagos")
+    for folder in folders:
+        store.mkdir(folder)
+    print(f"folders in {store.url}: {', '.join(f + '/' for f in folders)}")
+    print(f"tell the company: put debt files named D{company.folder}<ddmmyyyy><nnn>.TXT in {folders[0]}/; the "
+          f"results (.OK, .ERR) appear in {folders[1]}/, files that are not debt files in {folders[2]}/, payment "
+          f"files in {folders[3]}/")  # fmt: skip
     return 0
 
 
@@ -299,9 +310,12 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
     import bootstrap
     from usecases.webhooks import list_webhooks
 
-    for w in list_webhooks(bootstrap.engine(), args.state, args.limit):
+    found = list_webhooks(bootstrap.engine(), args.state, args.limit)
+    for w in found:
         print(f"{w.event_id}  {w.channel:<7} {w.outcome:<9} {w.state:<9} tries={w.attempts} "
               f"status={w.last_status} {w.last_error or ''}")  # fmt: skip
+    if not found:
+        print(f"no webhook events{' in state ' + args.state if args.state else ''}")
     return 0
 
 
@@ -645,10 +659,15 @@ def main(argv: list[str] | None = None) -> int:
     from usecases.payment_files import PaymentFileError
 
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # inside: a reader that left shows up here, not at exit
+        return code
     except (DomainError, SettingsError, FileStoreError, PaymentFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `manage.py webhooks | head`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

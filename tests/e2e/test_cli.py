@@ -32,6 +32,9 @@ def test_operator_commands(tmp_path: Path) -> None:
                   "--service", "002:parcial:USD", "--account", "001:1020:191-55")  # fmt: skip
     assert created.returncode == 0, created.stderr
     assert "company 00731 Agua SA created; services 001:completa:PEN, 002:parcial:USD" in created.stdout
+    for folder in ("Deudas/Pending", "Deudas/Complete", "Deudas/Rejected", "Pagos"):
+        assert (tmp_path / "x" / "00731" / folder).is_dir(), folder  # load-debts finds its folder from day one
+    assert "D00731<ddmmyyyy><nnn>.TXT in 00731/Deudas/Pending/" in created.stdout
 
     bad = run(env, "create-company", "--code", "731", "--name", "X", "--service", "007:completa")
     assert bad.returncode == 2 and "service code '007'" in bad.stderr
@@ -83,3 +86,17 @@ def test_bad_setting_is_named(tmp_path: Path) -> None:
     env = {**os.environ, "SQL_URL": "nonsense://", "JWT_SIGNING_KEY": "k" * 40}
     result = run(env, "migrate")
     assert result.returncode == 2 and "SQL_URL" in result.stderr
+
+
+def test_listings_say_when_empty_and_survive_a_closed_pipe(tmp_path: Path) -> None:
+    env = {**os.environ, "SQL_URL": f"sqlite:///{tmp_path / 'ops.db'}", "SFTP_URL": f"file://{tmp_path / 'x'}",
+           "JWT_SIGNING_KEY": "k" * 40, "LENDING_WEBHOOK_KEY": "w" * 40}  # fmt: skip
+    assert run(env, "migrate").returncode == 0
+    empty = run(env, "webhooks", "--state", "FAILED")
+    assert (empty.returncode, empty.stdout.strip()) == (0, "no webhook events in state FAILED")
+    read, write = os.pipe()
+    os.close(read)  # as `| head` does once it has its lines: every write now fails with EPIPE
+    piped = subprocess.run([sys.executable, "manage.py", "functions"], cwd=ROOT, env=env, stdout=write,
+                           stderr=subprocess.PIPE, text=True, timeout=120)  # fmt: skip
+    os.close(write)
+    assert piped.returncode == 0 and "Traceback" not in piped.stderr and "BrokenPipe" not in piped.stderr
