@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 import sys
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -407,6 +408,86 @@ def cmd_poison(args: argparse.Namespace) -> int:
     return 0
 
 
+def _since(text: str | None) -> datetime | None:
+    """An ISO time with its zone (a bare date is that day in Lima, the companies' day)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    if not text:
+        return None
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        if len(text) > 10:
+            raise SystemExit("error: --since needs a time zone, e.g. 2026-11-22T00:00:00-05:00 (or a date)")
+        value = value.replace(tzinfo=ZoneInfo("America/Lima"))
+    return value
+
+
+def cmd_companies(args: argparse.Namespace) -> int:
+    import bootstrap
+    from usecases.reports import company_rows
+
+    rows = company_rows(bootstrap.engine())
+    for r in rows:
+        print(f"{r.code:05d}  {r.name:<30} debts={r.debts:<8} services {r.services or '-'}")
+    if not rows:
+        print("no companies (python manage.py create-company ...)")
+    return 0
+
+
+def cmd_debt_files(args: argparse.Namespace) -> int:
+    import bootstrap
+    from domain.companies import parse_company_code
+    from domain.debts import cents_text
+    from usecases.reports import debt_file_rows
+
+    company = parse_company_code(args.company) if args.company else None
+    rows = debt_file_rows(bootstrap.engine(), company, _since(args.since), args.limit)
+    for r in rows:
+        print(f"{r.finished_at:%Y-%m-%d %H:%M:%S}Z {r.company:05d} {r.file_name:<24} {r.status:<9} "
+              f"{r.update_type or '-'} lines={r.lines} applied={r.applied} rejected={r.rejected} "
+              f"PEN {cents_text(r.applied_pen)} USD {cents_text(r.applied_usd)}")  # fmt: skip
+    if not rows:
+        print("no debt files loaded" + (" since then" if args.since else ""))
+    return 0
+
+
+def cmd_payments(args: argparse.Namespace) -> int:
+    import bootstrap
+    from domain.companies import parse_company_code
+    from domain.debts import cents_text
+    from usecases.reports import payment_file_rows, pending_records
+
+    if args.pending:
+        waiting = pending_records(bootstrap.engine())
+        for code, count in sorted(waiting.items()):
+            print(f"{code:05d} {count} records in no payment file yet")
+        if not waiting:
+            print("no records waiting for a payment file")
+        return 0
+    company = parse_company_code(args.company) if args.company else None
+    rows = payment_file_rows(bootstrap.engine(), company, args.limit)
+    for r in rows:
+        uploaded = f"{r.uploaded_at:%Y-%m-%d %H:%M:%S}Z" if r.uploaded_at else "reserved, not written yet"
+        print(f"{r.company:05d} {r.file_name} records={r.records} net PEN {cents_text(r.total_pen)} "
+              f"USD {cents_text(r.total_usd)} {uploaded}")  # fmt: skip
+    if not rows:
+        print("no payment files")
+    return 0
+
+
+def cmd_purchases(args: argparse.Namespace) -> int:
+    import bootstrap
+    from usecases.reports import purchase_rows
+
+    rows = purchase_rows(bootstrap.engine(), args.state, args.limit)
+    for r in rows:
+        print(f"{r.updated_at:%Y-%m-%d %H:%M:%S}Z {r.id} {r.channel:<7} {r.customer:<12} MXN {r.amount} {r.state}")
+    if not rows:
+        print("no purchases" + (f" in state {args.state}" if args.state else ""))
+    return 0
+
+
 def cmd_generate_payments(args: argparse.Namespace) -> int:
     from datetime import datetime
 
@@ -617,6 +698,26 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("load-debts", help="load the pending debt files now, in this process (what debt_files does)")
     p.add_argument("--company", help="only this company code")
     p.set_defaults(run=cmd_load_debts)
+
+    p = sub.add_parser("companies", help="list the companies with their services and debts")
+    p.set_defaults(run=cmd_companies)
+
+    p = sub.add_parser("debt-files", help="the debt files loaded, newest first, with their outcome")
+    p.add_argument("--company", help="only this company code")
+    p.add_argument("--since", help="from this ISO time (with its zone) or date (Lima) on")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(run=cmd_debt_files)
+
+    p = sub.add_parser("payments", help="the payment files written, newest first (--pending: records waiting for one)")
+    p.add_argument("--company", help="only this company code")
+    p.add_argument("--pending", action="store_true", help="per company, the records in no payment file yet")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(run=cmd_payments)
+
+    p = sub.add_parser("purchases", help="credit-line purchases, most recently changed first")
+    p.add_argument("--state", help="only this state, e.g. DISBURSING, FAILED")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(run=cmd_purchases)
 
     p = sub.add_parser("dispatch-debts", help="queue every company with pending debt files now (the timer's work)")
     p.set_defaults(run=cmd_dispatch_debts)

@@ -100,3 +100,30 @@ def test_listings_say_when_empty_and_survive_a_closed_pipe(tmp_path: Path) -> No
                            stderr=subprocess.PIPE, text=True, timeout=120)  # fmt: skip
     os.close(write)
     assert piped.returncode == 0 and "Traceback" not in piped.stderr and "BrokenPipe" not in piped.stderr
+
+
+def test_what_happened_listings(tmp_path: Path) -> None:
+    """companies, debt-files, payments [--pending], purchases: what a new operator asks first."""
+    import shutil
+
+    from tests.integration.test_debt_golden import DATA
+
+    env = {**os.environ, "SQL_URL": f"sqlite:///{tmp_path / 'ops.db'}", "SFTP_URL": f"file://{tmp_path / 'x'}",
+           "JWT_SIGNING_KEY": "k" * 40}  # fmt: skip
+    assert run(env, "migrate").returncode == 0
+    assert run(env, "companies").stdout.strip() == "no companies (python manage.py create-company ...)"
+    assert run(env, "debt-files").stdout.strip() == "no debt files loaded"
+    assert run(env, "seed-demo").returncode == 0
+    (source,) = (DATA / "valid_r").glob("*.TXT")
+    shutil.copy(source, tmp_path / "x" / "00730" / "Deudas" / "Pending" / source.name)
+    assert run(env, "load-debts").returncode == 0
+    companies = run(env, "companies").stdout
+    assert "00730" in companies and "debts=4" in companies and "001:completa:PEN" in companies
+    files = run(env, "debt-files", "--company", "730", "--since", "2026-01-01").stdout
+    assert source.name in files and "PROCESADO" in files and "applied=4" in files and "PEN 151.00" in files
+    assert run(env, "debt-files", "--since", "2999-01-01").stdout.strip() == "no debt files loaded since then"
+    bad = run(env, "debt-files", "--since", "2026-01-01T00:00:00")
+    assert bad.returncode != 0 and "needs a time zone" in bad.stderr
+    assert run(env, "payments", "--pending").stdout.strip() == "no records waiting for a payment file"
+    assert run(env, "payments").stdout.strip() == "no payment files"
+    assert run(env, "purchases", "--state", "FAILED").stdout.strip() == "no purchases in state FAILED"

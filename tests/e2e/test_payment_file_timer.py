@@ -40,6 +40,13 @@ def test_timer_writes_and_logs(app_env: Path, azurite: str) -> None:
     dispatches = [e for e in entries if e.get("Kind") == "dispatch"]
     assert dispatches[0]["Companies"] == 1 and dispatches[0]["Outcome"] == "succeeded"
     assert file_payments() == 0, "nothing left to file: no company queued"
+    from usecases.reports import payment_file_rows, pending_records
+
+    (row,) = payment_file_rows(bootstrap.engine())
+    assert (row.file_name, row.records, row.total_pen, row.total_usd) == (written[0].name, 2, 2000, 251500)
+    assert row.uploaded_at is not None and pending_records(bootstrap.engine()) == {}
+    pay(bootstrap.engine(), "TIMER3", "20.00", 0)
+    assert pending_records(bootstrap.engine()) == {730: 1}
 
 
 def test_a_redelivered_payment_message_files_nothing_twice(app_env: Path, azurite: str) -> None:

@@ -116,6 +116,11 @@ def test_the_whole_flow(world: World) -> None:
                                           ("approved", "APPROVED")]  # fmt: skip
     assert [(c[0], bool(c[1]), Decimal(c[2])) for c in checks] == [("qr_request", True, 0), ("approval", True, 0)]
     assert all(len(h) == 64 for h in otps) and world.code("+525511110001") not in "".join(otps)
+    from usecases.reports import purchase_rows
+
+    (listed,) = [r for r in purchase_rows(world.engine, "APPROVED") if r.id == started["purchaseId"]]
+    assert (listed.channel, listed.customer, listed.amount, listed.state) == ("KOF", who, Decimal("1250.50"), "APPROVED")
+    assert listed.updated_at.tzinfo is not None
 
 
 def _refused(code: str, run: Any) -> LendingError:

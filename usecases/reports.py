@@ -1,0 +1,109 @@
+"""What happened, as an operator asks it: companies, debt files, payment files and the records
+waiting for one, lending purchases. Reads only; the operator commands print these rows (and
+the operations console will show the same ones), newest first where time orders them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from sql.engine import stored_utc
+from sql.payment_file_repository import PaymentFileRepository
+from sql.tables import companies, debt_files, debts, lending_purchases, payment_files, services
+
+
+@dataclass(frozen=True)
+class CompanyRow:
+    code: int
+    name: str
+    services: str  # 001:completa:PEN, ...
+    debts: int
+
+
+@dataclass(frozen=True)
+class DebtFileRow:
+    company: int
+    file_name: str
+    status: str
+    update_type: str | None
+    lines: int
+    applied: int
+    rejected: int
+    applied_pen: int
+    applied_usd: int
+    finished_at: datetime
+
+
+@dataclass(frozen=True)
+class PaymentFileRow:
+    company: int
+    file_name: str
+    records: int
+    total_pen: int  # paid minus reversed, as the file's totals
+    total_usd: int
+    uploaded_at: datetime | None  # None: reserved, not yet on the exchange
+
+
+@dataclass(frozen=True)
+class PurchaseRow:
+    id: str
+    channel: str
+    customer: str
+    amount: Decimal
+    state: str
+    updated_at: datetime
+
+
+def company_rows(engine: Engine) -> list[CompanyRow]:
+    with engine.connect() as conn:
+        offered: dict[int, list[str]] = {}
+        for row in conn.execute(sa.select(services).order_by(services.c.company_code, services.c.code)):
+            offered.setdefault(row.company_code, []).append(f"{row.code}:{row.validation_mode}:{row.currency}")
+        per_company = sa.select(debts.c.company_code, sa.func.count()).group_by(debts.c.company_code)
+        counts = dict(conn.execute(per_company).all())
+        return [CompanyRow(r.code, r.name, ", ".join(offered.get(r.code, [])), int(counts.get(r.code, 0)))
+                for r in conn.execute(sa.select(companies).order_by(companies.c.code))]  # fmt: skip
+
+
+def debt_file_rows(engine: Engine, company: int | None = None, since: datetime | None = None,
+                   limit: int = 50) -> list[DebtFileRow]:  # fmt: skip
+    query = sa.select(debt_files).order_by(debt_files.c.id.desc()).limit(limit)
+    if company is not None:
+        query = query.where(debt_files.c.company_code == company)
+    if since is not None:
+        query = query.where(debt_files.c.finished_at >= since)
+    with engine.connect() as conn:
+        return [DebtFileRow(r.company_code, r.file_name, r.status, r.update_type, r.lines, r.applied, r.rejected,
+                            r.applied_total_pen, r.applied_total_usd, stored_utc(r.finished_at))
+                for r in conn.execute(query)]  # fmt: skip
+
+
+def payment_file_rows(engine: Engine, company: int | None = None, limit: int = 50) -> list[PaymentFileRow]:
+    query = sa.select(payment_files).order_by(payment_files.c.id.desc()).limit(limit)
+    if company is not None:
+        query = query.where(payment_files.c.company_code == company)
+    with engine.connect() as conn:
+        return [PaymentFileRow(r.company_code, r.file_name, r.records, r.total_pen, r.total_usd,
+                               stored_utc(r.uploaded_at) if r.uploaded_at else None)
+                for r in conn.execute(query)]  # fmt: skip
+
+
+def pending_records(engine: Engine) -> dict[int, int]:
+    """Company -> payments and reversals booked and in no file yet (only companies with some)."""
+    with engine.connect() as conn:
+        repo = PaymentFileRepository(conn)
+        counts = {code: repo.pending_count(code) for code in repo.company_codes()}
+    return {code: n for code, n in counts.items() if n}
+
+
+def purchase_rows(engine: Engine, state: str | None = None, limit: int = 50) -> list[PurchaseRow]:
+    query = sa.select(lending_purchases).order_by(lending_purchases.c.updated_at.desc()).limit(limit)
+    if state is not None:
+        query = query.where(lending_purchases.c.state == state)
+    with engine.connect() as conn:
+        return [PurchaseRow(r.id, r.channel, r.customer_id, r.amount, r.state, stored_utc(r.updated_at))
+                for r in conn.execute(query)]  # fmt: skip
