@@ -78,3 +78,16 @@ def test_the_budget_starts_a_file_only_when_its_estimate_fits() -> None:
     assert budget.allows(1_000_000)  # 0.5 s + 30 s margin
     assert not budget.allows(40_000_000)  # 20 s + 30 s
     assert not Budget(deadline=time.monotonic() + 29).allows(0)
+
+
+def test_the_progress_bar_counts_lines_and_time_left() -> None:
+    from manage import ProgressBar
+
+    now = [100.0]
+    bar = ProgressBar(clock=lambda: now[0])
+    assert "time left: measuring" in bar.line("D.TXT", 0, 212_000)
+    now[0] = 102.0
+    text = bar.line("D.TXT", 53_000, 212_000)  # a quarter in 2 s: 6 s to go
+    assert "25.0%" in text and "250 lines" in text and "6s left" in text
+    now[0] = 108.0
+    assert "1,000 lines" in bar.line("D.TXT", 212_000, 212_000) and "done in 8.0s" in bar.line("D.TXT", 212_000, 212_000)
