@@ -51,6 +51,15 @@ class MambuCreditEngine:
             headers={"Accept": ACCEPT, "apiKey": api_key, "Content-Type": "application/json"},
         )  # fmt: skip
 
+    def ping(self, timeout: float = 2.0) -> str:
+        """Is Mambu there and does it take our key? One GET of its general setup (no retry)."""
+        response = self.client.get("/api/setup/general", timeout=timeout)
+        if response.status_code in (401, 403):
+            raise MambuUnavailable(f"Mambu refused the API key: HTTP {response.status_code}")
+        if response.status_code >= 500:
+            raise MambuUnavailable(f"Mambu answered HTTP {response.status_code}")
+        return f"HTTP {response.status_code}"
+
     def _request(self, method: str, path: str, body: Any = None, idempotency_key: str | None = None) -> Any:
         headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())} if method != "GET" else {}
         for attempt in range(self.retries + 1):

@@ -181,6 +181,12 @@ class TableLogSink:
         for _ in batch:
             self._queue.task_done()
 
+    def ping(self, timeout: float = 2.0) -> str:
+        """Does the log store answer? One page of its table list (the health check's)."""
+        service = table_service(self._target, connection_timeout=timeout, read_timeout=timeout)
+        next(iter(service.list_tables(results_per_page=1)), None)
+        return "table storage"
+
     def missed(self) -> dict[str, int]:
         """Entries not stored since the last report, per table (also in ProcessLogs once it works)."""
         return dict(self._missed)

@@ -1,11 +1,15 @@
 """Liveness and readiness: answers 200 when the database answers and, in Azure, no setting
-holds a local default (settings.LOCAL_ONLY: each one named with what is wrong)."""
+holds a local default (settings.LOCAL_ONLY: each one named with what is wrong). `checks` gives
+every dependency with its latency (blueprints/dependencies.py); one that is down other than
+the database makes the status `degraded`, still 200: the instance itself is fine, and Azure's
+health check would otherwise replace healthy instances during a partner's outage."""
 
 import azure.functions as func
 import sqlalchemy as sa
 
 import bootstrap
 from blueprints.common import Call, endpoint, json_response
+from blueprints.dependencies import check_all
 from settings import SettingsError, get_settings
 
 bp = func.Blueprint()
@@ -27,7 +31,9 @@ def health(req: func.HttpRequest, call: Call) -> func.HttpResponse:
         return json_response({"status": "unavailable", "database": type(exc).__name__, **extra}, 503)
     if wrong:
         return json_response({"status": "unavailable", "database": "ok", **extra}, 503)
-    return json_response({"status": "ok", "database": "ok", "time": call.started.isoformat()})
+    checks = check_all()
+    status = "ok" if all(c["status"] == "ok" for c in checks.values()) else "degraded"
+    return json_response({"status": status, "database": "ok", "time": call.started.isoformat(), "checks": checks})
 
 
 @bp.route(route="ping", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
