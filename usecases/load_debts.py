@@ -327,7 +327,18 @@ def load_file(
     checkpoint("results_written")
     store.move(info.path, target)
     checkpoint("moved")
-    return FileResult.of(summary, summary.status, started, _ms(t0))
+    return _with_reason(engine, file_id, FileResult.of(summary, summary.status, started, _ms(t0)))
+
+
+def _with_reason(engine: Engine, file_id: int, result: FileResult) -> FileResult:
+    """A rejected file's result says why (its first problems, as the .ERR has them): ProcessLogs
+    and the operator see the reason without opening the company's folder."""
+    if result.outcome != "RECHAZADO":
+        return result
+    with engine.connect() as conn:
+        first = list(itertools.islice(DebtRepository(conn).errors(file_id), 3))
+    reason = "; ".join(f"linea {e.line_no} {e.field}: {e.reason}" for e in first) or "rechazado"
+    return dataclasses.replace(result, detail=reason[:500])
 
 
 class _TakenByAnother(Exception):

@@ -157,3 +157,19 @@ def test_operators_list_and_requeue_poison_messages(exchange: Path, capsys: pyte
     drop(exchange, "valid_r")
     assert manage.main(["dispatch-debts"]) == 0
     assert f"queued 1 companies (1 files) on {queue}" in capsys.readouterr().out
+
+
+def test_a_rejected_file_says_why_in_process_logs(exchange: Path, azurite: str) -> None:
+    from tests.integration.test_debt_golden import DATA
+
+    (source,) = (DATA / "reject_header_company").glob("*.TXT")
+    pending = exchange / "00730" / "Deudas" / "Pending"
+    pending.mkdir(parents=True, exist_ok=True)
+    (pending / source.name).write_bytes(source.read_bytes())
+    function("debt_files").get_user_function()(message({"company": 730, "file": source.name}))
+    bootstrap.log_sink().flush()
+    rows = read_partition(azurite, PROCESS_LOGS, partition_key("debt_loader", datetime.now(UTC)))
+    (row,) = [r for r in rows if r.get("File") == source.name]
+    assert row["Outcome"] == "RECHAZADO" and row["Detail"].startswith("linea ")
+    err = (exchange / "00730" / "Deudas" / "Complete" / f"{source.name}.ERR").read_text(encoding="latin-1")
+    assert row["Detail"].split(": ", 1)[1].split(";")[0] in err, "the reason the .ERR gives"
