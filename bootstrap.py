@@ -86,6 +86,12 @@ def work_queues():  # type: ignore[no-untyped-def]
     return WorkQueues(target)
 
 
+def flush_logs(timeout: float = 5.0) -> None:
+    """Write what the log sink still holds (a host shutting down: its atexit may never run)."""
+    if log_sink.cache_info().currsize:
+        log_sink().flush(timeout)
+
+
 @functools.cache
 def token_service() -> TokenService:
     settings = get_settings()

@@ -87,6 +87,11 @@ class FunctionsAsgi:
                 if message["type"] == "lifespan.startup":
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
+                    # uvicorn re-raises SIGTERM after a graceful shutdown, so atexit never runs:
+                    # the ApiLogs and ProcessLogs entities still queued are written now
+                    import bootstrap
+
+                    bootstrap.flush_logs()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if scope["type"] != "http":

@@ -103,3 +103,6 @@ def serve(
             scheduler.stop()
         for listener in listeners:
             listener.stop()
+        import bootstrap
+
+        bootstrap.flush_logs()  # what timers and queue messages of this process logged last

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import bootstrap
 import usecases.load_debts as loader
 from adapters.table_log import PROCESS_LOGS, partition_key, read_partition
 from blueprints import debt_loader
+from local_host.invoke import InvocationContext, TraceContext
 from settings import get_settings
 from tests.e2e.calls import deliver, function
 from tests.e2e.test_debt_loader_timer import drop
@@ -166,10 +168,12 @@ def test_a_rejected_file_says_why_in_process_logs(exchange: Path, azurite: str) 
     pending = exchange / "00730" / "Deudas" / "Pending"
     pending.mkdir(parents=True, exist_ok=True)
     (pending / source.name).write_bytes(source.read_bytes())
-    function("debt_files").get_user_function()(message({"company": 730, "file": source.name}))
+    trace = uuid.uuid4().hex  # the session shares Azurite: this run's entities carry this trace id
+    context = InvocationContext("inv", "debt_files", ".", trace_context=TraceContext(f"00-{trace}-{'1' * 16}-01"))
+    function("debt_files").get_user_function()(message({"company": 730, "file": source.name}), context)
     bootstrap.log_sink().flush()
     rows = read_partition(azurite, PROCESS_LOGS, partition_key("debt_loader", datetime.now(UTC)))
-    (row,) = [r for r in rows if r.get("File") == source.name]
+    (row,) = [r for r in rows if r.get("File") == source.name and r.get("CorrelationId") == trace]
     assert row["Outcome"] == "RECHAZADO" and row["Detail"].startswith("linea ")
     err = (exchange / "00730" / "Deudas" / "Complete" / f"{source.name}.ERR").read_text(encoding="latin-1")
     assert row["Detail"].split(": ", 1)[1].split(";")[0] in err, "the reason the .ERR gives"

@@ -93,6 +93,10 @@ def test_an_instance_killed_mid_file_loses_and_duplicates_nothing(tmp_path: Path
     assert [(f[1], f[2]) for f in files] == [(name, "PROCESADO") for name in names(801)], "each once, in order"
     assert "Executed 'Functions.debt_files' (Succeeded" in logs[1 - victim].read_text()
     assert debts and debts[0][1] > 0
-    rows = read_partition(env["AzureWebJobsStorage"], PROCESS_LOGS, partition_key("debt_files", datetime.now(UTC)))
-    assert any(r.get("Company") == "00801" and r.get("DequeueCount") == 2 and r.get("Files") == 3 for r in rows), \
-        "the survivor ran the redelivered message"  # fmt: skip
+    def redelivered() -> list[dict]:
+        rows = read_partition(env["AzureWebJobsStorage"], PROCESS_LOGS, partition_key("debt_files", datetime.now(UTC)))
+        return [r for r in rows if r.get("Company") == "00801"
+                and r.get("DequeueCount") == 2 and r.get("Outcome") == "succeeded"]  # fmt: skip
+
+    # written before the survivor stopped: a host shutting down flushes its log sink (its atexit never runs)
+    assert redelivered(), "the survivor ran the redelivered message (its ProcessLogs entity)"
