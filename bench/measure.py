@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import resource
+import statistics
 from pathlib import Path
 
 
@@ -16,3 +17,9 @@ def peak_rss_mb() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def median_p95(samples: list[float]) -> tuple[float, float]:
+    """The median and the 95th percentile (nearest rank) of latency samples."""
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]

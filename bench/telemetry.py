@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -23,6 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from measure import median_p95  # noqa: E402
 
 CONSULTA = {"idConsulta": "4785124", "tipoConsulta": 0, "idEmpresa": "730", "idBanco": "1020", "idCanal": "10"}
 
@@ -33,11 +35,6 @@ def pago(n: int) -> dict:
         "idConsulta": "4785124", "servicio": "001", "numeroDocumento": "F001-00000001", "importePagado": "0.01",
         "moneda": "1", "idEmpresa": "730", "idBanco": "1020", "voucher": "", "referenciaDeuda": 1,
     }  # fmt: skip
-
-
-def _summary(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def main() -> int:
@@ -80,7 +77,7 @@ def main() -> int:
                 response = call(f"yapago_{name}", "POST", headers=headers, body=body())
                 samples.append((time.perf_counter() - started) * 1000)
                 assert response.status_code < 500
-            out[name] = _summary(samples[args.requests // 10:])  # the first tenth warms up
+            out[name] = median_p95(samples[args.requests // 10:])  # the first tenth warms up
         return out
 
     from opentelemetry.sdk.metrics import MeterProvider

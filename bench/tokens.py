@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,17 +23,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from measure import median_p95  # noqa: E402
 
 
 def _timed_run(code: str) -> float:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
     return (time.perf_counter() - started) * 1000
-
-
-def _summary(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def main() -> int:
@@ -82,7 +79,7 @@ def main() -> int:
           f"{sys.version.split()[0]}")  # fmt: skip
     print(f"{'what':36} {'median ms':>10} {'p95 ms':>10}")
     for name, samples in rows:
-        median, p95 = _summary(samples)
+        median, p95 = median_p95(samples)
         print(f"{name:36} {median:10.1f} {p95:10.1f}")
     bootstrap.log_sink().flush(1)
     return 0

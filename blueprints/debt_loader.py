@@ -32,6 +32,7 @@ from sql.debt_repository import DebtRepository
 from usecases.load_debts import (
     Budget,
     FileResult,
+    PendingWork,
     company_of_blob,
     load_debts,
     pending_folder,
@@ -67,13 +68,19 @@ def run_loader(company: int | None = None, progress=None, budget: Budget | None 
     )  # fmt: skip
 
 
+def _send(item: PendingWork) -> None:
+    """The work message of a company: it and its oldest file, never data."""
+    bootstrap.work_queues().send(get_settings().debt_queue,
+                                 {"company": item.company, "file": item.oldest, "size": item.size})  # fmt: skip
+
+
 def dispatch() -> dict:
     """One message per company with pending files (the timer, an operator, a blob event)."""
     work = pending_work(bootstrap.engine(), bootstrap.file_store())
-    queue = get_settings().debt_queue
     for item in work:
-        bootstrap.work_queues().send(queue, {"company": item.company, "file": item.oldest, "size": item.size})
-    return {"Kind": "dispatch", "Companies": len(work), "Files": sum(w.files for w in work), "Queue": queue}
+        _send(item)
+    return {"Kind": "dispatch", "Companies": len(work), "Files": sum(w.files for w in work),
+            "Queue": get_settings().debt_queue}  # fmt: skip
 
 
 @bp.timer_trigger(schedule="%DEBT_LOADER_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
@@ -118,8 +125,7 @@ def debt_files(msg: func.QueueMessage) -> dict:
 def dispatch_company(company: int) -> bool:
     for item in pending_work(bootstrap.engine(), bootstrap.file_store()):
         if item.company == company:
-            bootstrap.work_queues().send(get_settings().debt_queue,
-                                         {"company": company, "file": item.oldest, "size": item.size})  # fmt: skip
+            _send(item)
             return True
     return False
 
