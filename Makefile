@@ -11,7 +11,7 @@ PY313  ?= $(shell for p in $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.
              $$p -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && echo $$p && break; done)
 V313   := .venv-313
 
-.PHONY: run test test-py313 install lint format migrate azure-sql clean
+.PHONY: run test test-py313 install lint format migrate azure-sql clean browser
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"' 
@@ -47,7 +47,15 @@ install: $(VENV)/.installed node_modules/.installed
 run: install
 	PORT=$(PORT) WORKERS=$(WORKERS) bash scripts/run.sh
 
-test: install $(IAC)/.installed
+# the console's browser tests need Debian's Chromium and ChromeDriver: installed here when missing
+# and this is root on Debian (otherwise tests/browser says what to install and is skipped)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } || \
+	  echo "Chromium missing: apt-get install chromium chromium-driver (tests/browser is skipped without it)"
+
+test: install $(IAC)/.installed browser
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

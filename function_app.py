@@ -2,7 +2,7 @@
 
 import azure.functions as func
 
-from blueprints import auth, collections, debt_loader, disbursements, health, lending, payment_files, yapago
+from blueprints import auth, collections, console, debt_loader, disbursements, health, lending, payment_files, yapago
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
@@ -15,5 +15,6 @@ for blueprint in (
     collections.bp,
     lending.bp,
     disbursements.bp,
+    console.bp,
 ):
     app.register_functions(blueprint)

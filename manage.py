@@ -165,10 +165,13 @@ def cmd_create_company(args: argparse.Namespace) -> int:
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     import bootstrap
-    from usecases.companies import DEMO_CLIENT_SECRET, seed_demo
+    from usecases.companies import DEMO_CLIENT_SECRET, DEMO_OPERATOR_ID, DEMO_OPERATOR_SECRET, seed_demo
 
     company, client = seed_demo(
-        bootstrap.unit_of_work, bootstrap.utc_now(), os.environ.get("DEMO_CLIENT_SECRET") or DEMO_CLIENT_SECRET
+        bootstrap.unit_of_work,
+        bootstrap.utc_now(),
+        os.environ.get("DEMO_CLIENT_SECRET") or DEMO_CLIENT_SECRET,
+        os.environ.get("DEMO_OPERATOR_SECRET") or DEMO_OPERATOR_SECRET,
     )
     bootstrap.file_store().mkdir(f"{company.folder}/Deudas/Pending")
     bootstrap.file_store().mkdir("dispersiones/respuestas")  # where the bank's answers are dropped
@@ -177,8 +180,26 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     seed_lending_demo(bootstrap.engine(), bootstrap.utc_now(), args.webhook_base)
     print(f"demo company {company.folder} ({company.name}) with services {', '.join(s.code for s in company.services)}")
     print(f"demo client {client.client_id} with scopes {','.join(sorted(s.value for s in client.scopes))}")
+    print(f"demo operator {DEMO_OPERATOR_ID} (scope operator) for the console")
     hooks = f", webhooks at {args.webhook_base}/hooks/<channel>" if args.webhook_base else ""
     print(f"lending channels KOF, PRONTO{hooks}; customers {', '.join(DEMO_CUSTOMERS)} (the fake Mambu's)")
+    return 0
+
+
+def cmd_seed_demo_day(args: argparse.Namespace) -> int:
+    from fakes.demo_day import seed_day
+    from usecases.companies import DEMO_CLIENT_SECRET
+
+    done = seed_day(os.environ.get("DEMO_CLIENT_SECRET") or DEMO_CLIENT_SECRET)
+    for name, outcome, applied, rejected in done["debt_files"]:
+        print(f"debt file {name} {outcome}: {applied} lines applied, {rejected} rejected")
+    print(f"YAPAGO: {done['pagos']} pagos, {done['refusals']} refused calls; {done['waiting']} pagos wait for the "
+          f"next payment file")  # fmt: skip
+    lending = done["lending"]
+    if lending is None:
+        print("lending: purchases already there, left as they are")
+    else:
+        print(f"lending: {lending['purchases']} purchases dispatched, {lending['answered']} answered by the bank")
     return 0
 
 
@@ -663,6 +684,10 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("seed-demo", help="load demo company 730 and the demo client (idempotent)")
     p.add_argument("--webhook-base", help="base URL of the distributors' webhook receiver (make run: the local one)")
     p.set_defaults(run=cmd_seed_demo)
+
+    p = sub.add_parser("seed-demo-day", help="a day of demo activity: debt files, YAPAGO calls, payment files, "
+                                             "dispersions (after seed-demo; make run does it)")  # fmt: skip
+    p.set_defaults(run=cmd_seed_demo_day)
 
     p = sub.add_parser(
         "create-channel", help="a distributor channel (KOF, PRONTO) and its CLABE (check digit verified)"

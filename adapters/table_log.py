@@ -23,7 +23,8 @@ import queue
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from adapters import telemetry
@@ -41,6 +42,13 @@ fallback_logger = logging.getLogger("app.logs")
 def partition_key(name: str, when: datetime) -> str:
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
     return f"{safe}_{when.astimezone(UTC):%Y%m%d}"
+
+
+def time_keys(start: datetime, end: datetime) -> tuple[str, str]:
+    """RowKey bounds [newest, oldest) of the entities logged in [start, end) (keys invert time)."""
+    newest = _MAX_MICROS - (int(end.timestamp() * 1_000_000) - 1)
+    oldest = _MAX_MICROS - int(start.timestamp() * 1_000_000) + 1
+    return f"{newest:017d}", f"{oldest:017d}"
 
 
 def row_key(when: datetime) -> str:
@@ -186,6 +194,33 @@ class TableLogSink:
         service = table_service(self._target, connection_timeout=timeout, read_timeout=timeout)
         next(iter(service.list_tables(results_per_page=1)), None)
         return "table storage"
+
+    def count_by(self, table: str, names: list[str], start: datetime, end: datetime, prop: str,
+                 limit: int = 200_000) -> tuple[dict[str, Counter[str]], bool]:  # fmt: skip
+        """For each name, how many of its entities logged in [start, end) have each value of `prop`
+        (missing: "-"); reads only the partitions of those days and that one property. The second
+        value is True when `limit` entities were read and the counts stop there."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        client = table_service(self._target).get_table_client(table)
+        counts: dict[str, Counter[str]] = {name: Counter() for name in names}
+        newest, oldest = time_keys(start, end)
+        read = 0
+        for name in names:
+            day = start.astimezone(UTC).date()
+            while day <= (end - timedelta(microseconds=1)).astimezone(UTC).date():
+                partition = partition_key(name, datetime.combine(day, datetime.min.time(), UTC))
+                query = f"PartitionKey eq '{partition}' and RowKey ge '{newest}' and RowKey lt '{oldest}'"
+                try:
+                    for entity in client.query_entities(query, select=[prop]):
+                        counts[name][str(entity.get(prop, "-"))] += 1
+                        read += 1
+                        if read >= limit:
+                            return counts, True
+                except ResourceNotFoundError:  # no log written yet: no table
+                    return counts, False
+                day += timedelta(days=1)
+        return counts, False
 
     def missed(self) -> dict[str, int]:
         """Entries not stored since the last report, per table (also in ProcessLogs once it works)."""

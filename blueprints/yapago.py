@@ -39,13 +39,16 @@ def yapago_error_body(error: ApiError, call: Call) -> dict[str, Any]:
     elif error.status == 403:
         code, message = FORBIDDEN, FORBIDDEN.message
     elif error.code == "invalid_field":
-        return invalid_value(error.extra["field"], error.problem or "").body()
+        body = invalid_value(error.extra["field"], error.problem or "").body()
+        call.log_fields["CodResp"] = body["codResp"]
+        return body
     elif error.status == 400:
         code, message = BAD_JSON, error.message
     elif error.status == 413:
         code, message = BODY_TOO_LARGE, f"{BODY_TOO_LARGE.message} ({error.message})"
     else:
         code, message = INTERNAL, f"{INTERNAL.message} (correlationId {call.correlation_id})"
+    call.log_fields["CodResp"] = code.code  # the console counts the day's answers by it
     return {"codResp": code.code, "desResp": message}
 
 
@@ -64,7 +67,8 @@ def _handle(
         else:
             reply = Reply.of(Answer(BANK_NOT_ALLOWED, f"{BANK_NOT_ALLOWED.message} ({parsed.idBanco})"))
     operation = model.__name__.removesuffix("Request").lower()
-    telemetry.count("yapago.requests", operation=operation, codResp=str(reply.body.get("codResp", "")))
+    call.log_fields["CodResp"] = str(reply.body.get("codResp", ""))
+    telemetry.count("yapago.requests", operation=operation, codResp=call.log_fields["CodResp"])
     return json_response(reply.body, reply.status)
 
 

@@ -14,6 +14,7 @@ class Scope(enum.StrEnum):
     LENDING = "lending"
     MERCHANT = "merchant"
     COLLECTIONS = "collections"
+    OPERATOR = "operator"  # the operations console (blueprints/console.py)
 
 
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._-]{3,64}")

@@ -26,8 +26,10 @@ TAKEN = "dispersiones/enviados"
 RESPONSES = "dispersiones/respuestas"
 
 
-def respond(store: FileStore, now: datetime, by_id: dict[str, str], by_cents: dict[int, str]) -> tuple[str, int]:
-    """Answer every waiting file in one response file; (its name, lines), or ("", 0) if none waited."""
+def respond(store: FileStore, now: datetime, by_id: dict[str, str], by_cents: dict[int, str],
+            silent: frozenset[str] = frozenset()) -> tuple[str, int]:  # fmt: skip
+    """Answer every waiting file in one response file; (its name, lines), or ("", 0) if none waited.
+    The transfers in `silent` are taken but not answered (a bank that is late with them)."""
     lines, taken = [], []
     local = now.astimezone(MEXICO)
     for folder in FOLDERS:
@@ -39,6 +41,8 @@ def respond(store: FileStore, now: datetime, by_id: dict[str, str], by_cents: di
                 detail, errors = DISPERSION_DETAIL.parse(raw)
                 if detail is None:
                     raise SystemExit(f"{info.path}: unreadable detail: {'; '.join(map(str, errors))}")
+                if detail["id_transaccion"] in silent:
+                    continue
                 code = by_id.get(detail["id_transaccion"]) or by_cents.get(detail["importe"]) or "00"
                 lines.append(RESPONSE.format({
                     "id_transaccion": detail["id_transaccion"], "estatus": "P" if code == "00" else "R",

@@ -105,7 +105,14 @@ class RouteTable:
         self.routes = sorted(routes, key=lambda r: r.precedence, reverse=True)
 
     def resolve(self, method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
-        """(route, params, allowed methods): no route and allowed methods means 405, neither 404."""
+        """(route, params, allowed methods): no route and allowed methods means 405, neither 404.
+        A trailing slash is optional, as in the host's (ASP.NET Core) routing."""
+        found = self._resolve(method, path)
+        if found[0] is None and not found[2] and len(path) > 1 and path.endswith("/"):
+            return self._resolve(method, path[:-1])
+        return found
+
+    def _resolve(self, method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
         allowed: list[str] = []
         for route in self.routes:
             params = route.match(path)

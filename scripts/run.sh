@@ -68,6 +68,8 @@ fi
 $PY manage.py migrate
 $PY manage.py seed-demo --webhook-base http://127.0.0.1:8090
 $PY manage.py import-collections data/collections-demo.json
+# today's activity for the console; before the webhook receiver starts, so one webhook fails
+$PY manage.py seed-demo-day
 
 if port_open 8090; then
   echo "something already listens on 8090; using it as the distributors' webhook receiver"
@@ -85,8 +87,10 @@ HOST_PID=$!
 wait_for "the local host" "$HOST_PID" host_ready || exit 1
 
 SECRET=${DEMO_CLIENT_SECRET:-demo-secret-0730-change-me}
+OPERATOR_SECRET=${DEMO_OPERATOR_SECRET:-demo-operator-0730-change-me}
 cat <<TXT
 
+  Console:        http://127.0.0.1:$PORT/api/console   (client id demo-operator, secret $OPERATOR_SECRET)
   Local host:     http://127.0.0.1:$PORT/api/
   Health:         curl -s http://127.0.0.1:$PORT/api/health
   Demo client:    client_id=demo-client  client_secret=$SECRET  (scopes: collections lending merchant yapago)

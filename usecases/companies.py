@@ -17,6 +17,8 @@ DEMO_ACCOUNTS = [
 DEMO_CLIENT_ID = "demo-client"
 DEMO_CLIENT_SECRET = "demo-secret-0730-change-me"
 ALL_SCOPES = "yapago,lending,merchant,collections"
+DEMO_OPERATOR_ID = "demo-operator"  # the operations console's demo sign-in (scope operator only)
+DEMO_OPERATOR_SECRET = "demo-operator-0730-change-me"
 DEMO_CHANNELS = "KOF,PRONTO"  # the demo client may act as either distributor (usecases/lending.seed_lending_demo)
 
 
@@ -34,11 +36,14 @@ def create_company(
     return company, save_company(uow, company, now)
 
 
-def seed_demo(uow: UowFactory, now: datetime, client_secret: str = DEMO_CLIENT_SECRET) -> tuple[Company, ClientSaved]:
-    """Company 730 with services 001-004 and bank 1020 accounts, and a client with every scope.
+def seed_demo(uow: UowFactory, now: datetime, client_secret: str = DEMO_CLIENT_SECRET,
+              operator_secret: str = DEMO_OPERATOR_SECRET) -> tuple[Company, ClientSaved]:  # fmt: skip
+    """Company 730 with services 001-004 and bank 1020 accounts, a client with every API scope,
+    and an operator for the console (apart: a console session never carries an API scope).
 
     Safe to run any number of times: the same rows result.
     """
     company, _ = create_company(uow, str(DEMO_COMPANY_CODE), DEMO_COMPANY_NAME, DEMO_SERVICES, DEMO_ACCOUNTS, now)
     client = register_client(uow, DEMO_CLIENT_ID, client_secret, ALL_SCOPES, now, channels=DEMO_CHANNELS)
+    register_client(uow, DEMO_OPERATOR_ID, operator_secret, "operator", now)
     return company, client

@@ -147,6 +147,11 @@ def list_webhooks(engine: Engine, state: str | None = None, limit: int = 100) ->
         return conn.execute(query.order_by(_W.c.created_at.desc(), _W.c.event_id).limit(limit)).all()
 
 
+def find_webhook(engine: Engine, event_id: str) -> Any | None:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(_W).where(_W.c.event_id == event_id)).first()
+
+
 def webhook_secret(engine: Engine, master_key: bytes, channel: str, rotate: bool = False) -> tuple[bytes, int]:
     """The secret the channel checks signatures with (a new one if `rotate`), and its version."""
     with engine.begin() as conn:

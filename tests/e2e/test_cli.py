@@ -75,7 +75,7 @@ def test_operator_commands(tmp_path: Path) -> None:
         assert conn.execute(sa.text("SELECT count(*) FROM companies")).scalar() == 2
         assert conn.execute(sa.text("SELECT count(*) FROM services WHERE company_code = 730")).scalar() == 4
         rows = dict(conn.execute(sa.text("SELECT client_id, active FROM api_clients")).all())
-    assert rows == {"bank-1020": 0, "demo-client": 1, "kof-app": 1}
+    assert rows == {"bank-1020": 0, "demo-client": 1, "demo-operator": 1, "kof-app": 1}
     assert "s3cret-value-123" not in db.read_bytes().decode("latin-1")
 
     listing = run(env, "functions")

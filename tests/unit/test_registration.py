@@ -46,6 +46,16 @@ EXPECTED = {
     "payment_files": ("queueTrigger", "%PAYMENT_QUEUE%", None, "AzureWebJobsStorage"),
     "debt_file_arrived": ("eventGridTrigger", None, None, None),
     "payment_files_poison": ("queueTrigger", "%PAYMENT_QUEUE%-poison", None, "AzureWebJobsStorage"),
+    # the operations console: anonymous at the host, its own session check (blueprints/console_session.py)
+    "console_login": ("httpTrigger", "console/login", ["GET", "POST"], "anonymous"),
+    "console_logout": ("httpTrigger", "console/logout", ["POST"], "anonymous"),
+    "console_overview": ("httpTrigger", "console", ["GET"], "anonymous"),
+    "console_billers": ("httpTrigger", "console/billers", ["GET"], "anonymous"),
+    "console_yapago": ("httpTrigger", "console/yapago", ["GET"], "anonymous"),
+    "console_lending": ("httpTrigger", "console/lending", ["GET"], "anonymous"),
+    "console_queues": ("httpTrigger", "console/queues", ["GET"], "anonymous"),
+    "console_replay_webhook": ("httpTrigger", "console/webhooks/{event_id}/replay", ["POST"], "anonymous"),
+    "console_requeue": ("httpTrigger", "console/queues/{queue}/requeue", ["POST"], "anonymous"),
 }
 
 

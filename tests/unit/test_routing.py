@@ -33,6 +33,8 @@ def table() -> RouteTable:
         ("GET", "/hello/ana", "hello", {"name": "ana"}),
         ("GET", "/orders/A-1/lines/3", "line", {"orderId": "A-1", "line": "3"}),
         ("POST", "/auth/token", "token", {}),
+        ("POST", "/auth/token/", "token", {}),  # a trailing slash is optional, as in the host
+        ("GET", "/items/5/", "item", {"id": "5"}),
     ],
 )
 def test_resolves(table: RouteTable, method: str, path: str, name: str, params: dict[str, str]) -> None:
