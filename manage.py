@@ -404,10 +404,12 @@ def cmd_load_debts(args: argparse.Namespace) -> int:
 
 
 def cmd_dispatch_debts(args: argparse.Namespace) -> int:
-    from blueprints.debt_loader import dispatch
+    from blueprints.debt_loader import dispatch_and_warn
 
-    counts = dispatch()
+    counts, warnings = dispatch_and_warn()
     print(f"queued {counts['Companies']} companies ({counts['Files']} files) on {counts['Queue']}")
+    for warning in warnings:
+        print(f"warning: {warning}")
     return 0
 
 

@@ -192,6 +192,23 @@ def _parked() -> dict[str, list[Any]]:
     return found
 
 
+_seen_warnings: dict[str, Any] = {}
+WARNINGS_REUSE = 60.0  # seconds: a listing of the exchange's root and of every Pending/ folder
+
+
+def _warnings() -> list[Any]:
+    """What the loader will not read (usecases/exchange_warnings.py), listed at most once a minute."""
+    import time
+
+    from usecases.exchange_warnings import exchange_warnings
+
+    if _seen_warnings and time.monotonic() - _seen_warnings["at"] < WARNINGS_REUSE:
+        return _seen_warnings["found"]
+    found = exchange_warnings(bootstrap.engine(), bootstrap.file_store())
+    _seen_warnings.update(at=time.monotonic(), found=found)
+    return found
+
+
 def _failed_webhooks() -> list[Any]:
     from usecases.webhooks import FAILED, list_webhooks
 
@@ -215,7 +232,7 @@ def console_overview(session: Session) -> func.HttpResponse:
     parked = _parked()
     body = pages.overview(day, check_all(), companies_day(engine, day), pagos_per_hour(engine, day),
                           _traffic(day)[0], purchases_by_state(engine), len(_dispersions()), len(_failed_webhooks()),
-                          sum(len(m) for m in parked.values()), session.base)  # fmt: skip
+                          sum(len(m) for m in parked.values()), session.base, len(_warnings()))  # fmt: skip
     return session.render(f"Overview of {day.isoformat()}", "", body)
 
 
@@ -228,7 +245,8 @@ def console_billers(session: Session) -> func.HttpResponse:
 
     day = _day(session.req)
     return session.render(f"Billers on {day.isoformat()}", "billers",
-                          pages.billers(day, companies_day(bootstrap.engine(), day), session.base))  # fmt: skip
+                          pages.billers(day, companies_day(bootstrap.engine(), day), session.base,
+                                        _warnings()))  # fmt: skip
 
 
 @bp.route(route="console/yapago", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

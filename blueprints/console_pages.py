@@ -44,7 +44,7 @@ def hours_chart(hours: Sequence[HourCount], day: date) -> Html:
 
 def overview(day: date, checks: dict[str, dict[str, Any]], companies: list[CompanyDay], hours: Sequence[HourCount],
              traffic: dict[str, dict[str, int]], purchases: dict[str, int], dispersions: int, failed_hooks: int,
-             poison: int, base: str) -> Html:  # fmt: skip
+             poison: int, base: str, warnings: int = 0) -> Html:  # fmt: skip
     files = [f for c in companies for f in c.debt_files]
     answered = sum(sum(by_code.values()) for by_code in traffic.values())
     summary = tiles([
@@ -64,6 +64,9 @@ def overview(day: date, checks: dict[str, dict[str, Any]], companies: list[Compa
         problems.append(tag("li", tag("a", f"{failed_hooks} webhook(s) failed: replay them", href=f"{base}/lending")))
     if poison:
         problems.append(tag("li", tag("a", f"{poison} message(s) in a poison queue", href=f"{base}/queues")))
+    if warnings:
+        problems.append(tag("li", tag("a", f"{warnings} folder(s) or file(s) on the exchange the loader will not read",
+                                      href=f"{base}/billers")))  # fmt: skip
     rejected = [f for f in files if f.row.status == "RECHAZADO"]
     if rejected:
         problems.append(tag("li", tag("a", f"{len(rejected)} debt file(s) rejected today", href=f"{base}/billers")))
@@ -76,8 +79,11 @@ def overview(day: date, checks: dict[str, dict[str, Any]], companies: list[Compa
                  tag("h2", "Dependencies"), health_table(checks)])  # fmt: skip
 
 
-def billers(day: date, companies: list[CompanyDay], base: str) -> Html:
+def billers(day: date, companies: list[CompanyDay], base: str, warnings: Sequence[Any] = ()) -> Html:
     parts: list[Any] = [day_picker(base, "billers", day)]
+    if warnings:
+        parts.append(tag("h2", "On the exchange, not read"))
+        parts.append(table(("Path", "Why"), [(tag("code", w.path), w.reason) for w in warnings]))
     for c in companies:
         parts.append(tag("h2", f"{c.code:05d} {c.name}", id=f"company-{c.code:05d}"))
         rows = [(lima(f.row.finished_at), f.row.file_name, f.row.update_type or "-",

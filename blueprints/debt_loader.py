@@ -76,11 +76,27 @@ def _send(item: PendingWork) -> None:
 
 def dispatch() -> dict:
     """One message per company with pending files (the timer, an operator, a blob event)."""
+    return dispatch_and_warn()[0]
+
+
+def dispatch_and_warn() -> tuple[dict, list]:
+    """`dispatch`, and what the loader will not read (usecases/exchange_warnings.py), also named
+    in the run's counts (its ProcessLogs entity)."""
+    from usecases.exchange_warnings import exchange_warnings
+
     work = pending_work(bootstrap.engine(), bootstrap.file_store())
     for item in work:
         _send(item)
-    return {"Kind": "dispatch", "Companies": len(work), "Files": sum(w.files for w in work),
-            "Queue": get_settings().debt_queue}  # fmt: skip
+    counts = {"Kind": "dispatch", "Companies": len(work), "Files": sum(w.files for w in work),
+              "Queue": get_settings().debt_queue}  # fmt: skip
+    warnings = []
+    try:
+        warnings = exchange_warnings(bootstrap.engine(), bootstrap.file_store())
+    except Exception as exc:  # noqa: BLE001 - the dispatch is done: a listing that failed is said, not raised
+        counts["WarningsError"] = type(exc).__name__
+    if warnings:
+        counts |= {"Warnings": len(warnings), "WarningDetail": " | ".join(map(str, warnings))[:4000]}
+    return counts, warnings
 
 
 @bp.timer_trigger(schedule="%DEBT_LOADER_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)

@@ -3,7 +3,8 @@ has something to show: each actor does what its real counterpart would, through 
 code paths.
 
 - The billers: company 730 and a second one, 731, each drop today's R debt file in Pending/
-  (731's with two lines the loader rejects), and the loader runs.
+  (731's with two lines the loader rejects), and the loader runs. 731 also leaves a spreadsheet
+  in Pending/, and a company 732 that is not registered here drops a file: warnings, not loads.
 - The bank: YAPAGO calls through the registered functions, as the host would hand them over
   (so ApiLogs has them): consultas, pagos spread over the morning, a reversa, a retry, and the
   refusals a bank meets (unknown company, a debt already paid, a malformed field).
@@ -82,6 +83,9 @@ def load_debt_files(day: date) -> list[Any]:
         done = {f.name for f in store.list(complete_folder(code))}
         if file_name not in done:
             store.write_atomic(f"{pending_folder(code)}/{file_name}", data)
+    # what a biller gets wrong: a spreadsheet beside the debt file, a company not registered here
+    store.write_atomic(f"{pending_folder(731)}/deudas-diciembre.xlsx", b"PK\x03\x04 not a debt file")
+    store.write_atomic(f"{pending_folder(732)}/D00732{day:%d%m%Y}001.TXT", data)
     return run_loader(None, None)
 
 

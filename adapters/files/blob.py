@@ -10,14 +10,25 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-from adapters.files.port import FOLDER, FileInfo, FileNotFound, FileStoreError, chunks, clean_path, is_temp
+from adapters.files.port import (
+    FOLDER,
+    FileInfo,
+    FileNotFound,
+    FileStoreError,
+    child,
+    chunks,
+    clean_path,
+    is_temp,
+    listed_folder,
+)  # fmt: skip
 from adapters.identity import StorageTarget
 
 _COPY_WAIT_SECONDS = 60
+_NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)  # a virtual folder's: listed before the files
 
 
 class _ChunkStream(io.RawIOBase):
@@ -73,24 +84,29 @@ class BlobFileStore:
             pass
 
     def list(self, folder: str, everything: bool = False) -> list[FileInfo]:
+        """One level of the flat namespace (a delimiter listing): a "folder" is a common prefix, so
+        a listing never walks what lies below it, however much that is."""
         from azure.core.exceptions import ResourceNotFoundError
 
-        base = clean_path(folder)
-        start = self._name(base) + "/"
+        base = listed_folder(folder)
+        name = self._name(base) if base else self.prefix
+        start = f"{name}/" if name else ""
         found = []
-        folders: dict[str, FileInfo] = {}  # a flat namespace: a "folder" is a name with a / further on
+        folders: list[FileInfo] = []
         try:
-            for blob in self.container.list_blobs(name_starts_with=start):
-                name = blob.name[len(start) :]
-                if "/" in name and everything:
-                    inner = name.split("/", 1)[0]
-                    folders.setdefault(inner, FileInfo(f"{base}/{inner}", inner, 0, blob.last_modified, FOLDER))
-                if not name or "/" in name or is_temp(name):
+            for item in self.container.walk_blobs(name_starts_with=start, delimiter="/"):
+                name = item.name[len(start) :]
+                path = child(base, name)
+                if name.endswith("/"):  # a prefix: a virtual folder (it has no time of its own)
+                    if everything:
+                        folders.append(FileInfo(path[:-1], name[:-1], 0, _NO_TIME, FOLDER))
                     continue
-                found.append(FileInfo(path=f"{base}/{name}", name=name, size=blob.size, modified=blob.last_modified))
+                if not name or is_temp(name):
+                    continue
+                found.append(FileInfo(path=path, name=name, size=item.size, modified=item.last_modified))
         except ResourceNotFoundError:
             return []
-        return sorted([*found, *folders.values()], key=lambda f: (f.modified, f.name))
+        return sorted([*found, *folders], key=lambda f: (f.modified, f.name))
 
     def sweep_temp(self, older_than: datetime) -> int:
         return 0  # an upload is committed whole or not at all: no temporary blob is ever written

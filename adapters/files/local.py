@@ -18,9 +18,11 @@ from adapters.files.port import (
     FileInfo,
     FileNotFound,
     FileStoreError,
+    child,
     chunks,
     clean_path,
     is_temp,
+    listed_folder,
     temp_name,
 )
 
@@ -34,7 +36,8 @@ class LocalFileStore:
         return self.root / clean_path(path, posix=True)
 
     def list(self, folder: str, everything: bool = False) -> list[FileInfo]:
-        base = self._abs(folder)
+        rel = listed_folder(folder, posix=True)
+        base = self.root / rel if rel else self.root
         if not base.is_dir():
             return []
         found = []
@@ -49,7 +52,7 @@ class LocalFileStore:
                 stat = entry.stat(follow_symlinks=False)
                 found.append(
                     FileInfo(
-                        path=f"{clean_path(folder, posix=True)}/{entry.name}",
+                        path=child(rel, entry.name),
                         name=entry.name,
                         size=stat.st_size,
                         modified=datetime.fromtimestamp(stat.st_mtime, UTC),

@@ -42,6 +42,18 @@ class FileInfo:
     kind: str = FILE  # file, link, folder or special (FIFO, socket, device): only files are read
 
 
+ROOT = "."  # list(ROOT): the store's root itself (the only path `clean_path` refuses that `list` takes)
+
+
+def listed_folder(folder: str, posix: bool = False) -> str:
+    """The folder a `list` reads: "" for ROOT, else the clean path."""
+    return "" if folder == ROOT else clean_path(folder, posix)
+
+
+def child(base: str, name: str) -> str:
+    return f"{base}/{name}" if base else name
+
+
 def clean_path(path: str, posix: bool = False) -> str:
     """Normalise a relative path and refuse any that leaves the root. `posix`: the server is a
     POSIX file system (local, SFTP), where a backslash is an ordinary character (a company's

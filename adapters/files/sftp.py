@@ -43,9 +43,11 @@ from adapters.files.port import (
     FileInfo,
     FileNotFound,
     FileStoreError,
+    child,
     chunks,
     clean_path,
     is_temp,
+    listed_folder,
     temp_name,
     wire_name,
 )
@@ -290,11 +292,11 @@ class SftpFileStore:
         return posixpath.join(self.root, clean_path(path, posix=True))
 
     def list(self, folder: str, everything: bool = False) -> list[FileInfo]:
-        base = clean_path(folder, posix=True)
+        base = listed_folder(folder, posix=True)
 
         def op(sftp: paramiko.SFTPClient) -> list[FileInfo]:
             try:
-                entries = _listdir(sftp, wire_name(self._abs(base)))
+                entries = _listdir(sftp, wire_name(self._abs(base) if base else self.root))
             except FileNotFoundError:
                 return []
             found = []
@@ -302,11 +304,11 @@ class SftpFileStore:
                 kind = _kind(a.st_mode)
                 if is_temp(name) or (kind != FILE and not everything):
                     continue
-                found.append(FileInfo(path=f"{base}/{name}", name=name, size=a.st_size or 0,
+                found.append(FileInfo(path=child(base, name), name=name, size=a.st_size or 0,
                                       modified=datetime.fromtimestamp(a.st_mtime or 0, UTC), kind=kind))  # fmt: skip
             return found
 
-        return sorted(self._run(f"list {base}", op), key=lambda f: (f.modified, f.name))
+        return sorted(self._run(f"list {base or '/'}", op), key=lambda f: (f.modified, f.name))
 
     def sweep_temp(self, older_than: datetime) -> int:
         def op(sftp: paramiko.SFTPClient) -> int:

@@ -99,6 +99,19 @@ def text_of(chrome: object) -> str:
     return chrome.find_element(By.TAG_NAME, "main").text  # type: ignore[attr-defined]
 
 
+def follow(chrome: object, element: object) -> None:
+    """Click a link or a button and wait for the page it leads to (a click does not wait)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = chrome.find_element(By.TAG_NAME, "html")  # type: ignore[attr-defined]
+    element.click()  # type: ignore[attr-defined]
+    wait = WebDriverWait(chrome, 30)
+    wait.until(expected_conditions.staleness_of(old))
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def sign_in(chrome: object, base: str, client_id: str, secret: str) -> None:
     from selenium.webdriver.common.by import By
 
@@ -106,7 +119,7 @@ def sign_in(chrome: object, base: str, client_id: str, secret: str) -> None:
     assert chrome.current_url.endswith("/api/console/login")  # type: ignore[attr-defined]
     chrome.find_element(By.ID, "client_id").send_keys(client_id)  # type: ignore[attr-defined]
     chrome.find_element(By.ID, "client_secret").send_keys(secret)  # type: ignore[attr-defined]
-    chrome.find_element(By.CSS_SELECTOR, "form.login button").click()  # type: ignore[attr-defined]
+    follow(chrome, chrome.find_element(By.CSS_SELECTOR, "form.login button"))  # type: ignore[attr-defined]
 
 
 def test_an_operator_sees_the_day_and_replays_a_webhook(browser: object, demo_day: tuple[str, FakeReceiver]) -> None:
@@ -122,52 +135,55 @@ def test_an_operator_sees_the_day_and_replays_a_webhook(browser: object, demo_da
     assert "unknown client or wrong secret" in text_of(chrome)
     shot(chrome, "01-login-refused")
     chrome.find_element(By.ID, "client_secret").send_keys(DEMO_OPERATOR_SECRET)  # type: ignore[attr-defined]
-    chrome.find_element(By.CSS_SELECTOR, "form.login button").click()  # type: ignore[attr-defined]
+    follow(chrome, chrome.find_element(By.CSS_SELECTOR, "form.login button"))  # type: ignore[attr-defined]
     assert chrome.current_url.rstrip("/").endswith("/api/console")  # type: ignore[attr-defined]
     overview = text_of(chrome)
     assert "2\ndebt files today" in overview and "2\ndebt lines rejected" in overview
     assert "3\nfailed webhooks" in overview and "1\npoison messages" in overview
     assert "1\ndispersions waiting for the bank" in overview and "2\nrecords waiting for a payment file" in overview
+    assert "2 folder(s) or file(s) on the exchange the loader will not read" in overview
     assert "Pagos and reversas per hour" in chrome.page_source  # type: ignore[attr-defined]
     for dependency in ("database", "logs", "exchange", "queues"):
         row = chrome.find_element(By.XPATH, f"//td[text()='{dependency}']/..").text  # type: ignore[attr-defined]
         assert " ok " in f" {row} ", row
     shot(chrome, "02-overview")
 
-    chrome.find_element(By.LINK_TEXT, "Billers").click()  # type: ignore[attr-defined]
+    follow(chrome, chrome.find_element(By.LINK_TEXT, "Billers"))  # type: ignore[attr-defined]
     billers = text_of(chrome)
     assert "00730 EMPRESA DEMO SAC" in billers and "00731 AGUA DEL VALLE SAC" in billers
     assert "caracter no permitido '#'" in billers and "formato invalido" in billers  # the rejected lines, as read
     assert "2 payment(s) and reversal(s) waiting for the next payment file" in billers
+    assert "00731/Deudas/Pending/deudas-diciembre.xlsx not a .TXT file" in billers
+    assert "00732 no company 732 is registered here" in billers
     shot(chrome, "03-billers")
 
-    chrome.find_element(By.LINK_TEXT, "YAPAGO").click()  # type: ignore[attr-defined]
+    follow(chrome, chrome.find_element(By.LINK_TEXT, "YAPAGO"))  # type: ignore[attr-defined]
     rows = {r.text.split(" ")[0]: r.text for r in chrome.find_elements(By.CSS_SELECTOR, "table tr")}  # type: ignore[attr-defined]
     assert {"00", "11", "20", "30", "32"} <= set(rows), rows
     assert rows["32"].startswith("32 Deuda ya pagada 0 1 0 1")
     shot(chrome, "04-yapago")
 
-    chrome.find_element(By.LINK_TEXT, "Lending").click()  # type: ignore[attr-defined]
+    follow(chrome, chrome.find_element(By.LINK_TEXT, "Lending"))  # type: ignore[attr-defined]
     lending = text_of(chrome)
     assert "DISBURSING 1" in lending and "DISBURSED 2" in lending and "DISBURSEMENT_FAILED 1" in lending
     shot(chrome, "05-lending")
     first = chrome.find_element(By.XPATH, "//h2[text()='Failed webhooks']/following-sibling::table[1]//tr[2]")  # type: ignore[attr-defined]
     event_id = first.find_element(By.TAG_NAME, "td").text
-    first.find_element(By.TAG_NAME, "button").click()
+    follow(chrome, first.find_element(By.TAG_NAME, "button"))
     flash = chrome.find_element(By.CSS_SELECTOR, "p.flash").text  # type: ignore[attr-defined]
     assert flash.startswith(f"Webhook {event_id} replayed: now DELIVERED after 2 tries"), flash
     assert [(e["eventId"], e["valid"], e["answered"]) for e in receiver.received] == [(event_id, True, 200)]
     assert len(chrome.find_elements(By.XPATH, "//h2[text()='Failed webhooks']/following-sibling::table[1]//tr")) == 3  # type: ignore[attr-defined]
     shot(chrome, "06-lending-replayed")
 
-    chrome.find_element(By.LINK_TEXT, "Queues").click()  # type: ignore[attr-defined]
+    follow(chrome, chrome.find_element(By.LINK_TEXT, "Queues"))  # type: ignore[attr-defined]
     assert "D0073101012026009.TXT" in text_of(chrome)
     shot(chrome, "07-queues")
-    chrome.find_element(By.XPATH, f"//button[text()='Requeue all to {queue}']").click()  # type: ignore[attr-defined]
+    follow(chrome, chrome.find_element(By.XPATH, f"//button[text()='Requeue all to {queue}']"))  # type: ignore[attr-defined]
     assert f"1 message(s) moved from {queue}-poison back to {queue}" in text_of(chrome)
     assert bootstrap.work_queues().client(queue).peek_messages(max_messages=5)
 
-    chrome.find_element(By.CSS_SELECTOR, "header form button").click()  # type: ignore[attr-defined]
+    follow(chrome, chrome.find_element(By.CSS_SELECTOR, "header form button"))  # type: ignore[attr-defined]
     assert chrome.current_url.endswith("/api/console/login")  # type: ignore[attr-defined]
     chrome.get(base)  # type: ignore[attr-defined]
     assert chrome.current_url.endswith("/api/console/login")  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ import pytest
 
 from adapters.files.blob import BlobFileStore
 from adapters.files.local import LocalFileStore
-from adapters.files.port import FileNotFound, FileStore, FileStoreError
+from adapters.files.port import FOLDER, ROOT, TEMP_FOLDER, FileNotFound, FileStore, FileStoreError
 from adapters.files.sftp import HostKeyError, SftpFileStore, SftpOptions
 from tests.conftest import Sshd, _keygen
 
@@ -73,6 +73,7 @@ def test_write_read_list_move_delete(store: FileStore) -> None:
     assert not store.exists(listed[1].path)
     with pytest.raises(FileNotFound):
         store.read_bytes(listed[1].path)
+
     with pytest.raises(FileNotFound):
         store.delete(listed[1].path)
 
@@ -257,3 +258,15 @@ def test_unreadable_key_values_name_their_setting(sshd: Sshd, monkeypatch: pytes
     with pytest.raises(FileStoreError, match=reason) as caught:
         _from_settings(monkeypatch, sshd, **values).list("x")
     assert "AAAA" not in str(caught.value) or name != "SFTP_PRIVATE_KEY", "a key's text never reaches a message"
+
+
+def test_the_root_and_its_folders_one_level_at_a_time(store: FileStore) -> None:
+    """list(ROOT): what the root holds, folders with `everything` (the console's unknown company
+    folders); never what lies below them."""
+    store.write_atomic("00730/Deudas/Pending/D0073022102021001.TXT", b"x")
+    store.write_atomic("00999/Deudas/Pending/D0099922102021001.TXT", b"x")
+    store.write_atomic("README.TXT", b"hello")
+    assert [(f.path, f.kind) for f in store.list(ROOT)] == [("README.TXT", "file")]
+    found = {f.path: f.kind for f in store.list(ROOT, everything=True) if f.path != TEMP_FOLDER}  # the app's own
+    assert found == {"00730": FOLDER, "00999": FOLDER, "README.TXT": "file"}
+    assert {f.path: f.kind for f in store.list("00730", everything=True)} == {"00730/Deudas": FOLDER}

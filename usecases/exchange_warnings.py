@@ -1,0 +1,52 @@
+"""What the debt loader will not read, said instead of ignored: a folder at the exchange's root
+named like a company that no registered company has (a biller set up on the server but not
+here, or a folder named `730` instead of `00730`), and a file in a registered company's
+Pending/ that is not a .TXT (a `.txt.part` of an upload tool, a `.zip`, a `.csv`). The loader
+leaves them where they are: the debt_loader dispatcher's ProcessLogs entity, `dispatch-debts`
+and the console name them until somebody acts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from adapters.files.port import FILE, FOLDER, ROOT, FileStore, printable_name
+from sql.tables import companies
+from usecases.load_debts import pending_folder
+
+_COMPANY_LIKE = re.compile(r"[0-9]{1,7}")
+
+
+@dataclass(frozen=True)
+class ExchangeWarning:
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+def exchange_warnings(engine: Engine, store: FileStore, limit: int = 50) -> list[ExchangeWarning]:
+    with engine.connect() as conn:
+        registered = {int(code) for (code,) in conn.execute(sa.select(companies.c.code))}
+    found: list[ExchangeWarning] = []
+    for info in store.list(ROOT, everything=True):
+        if info.kind != FOLDER or not _COMPANY_LIKE.fullmatch(info.name):
+            continue
+        code = int(info.name)
+        if code in registered and info.name == f"{code:05d}":
+            continue
+        if code in registered:
+            reason = f"a company's folder is its code in 5 digits: {code:05d}, not {info.name}"
+        else:
+            reason = f"no company {code} is registered here; its files are not loaded (manage.py create-company)"
+        found.append(ExchangeWarning(printable_name(info.path), reason))
+    for code in sorted(registered):
+        for info in store.list(pending_folder(code), everything=True):
+            if info.kind == FILE and not info.name.upper().endswith(".TXT") and len(found) < limit:
+                found.append(ExchangeWarning(printable_name(info.path), f"not a .TXT file: left where it is, never "
+                                             f"read (debt files are named D{code:05d}DDMMAAAANNN.TXT)"))  # fmt: skip
+    return found[:limit]
