@@ -71,7 +71,8 @@ class Field:
     choices: tuple[str, ...] = ()  # allowed values (AN, N)
     pattern: str | None = None  # regex the stripped value must match (AN)
     const: str | None = None  # fixed content
-    note: str = ""
+    note: str = ""  # the expected form, quoted by the pattern's error message
+    doc: str = ""  # what the field holds, for the people who exchange the file (docs/file-layouts.md)
 
     @property
     def end(self) -> int:
