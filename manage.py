@@ -121,14 +121,71 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 1 if stale else 0
 
 
+SECRET_HELP = (
+    "the client's secret: - (the default) reads it from standard input (a prompt on a terminal), env:NAME from an "
+    "environment variable; a literal value works but stays in the shell's history"
+)
+
+
+def read_secret(given: str | None, what: str = "client secret") -> str:
+    """A secret from where argv does not show it: `-` or nothing (standard input, one line; a
+    prompt without echo on a terminal) or `env:NAME`. A literal still works (the interface
+    scripts rely on), with a warning on stderr."""
+    import getpass
+
+    if given is None or given == "-":
+        if sys.stdin.isatty():
+            first, again = getpass.getpass(f"{what}: "), getpass.getpass(f"{what} again: ")
+            if first != again:
+                print("error: the two entries differ", file=sys.stderr)
+                raise SystemExit(2)
+            return first
+        return sys.stdin.readline().rstrip("\r\n")
+    if given.startswith("env:"):
+        value = os.environ.get(given[4:], "")
+        if not value:
+            print(f"error: environment variable {given[4:]} is not set or is empty", file=sys.stderr)
+            raise SystemExit(2)
+        return value
+    print("warning: a secret on the command line stays in the shell's history and shows in ps: use --secret - "
+          "(standard input) or --secret env:NAME", file=sys.stderr)  # fmt: skip
+    return given
+
+
 def cmd_create_client(args: argparse.Namespace) -> int:
     import bootstrap
     from usecases.clients import register_client
 
-    saved = register_client(bootstrap.unit_of_work, args.id, args.secret, args.scopes, bootstrap.utc_now(), args.banks,
+    secret = read_secret(args.secret)
+    saved = register_client(bootstrap.unit_of_work, args.id, secret, args.scopes, bootstrap.utc_now(), args.banks,
                             args.channels)  # fmt: skip
     scopes = ",".join(sorted(s.value for s in saved.scopes))
     print(f"client {saved.client_id} {'created' if saved.created else 'updated'} with scopes {scopes}")
+    return 0
+
+
+def cmd_clients(args: argparse.Namespace) -> int:
+    import bootstrap
+    from usecases.reports import client_rows
+
+    rows = client_rows(bootstrap.engine(), args.id)
+    if args.id and not rows:
+        print(f"error: no client {args.id}", file=sys.stderr)
+        return 2
+    for r in rows:
+        state = "active" if r.active else "DISABLED"
+        if not args.id:
+            bound = (f"  banks {r.banks}" if r.banks else "") + (f"  channels {r.channels}" if r.channels else "")
+            print(f"{r.client_id:<24} {state:<8} scopes {r.scopes.replace(' ', ',')}{bound}")
+            continue
+        print(f"client      {r.client_id}\nstate       {state}\nscopes      {r.scopes.replace(' ', ',')}")
+        print(f"banks       {r.banks or 'any (not bound)'}\nchannels    {r.channels or 'none'}")
+        print(f"credentials version {r.credential_version} (tokens of an earlier version are refused)")
+        locked = f", locked until {r.locked_until:%Y-%m-%d %H:%M:%S}Z" if r.locked_until else ""
+        print(f"wrong secrets in a row: {r.failed_attempts}{locked}")
+        print(f"created     {r.created_at:%Y-%m-%d %H:%M:%S}Z\nchanged     {r.updated_at:%Y-%m-%d %H:%M:%S}Z")
+    if not rows:
+        print("no clients (python manage.py create-client ...)")
     return 0
 
 
@@ -664,12 +721,16 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("create-client", help="register an API client (or rotate its secret and scopes)")
     p.add_argument("--id", required=True)
-    p.add_argument("--secret", required=True)
-    p.add_argument("--scopes", required=True, help="comma-separated: yapago,lending,merchant,collections")
+    p.add_argument("--secret", help=SECRET_HELP)
+    p.add_argument("--scopes", required=True, help="comma-separated: yapago,lending,merchant,collections,operator")
     p.add_argument("--banks", help="YAPAGO: the idBanco codes it may act for, e.g. 1020 (default: any)")
     p.add_argument("--channels", help="lending, scope merchant: the distributor channel(s) it is, e.g. KOF "
                    "(required for the merchant routes: an unbound client may act for none)")  # fmt: skip
     p.set_defaults(run=cmd_create_client)
+
+    p = sub.add_parser("clients", help="list the API clients (never their secrets), or show one")
+    p.add_argument("id", nargs="?", help="a client id: show it whole")
+    p.set_defaults(run=cmd_clients)
 
     p = sub.add_parser("disable-client", help="refuse a client's credentials and tokens from now on")
     p.add_argument("--id", required=True)

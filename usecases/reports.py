@@ -1,5 +1,5 @@
-"""What happened, as an operator asks it: companies, debt files, payment files and the records
-waiting for one, lending purchases. Reads only; the operator commands print these rows (and
+"""What happened, as an operator asks it: API clients, companies, debt files, payment files and
+the records waiting for one, lending purchases. Reads only; the operator commands print these rows (and
 the operations console will show the same ones), newest first where time orders them."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from sql.engine import stored_utc
 from sql.payment_file_repository import PaymentFileRepository
-from sql.tables import companies, debt_files, debts, lending_purchases, payment_files, services
+from sql.tables import api_clients, companies, debt_files, debts, lending_purchases, payment_files, services
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,22 @@ class CompanyRow:
     name: str
     services: str  # 001:completa:PEN, ...
     debts: int
+
+
+@dataclass(frozen=True)
+class ClientRow:
+    """An API client as an operator sees it: never its secret or hash."""
+
+    client_id: str
+    scopes: str
+    banks: str | None  # None: any bank
+    channels: str | None  # None: no distributor channel
+    active: bool
+    credential_version: int  # +1 at every rotation, disable and enable
+    failed_attempts: int
+    locked_until: datetime | None
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,17 @@ def company_rows(engine: Engine) -> list[CompanyRow]:
         counts = dict(conn.execute(per_company).all())
         return [CompanyRow(r.code, r.name, ", ".join(offered.get(r.code, [])), int(counts.get(r.code, 0)))
                 for r in conn.execute(sa.select(companies).order_by(companies.c.code))]  # fmt: skip
+
+
+def client_rows(engine: Engine, client_id: str | None = None) -> list[ClientRow]:
+    query = sa.select(api_clients).order_by(api_clients.c.client_id)
+    if client_id is not None:
+        query = query.where(api_clients.c.client_id == client_id)
+    with engine.connect() as conn:
+        return [ClientRow(r.client_id, r.scopes, r.bank_codes, r.channel_codes, bool(r.active), r.credential_version,
+                          r.failed_attempts, stored_utc(r.locked_until) if r.locked_until else None,
+                          stored_utc(r.created_at), stored_utc(r.updated_at))
+                for r in conn.execute(query)]  # fmt: skip
 
 
 def debt_file_rows(engine: Engine, company: int | None = None, since: datetime | None = None,

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from tests.conftest import ROOT
@@ -127,3 +128,56 @@ def test_what_happened_listings(tmp_path: Path) -> None:
     assert run(env, "payments", "--pending").stdout.strip() == "no records waiting for a payment file"
     assert run(env, "payments").stdout.strip() == "no payment files"
     assert run(env, "purchases", "--state", "FAILED").stdout.strip() == "no purchases in state FAILED"
+
+
+def test_secrets_come_from_stdin_or_the_environment_and_clients_are_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A secret never needs argv: `--secret -` (or none) reads standard input, `env:NAME` the
+    environment; a literal still works, with a warning. `clients` never prints a secret or hash."""
+    env = {**os.environ, "SQL_URL": f"sqlite:///{tmp_path / 'c.db'}", "SFTP_URL": f"file://{tmp_path / 'x'}",
+           "JWT_SIGNING_KEY": "k" * 40, "LOG_STORAGE_CONNECTION": "", "OPS_SECRET": "from-the-environment-1"}  # fmt: skip
+    assert run(env, "migrate").returncode == 0
+
+    def create(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "manage.py", "create-client", *args], cwd=ROOT, env=env, input=stdin,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+
+    piped = create("--id", "ops-ana", "--scopes", "operator", stdin="from-standard-input-1\n")
+    assert piped.returncode == 0 and piped.stderr == "", piped.stderr
+    dashed = create("--id", "bank-1020", "--secret", "-", "--scopes", "yapago", "--banks", "1020",
+                    stdin="from-standard-input-2\n")  # fmt: skip
+    assert dashed.returncode == 0 and dashed.stderr == ""
+    from_env = create("--id", "kof-app", "--secret", "env:OPS_SECRET", "--scopes", "merchant", "--channels", "KOF")
+    assert from_env.returncode == 0 and from_env.stderr == ""
+    missing = create("--id", "x-app", "--secret", "env:NOT_SET_ANYWHERE", "--scopes", "yapago")
+    assert missing.returncode == 2 and "NOT_SET_ANYWHERE is not set" in missing.stderr
+    literal = create("--id", "lit-app", "--secret", "literal-secret-123", "--scopes", "yapago")
+    assert literal.returncode == 0 and "shell's history" in literal.stderr
+
+    import bootstrap  # the secrets are the ones given: each client gets its token
+    from tests.e2e.calls import call, json_of
+
+    for key in ("SQL_URL", "SFTP_URL", "JWT_SIGNING_KEY"):
+        monkeypatch.setenv(key, env[key])
+    bootstrap.reset()
+    for client_id, secret in (("ops-ana", "from-standard-input-1"), ("bank-1020", "from-standard-input-2"),
+                              ("kof-app", "from-the-environment-1")):  # fmt: skip
+        answer = call("auth_token", "POST", headers={"client_id": client_id, "client_secret": secret})
+        assert answer.status_code == 200, (client_id, json_of(answer))
+    monkeypatch.undo()
+    bootstrap.reset()
+
+    listed = run(env, "clients")
+    assert listed.returncode == 0
+    assert listed.stdout.splitlines() == [
+        "bank-1020                active   scopes yapago  banks 1020",
+        "kof-app                  active   scopes merchant  channels KOF",
+        "lit-app                  active   scopes yapago",
+        "ops-ana                  active   scopes operator",
+    ]
+    assert run(env, "disable-client", "--id", "kof-app").returncode == 0
+    shown = run(env, "clients", "kof-app")
+    assert "state       DISABLED" in shown.stdout and "credentials version 2" in shown.stdout
+    assert "argon" not in shown.stdout.lower() and "from-the-environment" not in shown.stdout
+    assert run(env, "clients", "ghost").returncode == 2
