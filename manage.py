@@ -596,7 +596,9 @@ def cmd_generate_payments(args: argparse.Namespace) -> int:
         if r.outcome == "SIMULADO":
             print(f"{r.company:05d} would write {r.records} records (dry run)")
         else:
-            print(f"{r.company:05d} {r.file_name} {r.outcome}: {r.records} records, PEN {cents_text(r.total_pen)},"
+            print(f"{r.company:05d} {r.file_name} {r.outcome}: {r.records} records: {r.payments} payments PEN "
+                  f"{cents_text(r.paid_pen)} USD {cents_text(r.paid_usd)}, {r.reversals} reversals PEN "
+                  f"{cents_text(r.reversed_pen)} USD {cents_text(r.reversed_usd)}; net PEN {cents_text(r.total_pen)},"
                   f" USD {cents_text(r.total_usd)}")  # fmt: skip
     if not results:
         print("no new payments or reversals")

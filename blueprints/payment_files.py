@@ -27,6 +27,8 @@ def log_file(result: PaymentFileResult) -> None:
         PROCESS, result.started_at, result.duration_ms,
         Kind="file", Company=f"{result.company:05d}", File=result.file_name, Outcome=result.outcome,
         Records=result.records, TotalPEN=cents_text(result.total_pen), TotalUSD=cents_text(result.total_usd),
+        Payments=result.payments, Reversals=result.reversals, ReversedPEN=cents_text(result.reversed_pen),
+        ReversedUSD=cents_text(result.reversed_usd),
     )  # fmt: skip
 
 

@@ -27,7 +27,10 @@ WINDOW = 20_000  # record ids per query when rendering: bounds memory, keeps the
 # A subtracts) and, where the database can join strings in a given order, the text itself.
 _TOTALS = """count(*),
   sum(CASE WHEN currency = '1' THEN CASE WHEN kind = 'P' THEN amount_cents ELSE -amount_cents END ELSE 0 END),
-  sum(CASE WHEN currency = '2' THEN CASE WHEN kind = 'P' THEN amount_cents ELSE -amount_cents END ELSE 0 END)"""
+  sum(CASE WHEN currency = '2' THEN CASE WHEN kind = 'P' THEN amount_cents ELSE -amount_cents END ELSE 0 END),
+  sum(CASE WHEN kind = 'A' THEN 1 ELSE 0 END),
+  sum(CASE WHEN kind = 'A' AND currency = '1' THEN amount_cents ELSE 0 END),
+  sum(CASE WHEN kind = 'A' AND currency = '2' THEN amount_cents ELSE 0 END)"""
 _AGGREGATE = {
     "postgresql": "string_agg(record || E'\\r\\n', '' ORDER BY id)",
     "mssql": "STRING_AGG(CAST(record AS VARCHAR(MAX)) + CHAR(13) + CHAR(10), '') WITHIN GROUP (ORDER BY id)",
@@ -132,8 +135,9 @@ class PaymentFileRepository:
             .values(uploaded_at=now, records=records, total_pen=total_pen, total_usd=total_usd)
         )
 
-    def chunks(self, files: Sequence[Any]) -> Iterator[tuple[int, int, int, int, str]]:
-        """(file id, records, total PEN, total USD, text) of consecutive pieces of the given files,
+    def chunks(self, files: Sequence[Any]) -> Iterator[tuple[int, int, int, int, int, int, int, str]]:
+        """(file id, records, net PEN, net USD, reversals, reversed PEN, reversed USD, text) of
+        consecutive pieces of the given files (net: payments minus reversals, the file's totals),
         each file's pieces in record order: one pass over their id ranges, a window at a time
         (a company-by-company scan would read every page once per company)."""
         if not files:
@@ -151,7 +155,7 @@ class PaymentFileRepository:
             else:
                 yield from self._grouped(window)
 
-    def _grouped(self, window: str) -> Iterator[tuple[int, int, int, int, str]]:
+    def _grouped(self, window: str) -> Iterator[tuple[int, int, int, int, int, int, int, str]]:
         """SQLite has no ordered string aggregate: the totals come from SQL, the records plain
         from the driver (without SQLAlchemy's per-row processing) and are joined here."""
         totals = {row[0]: row[1:] for row in self.conn.exec_driver_sql(
@@ -165,5 +169,4 @@ class PaymentFileRepository:
         finally:
             cursor.close()
         for file_id, records in pieces.items():
-            count, pen, usd = totals[file_id]
-            yield file_id, count, pen, usd, "\r\n".join(records) + "\r\n"
+            yield (file_id, *totals[file_id], "\r\n".join(records) + "\r\n")

@@ -53,10 +53,25 @@ class PaymentFileResult:
     file_name: str
     outcome: str
     records: int
-    total_pen: int
+    total_pen: int  # net: payments minus reversals, as the file's totals
     total_usd: int
     duration_ms: float
     started_at: datetime
+    reversals: int = 0  # of `records`, the reversals (estado A); the rest are payments
+    reversed_pen: int = 0
+    reversed_usd: int = 0
+
+    @property
+    def payments(self) -> int:
+        return self.records - self.reversals
+
+    @property
+    def paid_pen(self) -> int:
+        return self.total_pen + self.reversed_pen
+
+    @property
+    def paid_usd(self) -> int:
+        return self.total_usd + self.reversed_usd
 
 
 def file_name(company: int, day: Any, seq: int) -> str:
@@ -75,6 +90,9 @@ class _Spool:
     records: int = 0
     total_pen: int = 0
     total_usd: int = 0
+    reversals: int = 0
+    reversed_pen: int = 0
+    reversed_usd: int = 0
 
 
 def _spool(repo: PaymentFileRepository, files: list[Any]) -> dict[int, _Spool]:
@@ -82,12 +100,15 @@ def _spool(repo: PaymentFileRepository, files: list[Any]) -> dict[int, _Spool]:
     records. The same bytes every time; checked against the record count before any upload."""
     out = {f.id: _Spool(tempfile.TemporaryFile()) for f in files}  # noqa: SIM115 (closed below or by the caller)
     try:
-        for file_id, records, pen, usd, text in repo.chunks(files):
+        for file_id, records, pen, usd, reversals, reversed_pen, reversed_usd, text in repo.chunks(files):
             spool = out[file_id]
             spool.data.write(text.encode("ascii"))
             spool.records += int(records)
             spool.total_pen += int(pen)
             spool.total_usd += int(usd)
+            spool.reversals += int(reversals)
+            spool.reversed_pen += int(reversed_pen)
+            spool.reversed_usd += int(reversed_usd)
         for spool in out.values():
             if spool.data.tell() != spool.records * RECORD_BYTES:
                 raise PaymentFileError(f"rendered {spool.data.tell()} bytes for {spool.records} records")
@@ -136,7 +157,7 @@ def _result(row: Any, outcome: str, spool: _Spool, started: tuple[datetime, floa
     return PaymentFileResult(
         company=row.company_code, file_name=row.file_name, outcome=outcome, records=spool.records,
         total_pen=spool.total_pen, total_usd=spool.total_usd, duration_ms=(time.perf_counter() - t0) * 1000,
-        started_at=when,
+        started_at=when, reversals=spool.reversals, reversed_pen=spool.reversed_pen, reversed_usd=spool.reversed_usd,
     )  # fmt: skip
 
 

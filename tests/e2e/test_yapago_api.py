@@ -249,7 +249,7 @@ def test_payment_file_holds_exactly_the_api_operations(host: YapagoHost) -> None
     assert host.post("pago", pago(undone, "12.00")).json()["codResp"] == "00"
     assert host.post("reversa", reversa(undone)).json()["codResp"] == "00"
     printed = host.manage("generate-payments")
-    assert "3 records" in printed, printed
+    assert "3 records: 2 payments PEN 23.00 USD 0.00, 1 reversals PEN 12.00 USD 0.00; net PEN 11.00" in printed, printed
     name = printed.split()[1]
     data = (Path(host.env["SFTP_URL"].removeprefix("file://")) / "00730" / "Pagos" / name).read_bytes()
     records = [PAYMENT.parse(line)[0] for line in data.split(b"\r\n") if line]
