@@ -50,7 +50,7 @@ def prepare(url: str, payments: int, companies: int) -> None:
     with UnitOfWork(engine) as tx:
         for code in range(1, companies + 1):
             tx.companies.save(build_company(str(800 + code), f"EMPRESA {code}", ["001:completa"],
-                                            ["001:1020:191-1"]), NOW)  # fmt: skip
+                                            ["001:1020:191-0001001-0-01"]), NOW)  # fmt: skip
         tx.commit()
     columns = [c.name for c in table.columns]
     record_columns = [c.name for c in payment_records.columns if c.name != "id"]

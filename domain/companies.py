@@ -112,7 +112,43 @@ def parse_service(spec: str) -> Service:
 
 
 _BANK_CODE = re.compile(r"\d{4}")
-_ACCOUNT = re.compile(r"[0-9A-Za-z-]{1,34}")
+_ACCOUNT = re.compile(r"[0-9]+(-[0-9]+)*")  # digits, in groups a single hyphen apart
+ACCOUNT_DIGITS = (10, 20)  # a bank's own number (BCP's 14, BBVA's 18 ...) or a 20-digit CCI
+
+
+# Entities whose CCIs carry the standard check digits below. Others (BBVA, 011, weighs its
+# digits its own way) are taken on their length and form alone rather than refused wrongly.
+CCI_STANDARD_CHECK = frozenset({"002"})  # BCP
+
+
+def cci_check_digits(first: str, second: str) -> str:
+    """The two check digits of a CCI (bank + branch, then the 12-digit account): each digit
+    times 1, 2, 1, 2 ... from the left, a product of two digits counted as their sum, and the
+    digit that brings the total to a multiple of 10."""
+
+    def digit(group: str) -> str:
+        total = sum(sum(divmod(int(c) * (1 + i % 2), 10)) for i, c in enumerate(group))
+        return str((10 - total % 10) % 10)
+
+    return digit(first) + digit(second)
+
+
+def account_problem(number: str) -> str | None:
+    """Why `number` is no collection account (None: it is one). Peruvian accounts are digits:
+    the bank's own form, hyphens between its groups as printed (10-20 digits), or the 20-digit
+    CCI, whose two check digits must match where the entity's algorithm is the standard one."""
+    if not _ACCOUNT.fullmatch(number):
+        return f"account number {number!r} must be digits, in groups a single hyphen apart (e.g. 191-1234567-0-12)"
+    digits = number.replace("-", "")
+    low, high = ACCOUNT_DIGITS
+    if not low <= len(digits) <= high:
+        return f"account number {number!r} has {len(digits)} digits: a bank account has {low}-{high}"
+    if len(digits) == 20 and digits[:3] in CCI_STANDARD_CHECK:
+        expected = cci_check_digits(digits[:6], digits[6:18])
+        if digits[18:] != expected:
+            return (f"account number {number!r} is a CCI (20 digits) whose check digits {digits[18:]} do not match "
+                    f"its bank, branch and account (expected {expected})")  # fmt: skip
+    return None
 
 
 def parse_account(spec: str) -> CollectionAccount:
@@ -125,8 +161,9 @@ def parse_account(spec: str) -> CollectionAccount:
         raise DomainError(f"service code {service!r} is not one of {', '.join(SERVICE_CODES)}", field="account")
     if not _BANK_CODE.fullmatch(bank):
         raise DomainError(f"bank code {bank!r} is not 4 digits", field="account")
-    if not _ACCOUNT.fullmatch(number):
-        raise DomainError(f"account number {number!r} must be 1-34 letters, digits or hyphens", field="account")
+    problem = account_problem(number)
+    if problem is not None:
+        raise DomainError(problem, field="account")
     return CollectionAccount(service_code=service, bank_code=bank, account_number=number)
 
 

@@ -30,7 +30,7 @@ def test_operator_commands(tmp_path: Path) -> None:
     assert run(env, "migrate").returncode == 0
 
     created = run(env, "create-company", "--code", "00731", "--name", "Agua SA", "--service", "001:completa",
-                  "--service", "002:parcial:USD", "--account", "001:1020:191-55")  # fmt: skip
+                  "--service", "002:parcial:USD", "--account", "001:1020:191-0055001-0-01")  # fmt: skip
     assert created.returncode == 0, created.stderr
     assert "company 00731 Agua SA created; services 001:completa:PEN, 002:parcial:USD" in created.stdout
     for folder in ("Deudas/Pending", "Deudas/Complete", "Deudas/Rejected", "Pagos"):

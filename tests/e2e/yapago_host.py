@@ -54,7 +54,7 @@ def start_yapago_host(tmp_path: Path, sql_url: str, azurite: str, workers: int =
     host.manage("create-client", "--id", "bank-1020", "--secret", BANK_SECRET, "--scopes", "yapago")
     host.manage("create-client", "--id", "bank-1030", "--secret", BANK_SECRET, "--scopes", "yapago", "--banks", "1030")
     host.manage("create-company", "--code", "731", "--name", "AGUA SA", "--service", "001:completa",
-                "--account", "001:1020:191-731")  # fmt: skip
+                "--account", "001:1020:191-0731001-0-01")  # fmt: skip
     (source,) = (DATA / "valid_r").glob("*.TXT")
     pending = tmp_path / "x" / "00730" / "Deudas" / "Pending"
     pending.mkdir(parents=True, exist_ok=True)

@@ -120,7 +120,7 @@ def new_biller(database: tuple[Engine, Path], cents: int = 10000) -> Biller:
     engine, work = database
     code = next(_codes)
     create_company(lambda: UnitOfWork(engine), str(code), "AGUA SA", ["001:completa:PEN"],
-                   [f"001:1020:191-{code}"], T0)  # fmt: skip
+                   [f"001:1020:191-0{code}001-0-01"], T0)  # fmt: skip
     biller = Biller(engine, LocalFileStore(work / "x"), code)
     assert biller.reload(cents, T0, T0) == "PROCESADO"
     return biller

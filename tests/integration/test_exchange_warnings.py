@@ -22,7 +22,7 @@ def test_unknown_folders_and_files_that_are_not_debt_files(tmp_path: Path) -> No
     engine = create_engine(url)
     for code in ("730", "731"):
         create_company(lambda: UnitOfWork(engine), code, f"EMPRESA {code}", ["001:completa"],
-                       [f"001:1020:191-{code}-01"], NOW)  # fmt: skip
+                       [f"001:1020:191-0{code}001-0-01"], NOW)  # fmt: skip
     store = LocalFileStore(tmp_path / "x")
     store.write_atomic("00730/Deudas/Pending/D0073003122026001.TXT", b"x")
     store.write_atomic("00730/Deudas/Pending/d0073003122026002.txt", b"x")  # .txt in any case is a debt file

@@ -48,7 +48,7 @@ def world(url: str) -> Any:
     upgrade(url)
     engine = create_engine(url)
     seed_demo(lambda: UnitOfWork(engine), NOW)
-    create_company(lambda: UnitOfWork(engine), "731", "AGUA SA", ["001:completa:PEN"], ["001:1020:191-731"], NOW)
+    create_company(lambda: UnitOfWork(engine), "731", "AGUA SA", ["001:completa:PEN"], ["001:1020:191-0731001-0-01"], NOW)
     return engine
 
 

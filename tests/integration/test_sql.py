@@ -102,7 +102,7 @@ def test_company_rows_and_constraints(empty_db_url: str) -> None:
             conn.execute(sa.text("INSERT INTO services VALUES (999, '001', 'PEN', 'completa')"))
         conn.rollback()
 
-    updated = build_company("730", "Nuevo Nombre", ["003:completa:USD"], ["003:1020:999"])
+    updated = build_company("730", "Nuevo Nombre", ["003:completa:USD"], ["003:1020:191-9990001-0-99"])
     with uow() as tx:
         tx.companies.save(updated, NOW)
         tx.commit()

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.auth import Scope, granted_scopes, parse_scopes, validate_client_id, validate_secret
 from domain.companies import (
@@ -8,7 +10,9 @@ from domain.companies import (
     Currency,
     Service,
     ValidationMode,
+    account_problem,
     build_company,
+    cci_check_digits,
     parse_company_code,
     parse_service,
 )
@@ -47,12 +51,12 @@ def test_bad_services(spec: str, reason: str) -> None:
 
 
 def test_build_company_checks_accounts_against_services() -> None:
-    company = build_company("730", "  Empresa   Demo ", ["001:completa"], ["001:1020:191-123-0-01"])
+    company = build_company("730", "  Empresa   Demo ", ["001:completa"], ["001:1020:191-1230001-0-01"])
     assert company.name == "Empresa Demo"
     assert company.folder == "00730"
-    assert company.accounts == (CollectionAccount("001", "1020", "191-123-0-01"),)
+    assert company.accounts == (CollectionAccount("001", "1020", "191-1230001-0-01"),)
     with pytest.raises(DomainError, match="does not have"):
-        build_company("730", "X", ["001:completa"], ["002:1020:1"])
+        build_company("730", "X", ["001:completa"], ["002:1020:191-1230001-0-01"])
     with pytest.raises(DomainError, match="twice"):
         build_company("730", "X", ["001:completa", "001:parcial"], [])
     with pytest.raises(DomainError, match="bank code"):
@@ -86,3 +90,34 @@ def test_client_identity_rules() -> None:
             validate_client_id(bad)
     with pytest.raises(DomainError):
         validate_secret("short")
+
+
+@pytest.mark.parametrize(
+    ("number", "problem"),
+    [
+        ("191-1234567-0-12", None),  # BCP's form
+        ("0011-0123-0100012345", None),  # BBVA's 18 digits in its groups
+        ("00219100212943008556", None),  # a BCP CCI with its check digits
+        ("01119100212943008512", None),  # another entity's CCI: its own check digits, taken on its form
+        ("00219100212943008512", "check digits 12 do not match"),
+        ("191-123", "has 6 digits"),
+        ("123456789012345678901", "has 21 digits"),
+        ("191--1234567", "single hyphen"),
+        ("-1911234567", "single hyphen"),
+        ("191 1234567 0 12", "single hyphen"),
+        ("19l-1234567-0-12", "must be digits"),
+        ("１９１1234567012", "must be digits"),  # full-width digits are not ASCII digits
+    ],
+)
+def test_account_numbers(number: str, problem: str | None) -> None:
+    found = account_problem(number)
+    assert found is None if problem is None else problem in (found or ""), found
+
+
+@given(st.text(st.sampled_from("0123456789"), min_size=3, max_size=3),
+       st.text(st.sampled_from("0123456789"), min_size=12, max_size=12))  # fmt: skip
+def test_a_bcp_cci_is_valid_only_with_its_own_check_digits(branch: str, account: str) -> None:
+    digits = cci_check_digits("002" + branch, account)
+    assert account_problem(f"002{branch}{account}{digits}") is None
+    for wrong in {f"{(int(digits) + k) % 100:02d}" for k in (1, 10, 55)}:
+        assert "do not match" in (account_problem(f"002{branch}{account}{wrong}") or "")
