@@ -223,6 +223,23 @@ def cmd_create_company(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_set_company_active(args: argparse.Namespace, active: bool) -> int:
+    import bootstrap
+    from domain.companies import parse_company_code
+    from usecases.companies import set_company_active
+
+    code = parse_company_code(args.code)
+    if not set_company_active(bootstrap.unit_of_work, code, active, bootstrap.utc_now()):
+        print(f"error: no company {code}", file=sys.stderr)
+        return 2
+    if active:
+        print(f"company {code:05d} active: its debts are offered and its files loaded again")
+    else:
+        print(f"company {code:05d} deactivated: within 30 s banks are told it does not collect (codResp 20) and its "
+              "files stay in Pending/ unread; reversals of its payments and its payment files go on")  # fmt: skip
+    return 0
+
+
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     import bootstrap
     from usecases.companies import DEMO_CLIENT_SECRET, DEMO_OPERATOR_ID, DEMO_OPERATOR_SECRET, seed_demo
@@ -513,7 +530,8 @@ def cmd_companies(args: argparse.Namespace) -> int:
 
     rows = company_rows(bootstrap.engine())
     for r in rows:
-        print(f"{r.code:05d}  {r.name:<30} debts={r.debts:<8} services {r.services or '-'}")
+        state = f"  DEACTIVATED {r.deactivated_at:%Y-%m-%d %H:%M}Z" if r.deactivated_at else ""
+        print(f"{r.code:05d}  {r.name:<30} debts={r.debts:<8} services {r.services or '-'}{state}")
     if not rows:
         print("no companies (python manage.py create-company ...)")
     return 0
@@ -748,6 +766,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--service", action="append", help="CODE:MODE[:CURRENCY], e.g. 001:completa or 002:parcial:USD")
     p.add_argument("--account", action="append", help="SERVICE:BANK:ACCOUNT, e.g. 001:1020:191-1234567-0-12")
     p.set_defaults(run=cmd_create_company)
+
+    p = sub.add_parser("deactivate-company", help="stop a company collecting: no consulta or pago, no debt file "
+                                                  "loaded (reversals and payment files go on)")  # fmt: skip
+    p.add_argument("--code", required=True)
+    p.set_defaults(run=lambda a: cmd_set_company_active(a, False))
+
+    p = sub.add_parser("activate-company", help="let a deactivated company collect again")
+    p.add_argument("--code", required=True)
+    p.set_defaults(run=lambda a: cmd_set_company_active(a, True))
 
     p = sub.add_parser("seed-demo", help="load demo company 730 and the demo client (idempotent)")
     p.add_argument("--webhook-base", help="base URL of the distributors' webhook receiver (make run: the local one)")

@@ -85,7 +85,8 @@ def billers(day: date, companies: list[CompanyDay], base: str, warnings: Sequenc
         parts.append(tag("h2", "On the exchange, not read"))
         parts.append(table(("Path", "Why"), [(tag("code", w.path), w.reason) for w in warnings]))
     for c in companies:
-        parts.append(tag("h2", f"{c.code:05d} {c.name}", id=f"company-{c.code:05d}"))
+        state = " (deactivated: no consulta, pago or debt file)" if c.deactivated else ""
+        parts.append(tag("h2", f"{c.code:05d} {c.name}{state}", id=f"company-{c.code:05d}"))
         rows = [(lima(f.row.finished_at), f.row.file_name, f.row.update_type or "-",
                  tag("span", f.row.status, class_="ok" if f.row.status == "PROCESADO" else "bad"),
                  f.row.lines, f.row.applied, f.row.rejected, cents_text(f.row.applied_pen),

@@ -171,6 +171,12 @@ class CompanyRepository:
             accounts=tuple(CollectionAccount(r.service_code, r.bank_code, r.account_number) for r in account_rows),
         )
 
+    def set_active(self, code: int, active: bool, now: datetime) -> bool:
+        """Deactivate (or reactivate) a company; False if there is none with that code."""
+        value = None if active else now
+        changed = self.conn.execute(sa.update(companies).where(companies.c.code == code).values(deactivated_at=value))
+        return bool(changed.rowcount)
+
     def list_codes(self) -> list[int]:
         return list(self.conn.execute(sa.select(companies.c.code).order_by(companies.c.code)).scalars())
 

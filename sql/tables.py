@@ -25,6 +25,9 @@ companies = sa.Table(
     sa.Column("code", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("name", sa.Unicode(120), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # null: active; otherwise when it was deactivated (no consulta or pago, no debt file loaded;
+    # reversals and payment files go on)
+    sa.Column("deactivated_at", sa.DateTime(timezone=True)),
     sa.CheckConstraint("code BETWEEN 1 AND 99999", name="code_range"),
 )
 

@@ -61,9 +61,10 @@ class YapagoRepository:
 
     # -- configuration ---------------------------------------------------------------------------
 
-    def company_setup(self, company: int) -> tuple[bool, dict[str, tuple[str, str]], set[tuple[str, str]]]:
-        """(exists, {service: (currency, mode)}, {(service, bank)} with a collection account)."""
-        exists = self.conn.execute(sa.select(companies.c.code).where(companies.c.code == company)).first() is not None
+    def company_setup(self, company: int) -> tuple[bool, dict[str, tuple[str, str]], set[tuple[str, str]], bool]:
+        """(exists, {service: (currency, mode)}, {(service, bank)} with a collection account, active)."""
+        row = self.conn.execute(sa.select(companies.c.deactivated_at).where(companies.c.code == company)).first()
+        exists, active = row is not None, row is not None and row.deactivated_at is None
         found = {
             row.code: (row.currency, row.validation_mode)
             for row in self.conn.execute(sa.select(services).where(services.c.company_code == company))
@@ -76,7 +77,7 @@ class YapagoRepository:
                 )
             )
         }
-        return exists, found, accounts
+        return exists, found, accounts, active
 
     # -- debts -----------------------------------------------------------------------------------
 

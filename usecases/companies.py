@@ -47,3 +47,12 @@ def seed_demo(uow: UowFactory, now: datetime, client_secret: str = DEMO_CLIENT_S
     client = register_client(uow, DEMO_CLIENT_ID, client_secret, ALL_SCOPES, now, channels=DEMO_CHANNELS)
     register_client(uow, DEMO_OPERATOR_ID, operator_secret, "operator", now)
     return company, client
+
+
+def set_company_active(uow: UowFactory, code: int, active: bool, now: datetime) -> bool:
+    """Deactivate a company (its debts are no longer offered, its files no longer loaded; its
+    payments can still be reversed and still reach it in payment files) or activate it again."""
+    with uow() as tx:
+        found = tx.companies.set_active(code, active, now)
+        tx.commit()
+    return found

@@ -41,6 +41,7 @@ class CompanyDay:
     debt_files: list[DayFile] = field(default_factory=list)
     payment_files: list[PaymentFileRow] = field(default_factory=list)
     waiting: int = 0  # payments and reversals in no payment file yet
+    deactivated: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,8 @@ def companies_day(engine: Engine, day: date, limit: int = 200) -> list[CompanyDa
     """Every company with its debt files and payment files of `day`, and its records waiting."""
     start, end = day_bounds(day)
     with engine.connect() as conn:
-        found = {
-            r.code: CompanyDay(r.code, r.name) for r in conn.execute(sa.select(companies).order_by(companies.c.code))
-        }
+        found = {r.code: CompanyDay(r.code, r.name, deactivated=r.deactivated_at is not None)
+                 for r in conn.execute(sa.select(companies).order_by(companies.c.code))}  # fmt: skip
         files = conn.execute(
             sa.select(debt_files).where(debt_files.c.finished_at >= start, debt_files.c.finished_at < end)
             .order_by(debt_files.c.id.desc()).limit(limit)

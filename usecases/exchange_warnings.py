@@ -1,9 +1,10 @@
 """What the debt loader will not read, said instead of ignored: a folder at the exchange's root
 named like a company that no registered company has (a biller set up on the server but not
-here, or a folder named `730` instead of `00730`), and a file in a registered company's
-Pending/ that is not a .TXT (a `.txt.part` of an upload tool, a `.zip`, a `.csv`). The loader
-leaves them where they are: the debt_loader dispatcher's ProcessLogs entity, `dispatch-debts`
-and the console name them until somebody acts."""
+here, or a folder named `730` instead of `00730`), a file waiting in a deactivated company's
+Pending/, and a file in a registered company's Pending/ that is not a .TXT (a `.txt.part` of
+an upload tool, a `.zip`, a `.csv`). The loader leaves them where they are: the debt_loader
+dispatcher's ProcessLogs entity, `dispatch-debts` and the console name them until somebody
+acts."""
 
 from __future__ import annotations
 
@@ -31,7 +32,9 @@ class ExchangeWarning:
 
 def exchange_warnings(engine: Engine, store: FileStore, limit: int = 50) -> list[ExchangeWarning]:
     with engine.connect() as conn:
-        registered = {int(code) for (code,) in conn.execute(sa.select(companies.c.code))}
+        rows = conn.execute(sa.select(companies.c.code, companies.c.deactivated_at)).all()
+    registered = {int(code) for code, _ in rows}
+    inactive = {int(code) for code, when in rows if when is not None}
     found: list[ExchangeWarning] = []
     for info in store.list(ROOT, everything=True):
         if info.kind != FOLDER or not _COMPANY_LIKE.fullmatch(info.name):
@@ -46,6 +49,10 @@ def exchange_warnings(engine: Engine, store: FileStore, limit: int = 50) -> list
         found.append(ExchangeWarning(printable_name(info.path), reason))
     for code in sorted(registered):
         for info in store.list(pending_folder(code), everything=True):
+            if code in inactive and info.kind == FILE and len(found) < limit:
+                found.append(ExchangeWarning(printable_name(info.path), f"company {code} is deactivated: its files "
+                                             "are not loaded (manage.py activate-company)"))  # fmt: skip
+                continue
             if info.kind == FILE and not info.name.upper().endswith(".TXT") and len(found) < limit:
                 found.append(ExchangeWarning(printable_name(info.path), f"not a .TXT file: left where it is, never "
                                              f"read (debt files are named D{code:05d}DDMMAAAANNN.TXT)"))  # fmt: skip

@@ -279,13 +279,15 @@ def _failed(company: int, name: str, exc: Exception, now: datetime) -> FileResul
 
 
 def _companies(engine: Engine) -> dict[int, dict[str, str]]:
-    """Company code -> {service code: currency code of the file (1 soles, 2 dolares)}."""
+    """Active company code -> {service code: currency code of the file (1 soles, 2 dolares)}: a
+    deactivated company's files stay in Pending/, unread (exchange_warnings names them)."""
     found: dict[int, dict[str, str]] = {}
     with engine.connect() as conn:
-        for row in conn.execute(sa.text("SELECT code FROM companies")):
+        for row in conn.execute(sa.text("SELECT code FROM companies WHERE deactivated_at IS NULL")):
             found[row.code] = {}
         for row in conn.execute(sa.select(services.c.company_code, services.c.code, services.c.currency)):
-            found[row.company_code][row.code] = "1" if row.currency == "PEN" else "2"
+            if row.company_code in found:
+                found[row.company_code][row.code] = "1" if row.currency == "PEN" else "2"
     return found
 
 

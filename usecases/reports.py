@@ -22,6 +22,7 @@ class CompanyRow:
     name: str
     services: str  # 001:completa:PEN, ...
     debts: int
+    deactivated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ def company_rows(engine: Engine) -> list[CompanyRow]:
             offered.setdefault(row.company_code, []).append(f"{row.code}:{row.validation_mode}:{row.currency}")
         per_company = sa.select(debts.c.company_code, sa.func.count()).group_by(debts.c.company_code)
         counts = dict(conn.execute(per_company).all())
-        return [CompanyRow(r.code, r.name, ", ".join(offered.get(r.code, [])), int(counts.get(r.code, 0)))
+        return [CompanyRow(r.code, r.name, ", ".join(offered.get(r.code, [])), int(counts.get(r.code, 0)),
+                           stored_utc(r.deactivated_at) if r.deactivated_at else None)
                 for r in conn.execute(sa.select(companies).order_by(companies.c.code))]  # fmt: skip
 
 

@@ -72,6 +72,7 @@ class CompanySetup:
     exists: bool
     services: dict[str, tuple[str, str]]  # service -> (currency code 1/2, validation mode)
     accounts: frozenset[tuple[str, str]]  # (service, bank)
+    active: bool = True  # False: deactivated; its payments may still be reversed
 
 
 class SetupCache:
@@ -91,11 +92,12 @@ class SetupCache:
         if cached is not None and cached[0] > now:
             return cached[1]
         with self.engine.connect() as conn:
-            exists, found, accounts = YapagoRepository(conn).company_setup(company)
+            exists, found, accounts, active = YapagoRepository(conn).company_setup(company)
         setup = CompanySetup(
             exists,
             {code: ("1" if currency == "PEN" else "2", mode) for code, (currency, mode) in found.items()},
             frozenset(accounts),
+            active,
         )
         with self._lock:
             self._items[company] = (now + self.ttl, setup)
@@ -113,7 +115,10 @@ def request_sha256(model: BaseModel, exclude: frozenset[str] = frozenset()) -> s
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _company(setups: SetupCache, company_id: str, service: str | None, bank: str) -> tuple[int, CompanySetup]:
+def _company(setups: SetupCache, company_id: str, service: str | None, bank: str,
+             reversal: bool = False) -> tuple[int, CompanySetup]:  # fmt: skip
+    """The company's setup, or the answer that refuses the call. A deactivated company answers as
+    one that does not exist, except to a reversal: a payment already taken can be given back."""
     try:
         company = parse_company_code(company_id)
     except DomainError:
@@ -121,6 +126,8 @@ def _company(setups: SetupCache, company_id: str, service: str | None, bank: str
     setup = setups.get(company)
     if not setup.exists:
         raise Answer(UNKNOWN_COMPANY, f"Empresa {company_id} no existe")
+    if not setup.active and not reversal:
+        raise Answer(UNKNOWN_COMPANY, f"Empresa {company_id} dada de baja: ya no recauda")
     if service is not None and service not in setup.services:
         raise Answer(UNKNOWN_SERVICE, f"Servicio {service} no existe para la empresa {company:05d}")
     if service is not None and (service, bank) not in setup.accounts:
@@ -286,7 +293,7 @@ def _why_refused(repo: YapagoRepository, company: int, req: PagoRequest, clients
 
 def reversa(engine: Engine, setups: SetupCache, req: ReversaRequest, clock: Clock) -> Reply:
     def work(repo: YapagoRepository, now: datetime, txn_at: datetime) -> Reply:
-        company, _ = _company(setups, req.idEmpresa, req.servicio, req.idBanco)
+        company, _ = _company(setups, req.idEmpresa, req.servicio, req.idBanco, reversal=True)
         paid = repo.payment(req.idBanco, req.numeroOperacion)
         if paid is None or not _is_for(paid, req):
             raise Answer(PAYMENT_NOT_FOUND)

@@ -1130,3 +1130,19 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0021 -> 0022
+
+ALTER TABLE companies ADD deactivated_at DATETIMEOFFSET NULL;
+
+GO
+
+UPDATE alembic_version SET version_num='0022' WHERE alembic_version.version_num = '0021';
+
+GO
+
+COMMIT;
+
+GO
+

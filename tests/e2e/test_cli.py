@@ -56,6 +56,13 @@ def test_operator_commands(tmp_path: Path) -> None:
     assert (tmp_path / "x" / "00730" / "Deudas" / "Pending").is_dir()
     assert (tmp_path / "x" / "dispersiones" / "respuestas").is_dir()
 
+    off = run(env, "deactivate-company", "--code", "730")
+    assert off.returncode == 0 and "00730 deactivated" in off.stdout
+    assert "DEACTIVATED" in next(line for line in run(env, "companies").stdout.splitlines() if line.startswith("00730"))
+    assert run(env, "activate-company", "--code", "00730").returncode == 0
+    assert "DEACTIVATED" not in run(env, "companies").stdout
+    assert run(env, "deactivate-company", "--code", "999").returncode == 2
+
     assert run(env, "disable-client", "--id", "bank-1020").returncode == 0
     assert run(env, "disable-client", "--id", "ghost").returncode == 2
 
