@@ -192,20 +192,25 @@ def _parked() -> dict[str, list[Any]]:
     return found
 
 
-_seen_warnings: dict[str, Any] = {}
-WARNINGS_REUSE = 60.0  # seconds: a listing of the exchange's root and of every Pending/ folder
+_seen_exchange: dict[Any, Any] = {}
+EXCHANGE_REUSE = 60.0  # seconds: the exchange's root, and every company's Pending/ and Rejected/, listed
 
 
-def _warnings() -> list[Any]:
-    """What the loader will not read (usecases/exchange_warnings.py), listed at most once a minute."""
+def _exchange(day: date) -> tuple[list[Any], list[Any]]:
+    """What the loader will not read, and the files it set aside on `day`
+    (usecases/exchange_warnings.py): listed at most once a minute per day shown."""
     import time
 
-    from usecases.exchange_warnings import exchange_warnings
+    from usecases.console_day import day_bounds
+    from usecases.exchange_warnings import exchange_warnings, set_aside
 
-    if _seen_warnings and time.monotonic() - _seen_warnings["at"] < WARNINGS_REUSE:
-        return _seen_warnings["found"]
-    found = exchange_warnings(bootstrap.engine(), bootstrap.file_store())
-    _seen_warnings.update(at=time.monotonic(), found=found)
+    cached = _seen_exchange.get(day)
+    if cached is not None and time.monotonic() - cached[0] < EXCHANGE_REUSE:
+        return cached[1]
+    engine, store = bootstrap.engine(), bootstrap.file_store()
+    found = (exchange_warnings(engine, store), set_aside(engine, store, *day_bounds(day)))
+    _seen_exchange.clear()
+    _seen_exchange[day] = (time.monotonic(), found)
     return found
 
 
@@ -232,7 +237,7 @@ def console_overview(session: Session) -> func.HttpResponse:
     parked = _parked()
     body = pages.overview(day, check_all(), companies_day(engine, day), pagos_per_hour(engine, day),
                           _traffic(day)[0], purchases_by_state(engine), len(_dispersions()), len(_failed_webhooks()),
-                          sum(len(m) for m in parked.values()), session.base, len(_warnings()))  # fmt: skip
+                          sum(len(m) for m in parked.values()), session.base, len(_exchange(day)[0]))  # fmt: skip
     return session.render(f"Overview of {day.isoformat()}", "", body)
 
 
@@ -244,9 +249,10 @@ def console_billers(session: Session) -> func.HttpResponse:
     from usecases.console_day import companies_day
 
     day = _day(session.req)
+    warnings, aside = _exchange(day)
     return session.render(f"Billers on {day.isoformat()}", "billers",
-                          pages.billers(day, companies_day(bootstrap.engine(), day), session.base,
-                                        _warnings()))  # fmt: skip
+                          pages.billers(day, companies_day(bootstrap.engine(), day), session.base, warnings,
+                                        aside))  # fmt: skip
 
 
 @bp.route(route="console/yapago", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

@@ -79,11 +79,16 @@ def overview(day: date, checks: dict[str, dict[str, Any]], companies: list[Compa
                  tag("h2", "Dependencies"), health_table(checks)])  # fmt: skip
 
 
-def billers(day: date, companies: list[CompanyDay], base: str, warnings: Sequence[Any] = ()) -> Html:
+def billers(day: date, companies: list[CompanyDay], base: str, warnings: Sequence[Any] = (),
+            aside: Sequence[Any] = ()) -> Html:  # fmt: skip
     parts: list[Any] = [day_picker(base, "billers", day)]
     if warnings:
         parts.append(tag("h2", "On the exchange, not read"))
         parts.append(table(("Path", "Why"), [(tag("code", w.path), w.reason) for w in warnings]))
+    if aside:
+        parts.append(tag("h2", "Set aside in Rejected/ this day (never applied)"))
+        rows = [(lima(a.at), f"{a.company:05d}", tag("code", a.name), a.reason) for a in aside]
+        parts.append(table(("At (Lima)", "Company", "File", "Why"), rows))
     for c in companies:
         state = " (deactivated: no consulta, pago or debt file)" if c.deactivated else ""
         parts.append(tag("h2", f"{c.code:05d} {c.name}{state}", id=f"company-{c.code:05d}"))

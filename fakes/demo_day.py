@@ -4,7 +4,8 @@ code paths.
 
 - The billers: company 730 and a second one, 731, each drop today's R debt file in Pending/
   (731's with two lines the loader rejects), and the loader runs. 731 also leaves a spreadsheet
-  in Pending/, and a company 732 that is not registered here drops a file: warnings, not loads.
+  in Pending/, and a company 732 that is not registered here drops a file: warnings, not loads;
+  730 uploads its file again, changed, under the same name: set aside in Rejected/.
 - The bank: YAPAGO calls through the registered functions, as the host would hand them over
   (so ApiLogs has them): consultas, pagos spread over the morning, a reversa, a retry, and the
   refusals a bank meets (unknown company, a debt already paid, a malformed field).
@@ -72,6 +73,7 @@ def load_debt_files(day: date) -> list[Any]:
     from usecases.load_debts import complete_folder, pending_folder, rejected_folder
 
     store = bootstrap.file_store()
+    again = None
     for code, name in COMPANIES:
         if code != 730:
             accounts = [f"001:1020:191-0{code}001-0-01", f"002:1020:191-0{code}002-0-02"]
@@ -83,10 +85,15 @@ def load_debt_files(day: date) -> list[Any]:
         done = {f.name for f in store.list(complete_folder(code))}
         if file_name not in done:
             store.write_atomic(f"{pending_folder(code)}/{file_name}", data)
+            again = again or (f"{pending_folder(code)}/{file_name}", data.replace(b"ACOSTA", b"ACOSTO"))
     # what a biller gets wrong: a spreadsheet beside the debt file, a company not registered here
     store.write_atomic(f"{pending_folder(731)}/deudas-diciembre.xlsx", b"PK\x03\x04 not a debt file")
     store.write_atomic(f"{pending_folder(732)}/D00732{day:%d%m%Y}001.TXT", data)
-    return run_loader(None, None)
+    loaded = run_loader(None, None)
+    if again is not None:  # the same name uploaded again, changed: set aside, never applied
+        store.write_atomic(*again)
+        loaded += run_loader(None, None)
+    return loaded
 
 
 class Bank:

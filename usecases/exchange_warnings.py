@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from adapters.files.port import FILE, FOLDER, ROOT, FileStore, printable_name
+from adapters.files.port import FILE, FOLDER, ROOT, FileNotFound, FileStore, printable_name
 from sql.tables import companies
-from usecases.load_debts import pending_folder
+from usecases.load_debts import pending_folder, rejected_folder
 
 _COMPANY_LIKE = re.compile(r"[0-9]{1,7}")
 
@@ -57,3 +58,32 @@ def exchange_warnings(engine: Engine, store: FileStore, limit: int = 50) -> list
                 found.append(ExchangeWarning(printable_name(info.path), f"not a .TXT file: left where it is, never "
                                              f"read (debt files are named D{code:05d}DDMMAAAANNN.TXT)"))  # fmt: skip
     return found[:limit]
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A file the loader moved to a company's Rejected/ (never applied), with its .ERR's reason."""
+
+    company: int
+    name: str
+    at: datetime
+    reason: str
+
+
+def set_aside(engine: Engine, store: FileStore, start: datetime, end: datetime, limit: int = 50) -> list[SetAside]:
+    """Files set aside in [start, end): a re-upload under a processed name, a folder, a link, a
+    name that is not printable ASCII. They are in no debt file row, so only Rejected/ tells."""
+    with engine.connect() as conn:
+        codes = sorted(int(code) for (code,) in conn.execute(sa.select(companies.c.code)))
+    found: list[SetAside] = []
+    for code in codes:
+        for info in store.list(rejected_folder(code)):
+            if not (info.name.endswith(".ERR") and start <= info.modified < end) or len(found) >= limit:
+                continue
+            try:
+                first = store.read_bytes(info.path)[:2000].decode("ascii", "replace").split("\r\n")[0]
+            except FileNotFound:
+                continue
+            reason = first.split("|")[2] if first.count("|") >= 3 else first
+            found.append(SetAside(code, printable_name(info.name.removesuffix(".ERR")), info.modified, reason))
+    return found

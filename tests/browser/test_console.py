@@ -155,6 +155,7 @@ def test_an_operator_sees_the_day_and_replays_a_webhook(browser: object, demo_da
     assert "2 payment(s) and reversal(s) waiting for the next payment file" in billers
     assert "00731/Deudas/Pending/deudas-diciembre.xlsx not a .TXT file" in billers
     assert "00732 no company 732 is registered here" in billers
+    assert "Set aside in Rejected/ this day" in billers and "ya fue procesado" in billers
     shot(chrome, "03-billers")
 
     follow(chrome, chrome.find_element(By.LINK_TEXT, "YAPAGO"))  # type: ignore[attr-defined]

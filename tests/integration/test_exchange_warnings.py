@@ -53,3 +53,24 @@ def test_the_dispatcher_names_them_in_its_run(app_env: Path) -> None:
     assert counts["Companies"] == 0 and counts["Warnings"] == 2 and len(warnings) == 2
     assert "00730/Deudas/Pending/notas.doc: not a .TXT file" in counts["WarningDetail"]
     assert "00999: no company 999 is registered here" in counts["WarningDetail"]
+
+
+def test_files_set_aside_are_listed_with_the_reason_their_err_gives(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from usecases.exchange_warnings import set_aside
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    upgrade(url)
+    engine = create_engine(url)
+    create_company(lambda: UnitOfWork(engine), "730", "EMPRESA", ["001:completa"], ["001:1020:191-0730001-0-01"], NOW)
+    store = LocalFileStore(tmp_path / "x")
+    store.write_atomic("00730/Deudas/Rejected/D0073003122026001.TXT.20261203T150000Z", b"x")
+    store.write_atomic("00730/Deudas/Rejected/D0073003122026001.TXT.20261203T150000Z.ERR",
+                       b"000000000|nombre_archivo|archivo D0073003122026001.TXT ya fue procesado|\r\n")  # fmt: skip
+    now = datetime.now(UTC)
+    found = set_aside(engine, store, now - timedelta(hours=1), now + timedelta(hours=1))
+    assert [(a.company, a.name, a.reason) for a in found] == [
+        (730, "D0073003122026001.TXT.20261203T150000Z", "archivo D0073003122026001.TXT ya fue procesado")]
+    assert set_aside(engine, store, now + timedelta(hours=1), now + timedelta(hours=2)) == []
+    engine.dispose()
