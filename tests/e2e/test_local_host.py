@@ -128,6 +128,7 @@ def test_real_app_token_round_trip(tmp_path: Path, azurite: str) -> None:
         "LOG_STORAGE_CONNECTION": azurite,
         "AzureWebJobsStorage": azurite,
         "JWT_SIGNING_KEY": SIGNING_KEY,
+        "MAMBU_BASE_URL": "http://127.0.0.1:9",  # nobody there, whatever else runs on this machine (make run's fake)
     }
 
     def run(*args: str) -> None:
