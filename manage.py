@@ -529,11 +529,39 @@ def cmd_companies(args: argparse.Namespace) -> int:
     from usecases.reports import company_rows
 
     rows = company_rows(bootstrap.engine())
+    if args.code:
+        return _show_company(args.code, rows)
     for r in rows:
         state = f"  DEACTIVATED {r.deactivated_at:%Y-%m-%d %H:%M}Z" if r.deactivated_at else ""
         print(f"{r.code:05d}  {r.name:<30} debts={r.debts:<8} services {r.services or '-'}{state}")
     if not rows:
         print("no companies (python manage.py create-company ...)")
+    return 0
+
+
+def _show_company(code_text: str, rows: list) -> int:
+    """One company whole: its services, its accounts per bank, its folders and its state."""
+    import bootstrap
+    from domain.companies import parse_company_code
+    from usecases.load_debts import complete_folder, pending_folder, rejected_folder
+
+    code = parse_company_code(code_text)
+    row = next((r for r in rows if r.code == code), None)
+    with bootstrap.unit_of_work() as tx:
+        company = tx.companies.get(code)
+    if row is None or company is None:
+        print(f"error: no company {code}", file=sys.stderr)
+        return 2
+    state = f"DEACTIVATED since {row.deactivated_at:%Y-%m-%d %H:%M:%S}Z" if row.deactivated_at else "active"
+    print(f"company     {code:05d} {company.name}\nstate       {state}\ndebts       {row.debts}")
+    for service in company.services:
+        print(f"service     {service.code} {service.validation_mode.value} {service.currency.value}")
+    for account in company.accounts:
+        print(f"account     service {account.service_code} bank {account.bank_code}: {account.account_number}")
+    if not company.accounts:
+        print("account     none: no bank may collect for it yet (create-company ... --account SERVICE:BANK:NUMBER)")
+    folders = (pending_folder(code), complete_folder(code), rejected_folder(code), f"{code:05d}/Pagos")
+    print(f"folders     {', '.join(f + '/' for f in folders)} in {bootstrap.file_store().url}")
     return 0
 
 
@@ -842,7 +870,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--company", help="only this company code")
     p.set_defaults(run=cmd_load_debts)
 
-    p = sub.add_parser("companies", help="list the companies with their services and debts")
+    p = sub.add_parser("companies", help="list the companies with their services and debts, or show one")
+    p.add_argument("code", nargs="?", help="a company code: show it whole (services, accounts, folders, state)")
     p.set_defaults(run=cmd_companies)
 
     p = sub.add_parser("debt-files", help="the debt files loaded, newest first, with their outcome")

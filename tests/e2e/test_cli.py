@@ -62,6 +62,11 @@ def test_operator_commands(tmp_path: Path) -> None:
     assert run(env, "activate-company", "--code", "00730").returncode == 0
     assert "DEACTIVATED" not in run(env, "companies").stdout
     assert run(env, "deactivate-company", "--code", "999").returncode == 2
+    shown = run(env, "companies", "730").stdout
+    assert "company     00730 EMPRESA DEMO SAC\nstate       active" in shown, shown
+    assert "account     service 001 bank 1020: 191-0730001-0-01" in shown
+    assert "00730/Deudas/Pending/" in shown
+    assert run(env, "companies", "999").returncode == 2
 
     assert run(env, "disable-client", "--id", "bank-1020").returncode == 0
     assert run(env, "disable-client", "--id", "ghost").returncode == 2
