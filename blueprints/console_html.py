@@ -106,9 +106,10 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Seq
             if value:
                 parts.append(tag("text", value, x=f"{x + bar_w / 2:.1f}", y=f"{y - 3:.1f}", text_anchor="middle"))
     parts.append(tag("text", top, x="0", y="20"))
-    legend = join(
-        tag("span", f"{'■' if s == 0 else '▲'} {name}  ", class_="note") for s, (name, _) in enumerate(series)
-    )
+    keys = [join([tag("rect", "", class_="bar" if s == 0 else "bar2", x=str(90 * s), y="2", width="10", height="10"),
+                  tag("text", name, x=str(90 * s + 14), y="11")]) for s, (name, _) in enumerate(series)]  # fmt: skip
+    legend = tag("svg", join(keys), xmlns="http://www.w3.org/2000/svg", width=str(90 * len(series)), height="14",
+                 role="img", aria_label=f"legend: {', '.join(name for name, _ in series)}")  # fmt: skip
     svg = tag("svg", join(parts), xmlns="http://www.w3.org/2000/svg", width=str(width), height=str(height),
               viewBox=f"0 0 {width} {height}", role="img", aria_label=title)  # fmt: skip
     return join([tag("div", svg), tag("div", legend)])
