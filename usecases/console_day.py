@@ -76,11 +76,9 @@ def companies_day(engine: Engine, day: date, limit: int = 200) -> list[CompanyDa
                 sa.select(debt_file_errors).where(debt_file_errors.c.file_id == f.id)
                 .order_by(debt_file_errors.c.seq).limit(REJECTED_LINES_SHOWN)
             ).all()  # fmt: skip
-            row = DebtFileRow(f.company_code, f.file_name, f.status, f.update_type, f.lines, f.applied, f.rejected,
-                              f.applied_total_pen, f.applied_total_usd, stored_utc(f.finished_at))  # fmt: skip
             rejected = [RejectedLine(e.line_no, e.field, e.reason, e.raw_line) for e in lines]
             company = found.setdefault(f.company_code, CompanyDay(f.company_code, "?"))
-            company.debt_files.append(DayFile(row, rejected))
+            company.debt_files.append(DayFile(DebtFileRow.of(f), rejected))
     for pf in payment_file_rows(engine, limit=limit):
         if pf.uploaded_at is None or start <= pf.uploaded_at < end:
             found.setdefault(pf.company, CompanyDay(pf.company, "?")).payment_files.append(pf)

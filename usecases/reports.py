@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -53,6 +54,12 @@ class DebtFileRow:
     applied_pen: int
     applied_usd: int
     finished_at: datetime
+
+    @classmethod
+    def of(cls, r: Any) -> DebtFileRow:
+        """From a `debt_files` row."""
+        return cls(r.company_code, r.file_name, r.status, r.update_type, r.lines, r.applied, r.rejected,
+                   r.applied_total_pen, r.applied_total_usd, stored_utc(r.finished_at))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -106,9 +113,7 @@ def debt_file_rows(engine: Engine, company: int | None = None, since: datetime |
     if since is not None:
         query = query.where(debt_files.c.finished_at >= since)
     with engine.connect() as conn:
-        return [DebtFileRow(r.company_code, r.file_name, r.status, r.update_type, r.lines, r.applied, r.rejected,
-                            r.applied_total_pen, r.applied_total_usd, stored_utc(r.finished_at))
-                for r in conn.execute(query)]  # fmt: skip
+        return [DebtFileRow.of(r) for r in conn.execute(query)]
 
 
 def payment_file_rows(engine: Engine, company: int | None = None, limit: int = 50) -> list[PaymentFileRow]:
