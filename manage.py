@@ -533,7 +533,7 @@ def cmd_webhook_secret(args: argparse.Namespace) -> int:
     elif v.previous is not None and v.previous_until is not None:
         stopped = "now" if args.rotate or args.end_overlap else f"at {_utc(v.previous_until)}"
         print(f"{ch} previous secret (version {v.previous}) stopped {stopped}: events carry version {v.current}'s "
-              f"signature alone; {ch} refuses them until it checks with the new secret (they are retried, then "
+              f"signature alone (a receiver still on version {v.previous} refuses them: they are retried, then "
               f"listed by `manage.py webhooks --parked`)")  # fmt: skip
         if args.end_overlap:
             print(f"(it was to sign until {_utc(was_until)})")
