@@ -176,7 +176,8 @@ def webhook_config():  # type: ignore[no-untyped-def]
     policy = RetryPolicy(base=timedelta(seconds=settings.webhook_retry_base_seconds),
                          cap=timedelta(seconds=settings.webhook_retry_cap_seconds),
                          give_up_after=timedelta(seconds=settings.webhook_give_up_seconds))  # fmt: skip
-    return WebhookConfig(master_key=key.encode(), policy=policy, timeout=settings.webhook_timeout_seconds)
+    return WebhookConfig(master_key=key.encode(), policy=policy, timeout=settings.webhook_timeout_seconds,
+                         secret_overlap=timedelta(hours=settings.webhook_secret_overlap_hours))  # fmt: skip
 
 
 def reset() -> None:

@@ -281,16 +281,39 @@ def cmd_seed_demo_day(args: argparse.Namespace) -> int:
 
 
 def cmd_create_channel(args: argparse.Namespace) -> int:
+    """Create a channel, or change only the options given; say what changed and what it does to
+    the channel's webhook events."""
     import bootstrap
     from domain.lending import LendingError
     from usecases.lending import save_channel
 
     try:
-        save_channel(bootstrap.engine(), args.channel, args.name, args.clabe, args.webhook, bootstrap.utc_now())
+        done = save_channel(bootstrap.engine(), args.channel, args.name, args.clabe, args.webhook,
+                            bootstrap.utc_now(), clear_webhook=args.no_webhook)  # fmt: skip
     except LendingError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
-    print(f"channel {args.channel} ({args.name}) pays to CLABE {args.clabe}")
+    ch = done.channel
+    labels = {"name": "name", "clabe": "CLABE", "webhook_url": "webhook"}
+    if done.created:
+        given = ", ".join(f"{labels[k]} {after}" for k, (_, after) in done.changes.items())
+        print(f"channel {ch} created: {given}")
+    elif not done.changes:
+        print(f"channel {ch}: nothing changed (name, CLABE and webhook as they were)")
+    for field, (before, after) in ({} if done.created else done.changes).items():
+        print(f"channel {ch}: {labels[field]} {before or '(none)'} -> {after or '(none)'}")
+    if done.webhook_url is None:
+        print(f"channel {ch} has no webhook URL: its disbursement confirmations are PARKED, not sent (listed by "
+              f"`manage.py webhooks --parked`) until one is set with `create-channel --channel {ch} "
+              "--webhook URL`")  # fmt: skip
+    if done.parked_now:
+        print(f"{done.parked_now} pending webhook event(s) of {ch} parked now; after setting a URL: "
+              f"`manage.py replay-webhook --channel {ch}`")  # fmt: skip
+    waiting = sum(done.waiting.values())
+    if waiting and done.webhook_url is not None:
+        print(f"{waiting} webhook event(s) of {ch} wait for an operator ({done.waiting['PARKED']} parked, "
+              f"{done.waiting['FAILED']} given up): send them to {done.webhook_url} with "
+              f"`manage.py replay-webhook --channel {ch}`")  # fmt: skip
     return 0
 
 
@@ -352,6 +375,9 @@ def cmd_disbursements(args: argparse.Namespace) -> int:
 
 def _print_deliveries(deliveries: list) -> None:
     for d in deliveries:
+        if d.state == "PARKED":
+            print(f"{d.event_id} -> {d.channel}: PARKED, not sent ({d.error})")
+            continue
         after = f", next try {d.next_attempt_at:%Y-%m-%d %H:%M:%S}Z" if d.next_attempt_at else ""
         why = f" ({d.error})" if d.error else ""
         print(f"{d.event_id} -> {d.channel}: {d.state} after {d.attempts} tries, status {d.status}{why}{after}")
@@ -394,13 +420,29 @@ def cmd_drawdowns(args: argparse.Namespace) -> int:
 def cmd_replay_webhook(args: argparse.Namespace) -> int:
     import bootstrap
     from blueprints.disbursements import run_webhooks
-    from usecases.webhooks import WebhookNotFound, replay_webhook
+    from usecases.webhooks import WebhookNotFound, replay_channel, replay_webhook
 
+    if (args.event_id is None) == (args.channel is None):
+        print("error: give one EVENT_ID or --channel CHANNEL", file=sys.stderr)
+        return 2
     try:
-        replay_webhook(bootstrap.engine(), args.event_id, bootstrap.utc_now())
+        if args.channel is not None:
+            count = replay_channel(bootstrap.engine(), args.channel, bootstrap.utc_now())
+        else:
+            replay_webhook(bootstrap.engine(), args.event_id, bootstrap.utc_now())
     except WebhookNotFound as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.channel is not None:
+        if not count:
+            print(f"no webhook events of {args.channel} wait for an operator")
+            return 0
+        print(f"{count} webhook event(s) of {args.channel} due again now")
+        deliveries = [d for d in run_webhooks() if d.channel == args.channel]
+        _print_deliveries(deliveries)
+        if len(deliveries) < count:
+            print(f"{count - len(deliveries)} more are sent by the webhook_delivery timer")
+        return 0 if all(d.state == "DELIVERED" for d in deliveries) else 1
     deliveries = run_webhooks(args.event_id)
     _print_deliveries(deliveries)
     return 0 if deliveries and deliveries[0].state == "DELIVERED" else 1
@@ -408,28 +450,93 @@ def cmd_replay_webhook(args: argparse.Namespace) -> int:
 
 def cmd_webhooks(args: argparse.Namespace) -> int:
     import bootstrap
-    from usecases.webhooks import list_webhooks
+    from usecases.webhooks import WAITING, list_webhooks
 
-    found = list_webhooks(bootstrap.engine(), args.state, args.limit)
+    state = WAITING if args.parked else args.state
+    found = list_webhooks(bootstrap.engine(), state, args.limit, args.channel)
     for w in found:
         print(f"{w.event_id}  {w.channel:<7} {w.outcome:<9} {w.state:<9} tries={w.attempts} "
               f"status={w.last_status} {w.last_error or ''}")  # fmt: skip
+    what = f" in state {args.state}" if args.state else ""
+    if args.parked:
+        what = " waiting for an operator (FAILED or PARKED)"
     if not found:
-        print(f"no webhook events{' in state ' + args.state if args.state else ''}")
+        print(f"no webhook events{what}{' of ' + args.channel if args.channel else ''}")
+    elif args.parked:
+        print("replay one with `manage.py replay-webhook EVENT_ID`, or a channel's with `--channel CHANNEL`, once "
+              "its URL works")  # fmt: skip
     return 0
 
 
-def cmd_webhook_secret(args: argparse.Namespace) -> int:
-    import bootstrap
-    from usecases.webhooks import WebhookNotFound, webhook_secret
+def _utc(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S}Z"
 
+
+def _overlap_hours(text: str) -> float:
+    """--overlap-hours: 0 to 720 (30 days), a plain number of hours."""
     try:
-        secret, version = webhook_secret(bootstrap.engine(), bootstrap.webhook_config().master_key, args.channel,
-                                         args.rotate)  # fmt: skip
+        hours = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of hours: {text!r}") from None
+    if not 0 <= hours <= 720:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"0 to 720 hours, not {text!r}")
+    return hours
+
+
+def cmd_webhook_secret(args: argparse.Namespace) -> int:
+    """Print the channel's secret(s); --rotate with an overlap, --end-overlap to stop the old one."""
+    from datetime import timedelta
+
+    import bootstrap
+    from usecases.webhooks import (
+        WebhookNotFound,
+        channel_secrets,
+        end_secret_overlap,
+        rotate_webhook_secret,
+    )
+
+    engine, now, ch = bootstrap.engine(), bootstrap.utc_now(), args.channel
+    cfg = bootstrap.webhook_config()
+    if args.rotate and args.end_overlap:
+        print("error: --rotate or --end-overlap, not both", file=sys.stderr)
+        return 2
+    if args.overlap_hours is not None and not args.rotate:
+        print("error: --overlap-hours goes with --rotate", file=sys.stderr)
+        return 2
+    overlap = cfg.secret_overlap if args.overlap_hours is None else timedelta(hours=args.overlap_hours)
+    try:
+        if args.rotate:
+            found = rotate_webhook_secret(engine, cfg.master_key, ch, now, overlap)
+        elif args.end_overlap:
+            found, was_until = end_secret_overlap(engine, cfg.master_key, ch, now)
+        else:
+            found = channel_secrets(engine, cfg.master_key, ch)
     except WebhookNotFound as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(secret.decode() if args.quiet else f"{args.channel} webhook secret (version {version}): {secret.decode()}")
+    v = found.versions
+    if args.quiet:
+        print(found.secret.decode())
+        return 0
+    if args.rotate:
+        print(f"{ch} webhook secret rotated to version {v.current}: {found.secret.decode()}")
+    else:
+        print(f"{ch} webhook secret (version {v.current}): {found.secret.decode()}")
+    previous = found.previous_secret.decode() if found.previous_secret else ""
+    if found.overlapping(now):
+        hours = (v.previous_until - now).total_seconds() / 3600  # type: ignore[operator]
+        print(f"{ch} previous secret (version {v.previous}), still valid until {_utc(v.previous_until)} "  # type: ignore[arg-type]
+              f"({hours:.0f} h): {previous}")  # fmt: skip
+        print(f"until then every event carries both signatures (X-Lending-Signature: v1=<version {v.current}>,"
+              f"v1=<version {v.previous}>), so {ch} accepts with either secret; give {ch} the new one before "
+              "then")  # fmt: skip
+    elif v.previous is not None and v.previous_until is not None:
+        stopped = "now" if args.rotate or args.end_overlap else f"at {_utc(v.previous_until)}"
+        print(f"{ch} previous secret (version {v.previous}) stopped {stopped}: events carry version {v.current}'s "
+              f"signature alone (a receiver still on version {v.previous} refuses them: they are retried, then "
+              f"listed by `manage.py webhooks --parked`)")  # fmt: skip
+        if args.end_overlap:
+            print(f"(it was to sign until {_utc(was_until)})")
     return 0
 
 
@@ -813,12 +920,17 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_seed_demo_day)
 
     p = sub.add_parser(
-        "create-channel", help="a distributor channel (KOF, PRONTO) and its CLABE (check digit verified)"
-    )
+        "create-channel", help="a distributor channel (KOF, PRONTO) and its CLABE (check digit verified); on an "
+        "existing channel only the options given change"
+    )  # fmt: skip
     p.add_argument("--channel", required=True)
-    p.add_argument("--name", required=True)
-    p.add_argument("--clabe", required=True)
-    p.add_argument("--webhook", help="where its disbursement confirmations go")
+    p.add_argument("--name", help="required for a new channel")
+    p.add_argument("--clabe", help="required for a new channel")
+    hook = p.add_mutually_exclusive_group()
+    hook.add_argument("--webhook", help="where its disbursement confirmations go: https://... (http only to the "
+                      "loopback, for local fakes)")  # fmt: skip
+    hook.add_argument("--no-webhook", action="store_true", help="remove the URL: its confirmations are parked "
+                      "(webhooks --parked) until one is set and they are replayed")  # fmt: skip
     p.set_defaults(run=cmd_create_channel)
 
     p = sub.add_parser("dispatch-disbursements", help="write the dispersion file of the approved purchases now")
@@ -840,17 +952,27 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--state", choices=["PENDING", "BOOKED"])
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(run=cmd_drawdowns)
-    p = sub.add_parser("replay-webhook", help="send one webhook event again now (same id and body)")
-    p.add_argument("event_id")
+    p = sub.add_parser("replay-webhook", help="send one webhook event again now (same id and body), or every "
+                       "event of a channel waiting for an operator (--channel)")  # fmt: skip
+    p.add_argument("event_id", nargs="?")
+    p.add_argument("--channel", help="every FAILED or PARKED event of this channel")
     p.set_defaults(run=cmd_replay_webhook)
     p = sub.add_parser("webhooks", help="list webhook events (newest first)")
-    p.add_argument("--state", choices=["PENDING", "DELIVERED", "FAILED"])
+    p.add_argument("--state", choices=["PENDING", "DELIVERED", "FAILED", "PARKED"])
+    p.add_argument("--parked", action="store_true", help="those waiting for an operator: FAILED (given up) and "
+                   "PARKED (no usable URL)")  # fmt: skip
+    p.add_argument("--channel", help="only this channel's")
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(run=cmd_webhooks)
-    p = sub.add_parser("webhook-secret", help="print a channel's webhook signing secret (for the distributor)")
+    p = sub.add_parser("webhook-secret", help="print a channel's webhook signing secret(s) (for the distributor)")
     p.add_argument("channel")
-    p.add_argument("--rotate", action="store_true", help="switch the channel to a new secret")
-    p.add_argument("--quiet", action="store_true", help="print the secret alone")
+    p.add_argument("--rotate", action="store_true", help="a new secret; the previous one still signs for "
+                   "--overlap-hours (every event carries both signatures meanwhile)")  # fmt: skip
+    p.add_argument("--overlap-hours", type=_overlap_hours, help="with --rotate: how long the previous secret still "
+                   "signs (default WEBHOOK_SECRET_OVERLAP_HOURS, 72; 0 stops it now, for a leaked secret)")  # fmt: skip
+    p.add_argument("--end-overlap", action="store_true", help="the previous secret stops signing now (the "
+                   "distributor uses the new one)")  # fmt: skip
+    p.add_argument("--quiet", action="store_true", help="print the current secret alone")
     p.set_defaults(run=cmd_webhook_secret)
 
     p = sub.add_parser("create-customer", help="a credit-line customer and the phone its OTPs go to")

@@ -113,6 +113,7 @@ class Settings(BaseSettings):
     webhook_retry_base_seconds: int = Field(default=30, ge=1, le=86400, alias="WEBHOOK_RETRY_BASE_SECONDS")
     webhook_retry_cap_seconds: int = Field(default=3600, ge=1, le=86400, alias="WEBHOOK_RETRY_CAP_SECONDS")
     webhook_give_up_seconds: int = Field(default=86400, ge=1, le=30 * 86400, alias="WEBHOOK_GIVE_UP_SECONDS")
+    webhook_secret_overlap_hours: float = Field(default=72.0, ge=0, le=720, alias="WEBHOOK_SECRET_OVERLAP_HOURS")
 
     # set by App Service on every Azure instance: the cloud guard below keys on them
     website_instance_id: str | None = Field(default=None, alias="WEBSITE_INSTANCE_ID")

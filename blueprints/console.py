@@ -220,6 +220,13 @@ def _failed_webhooks() -> list[Any]:
     return list_webhooks(bootstrap.engine(), FAILED, 100)
 
 
+def _parked_webhooks() -> list[Any]:
+    """Events whose channel had no usable webhook URL: not sent, waiting for an operator."""
+    from usecases.webhooks import PARKED, list_webhooks
+
+    return list_webhooks(bootstrap.engine(), PARKED, 100)
+
+
 def _dispersions() -> list[Any]:
     from usecases.disbursements import in_flight
 
@@ -232,12 +239,15 @@ def _dispersions() -> list[Any]:
 def console_overview(session: Session) -> func.HttpResponse:
     """The day at a glance: counts, what needs attention, pagos per hour, dependencies."""
     from usecases.console_day import companies_day, pagos_per_hour, purchases_by_state
+    from usecases.webhooks import waiting_counts
 
     engine, day = bootstrap.engine(), _day(session.req)
     parked = _parked()
+    hooks = waiting_counts(engine)  # counted whole, not just the 100 a list shows
     body = pages.overview(day, check_all(), companies_day(engine, day), pagos_per_hour(engine, day),
-                          _traffic(day)[0], purchases_by_state(engine), len(_dispersions()), len(_failed_webhooks()),
-                          sum(len(m) for m in parked.values()), session.base, len(_exchange(day)[0]))  # fmt: skip
+                          _traffic(day)[0], purchases_by_state(engine), len(_dispersions()), hooks["FAILED"],
+                          sum(len(m) for m in parked.values()), session.base, len(_exchange(day)[0]),
+                          parked_hooks=hooks["PARKED"])  # fmt: skip
     return session.render(f"Overview of {day.isoformat()}", "", body)
 
 
@@ -272,7 +282,7 @@ def console_yapago(session: Session) -> func.HttpResponse:
 @endpoint()
 @signed_in()
 def console_lending(session: Session) -> func.HttpResponse:
-    """Purchases by state, dispersions waiting for the bank, failed webhooks (with replay)."""
+    """Purchases by state, dispersions waiting for the bank, failed and parked webhooks (with replay)."""
     from usecases.console_day import purchases_by_state
     from usecases.reports import purchase_rows
     from usecases.webhooks import find_webhook
@@ -281,7 +291,8 @@ def console_lending(session: Session) -> func.HttpResponse:
     event_id = session.req.params.get("replayed")
     replayed = find_webhook(engine, event_id) if event_id else None
     body = pages.lending(purchases_by_state(engine), purchase_rows(engine, limit=20), _dispersions(),
-                         _failed_webhooks(), session.csrf, session.base, replayed)  # fmt: skip
+                         _failed_webhooks(), session.csrf, session.base, replayed,
+                         parked=_parked_webhooks())  # fmt: skip
     return session.render("Lending", "lending", body)
 
 
@@ -307,7 +318,7 @@ def console_queues(session: Session) -> func.HttpResponse:
 def console_replay_webhook(session: Session) -> func.HttpResponse:
     """Send a webhook event again now (same id and bytes), as `manage.py replay-webhook` does."""
     from blueprints.disbursements import run_webhooks
-    from usecases.webhooks import WebhookNotFound, replay_webhook
+    from usecases.webhooks import WebhookNotFound, WebhookRefused, replay_webhook
 
     event_id = session.req.route_params.get("event_id", "")
     session.call.log_fields["EventId"] = event_id[:64]
@@ -315,6 +326,8 @@ def console_replay_webhook(session: Session) -> func.HttpResponse:
         replay_webhook(bootstrap.engine(), event_id, bootstrap.utc_now())
     except WebhookNotFound as exc:
         return session.render("Not found", "lending", tag("p", str(exc), class_="error"), 404)
+    except WebhookRefused as exc:  # its channel has no usable URL: replaying would only park it again
+        return session.render("Not replayed", "lending", tag("p", exc.message, class_="error"), 409)
     run_webhooks(event_id)
     return redirect(f"{session.base}/lending?replayed={quote(event_id, safe='')}")
 

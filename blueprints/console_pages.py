@@ -44,7 +44,7 @@ def hours_chart(hours: Sequence[HourCount], day: date) -> Html:
 
 def overview(day: date, checks: dict[str, dict[str, Any]], companies: list[CompanyDay], hours: Sequence[HourCount],
              traffic: dict[str, dict[str, int]], purchases: dict[str, int], dispersions: int, failed_hooks: int,
-             poison: int, base: str, warnings: int = 0) -> Html:  # fmt: skip
+             poison: int, base: str, warnings: int = 0, parked_hooks: int = 0) -> Html:  # fmt: skip
     files = [f for c in companies for f in c.debt_files]
     answered = sum(sum(by_code.values()) for by_code in traffic.values())
     summary = tiles([
@@ -57,11 +57,15 @@ def overview(day: date, checks: dict[str, dict[str, Any]], companies: list[Compa
         (sum(purchases.values()), "credit-line purchases"),
         (dispersions, "dispersions waiting for the bank"),
         (failed_hooks, "failed webhooks"),
+        (parked_hooks, "parked webhooks (no URL)"),
         (poison, "poison messages"),
     ])  # fmt: skip
     problems = []
     if failed_hooks:
         problems.append(tag("li", tag("a", f"{failed_hooks} webhook(s) failed: replay them", href=f"{base}/lending")))
+    if parked_hooks:
+        problems.append(tag("li", tag("a", f"{parked_hooks} webhook(s) parked: their channel has no usable URL",
+                                      href=f"{base}/lending")))  # fmt: skip
     if poison:
         problems.append(tag("li", tag("a", f"{poison} message(s) in a poison queue", href=f"{base}/queues")))
     if warnings:
@@ -144,7 +148,7 @@ def yapago(day: date, traffic: dict[str, dict[str, int]], partial: bool, hours: 
 
 
 def lending(purchases: dict[str, int], recent: list[Any], dispersions: list[Any], webhooks: list[Any], csrf: str,
-            base: str, replayed: Any = None) -> Html:  # fmt: skip
+            base: str, replayed: Any = None, parked: Sequence[Any] = ()) -> Html:  # fmt: skip
     parts: list[Any] = []
     if replayed is not None:
         parts.append(tag("p", f"Webhook {replayed.event_id} replayed: now {replayed.state} after {replayed.attempts} "
@@ -164,6 +168,14 @@ def lending(purchases: dict[str, int], recent: list[Any], dispersions: list[Any]
                        [(w.event_id, w.channel, w.outcome, w.attempts, w.last_status or "-", w.last_error or "",
                          action(f"{base}/webhooks/{w.event_id}/replay", "Replay", csrf)) for w in webhooks],
                        numeric=(3,), empty="none"))  # fmt: skip
+    parts.append(tag("h2", "Parked webhooks"))
+    parts.append(tag("p", "Not sent: their channel had no usable webhook URL. Set it (manage.py create-channel "
+                          "--channel CHANNEL --webhook https://...), then Replay (or replay-webhook --channel).",
+                     class_="note"))  # fmt: skip
+    parts.append(table(("Event", "Channel", "Outcome", "Queued", "Why", ""),
+                       [(w.event_id, w.channel, w.outcome, utc(w.created_at), w.last_error or "",
+                         action(f"{base}/webhooks/{w.event_id}/replay", "Replay", csrf)) for w in parked],
+                       empty="none"))  # fmt: skip
     parts.append(tag("h2", "Latest purchases"))
     parts.append(table(("Changed", "Purchase", "Channel", "Customer", "MXN", "State"),
                        [(utc(p.updated_at), p.id, p.channel, p.customer, p.amount, p.state) for p in recent],

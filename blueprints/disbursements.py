@@ -104,7 +104,8 @@ def webhook_delivery(timer: func.TimerRequest) -> dict:
     deliveries = run_webhooks()
     return {"Kind": "run", "Events": len(deliveries),
             "Delivered": sum(d.state == "DELIVERED" for d in deliveries),
-            "GivenUp": sum(d.state == "FAILED" for d in deliveries)}  # fmt: skip
+            "GivenUp": sum(d.state == "FAILED" for d in deliveries),
+            "Parked": sum(d.state == "PARKED" for d in deliveries)}  # fmt: skip
 
 
 @bp.timer_trigger(schedule="%DRAWDOWN_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)

@@ -3,9 +3,13 @@
     python -m fakes.webhook_receiver --port 8090 --secret KOF=<secret> [--secret PRONTO=<secret>]
 
 POST /hooks/{channel}: checks `X-Lending-Signature` over the raw body with that channel's
-secret and a timestamp within 5 minutes (401 otherwise), de-duplicates by
+secret and a timestamp within 5 minutes (401 otherwise): the event is accepted when any `v1=`
+entry of the header matches (during a rotation's overlap two are sent, the new secret's and the
+previous one's), so a receiver given only the old secret (or only the new, or both: repeat
+`--secret KOF=...`) shows which signatures a distributor would accept. De-duplicates by
 `X-Lending-Event-Id` (a repeat is answered 200 and not counted twice) and keeps what it got.
-GET /_fake/events lists every POST received (valid or not) with its parsed body.
+GET /_fake/events lists every POST received (valid or not) with its parsed body and how many
+signatures its header carried.
 PUT /_fake/mode {"status": 500, "delay": 0} makes it fail or slow down (tests).
 """
 
@@ -15,15 +19,16 @@ import argparse
 import asyncio
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
-from domain.lending.webhooks import EVENT_HEADER, verify
+from domain.lending.webhooks import EVENT_HEADER, SIGNATURE_HEADER, signatures_in, verify
 from fakes.asgi import read_body, send_json
 
 
 class FakeReceiver:
-    def __init__(self, secrets: dict[str, bytes]) -> None:
-        self.secrets = secrets
+    def __init__(self, secrets: dict[str, bytes | Sequence[bytes]]) -> None:
+        self.secrets = secrets  # per channel: the secret it checks with, or several (any may match)
         self.received: list[dict[str, Any]] = []
         self.seen: set[str] = set()
         self.status = 200
@@ -53,14 +58,16 @@ class FakeReceiver:
     def hook(self, channel: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
         secret = self.secrets.get(channel)
         valid = secret is not None and verify(secret, headers, body, int(time.time()))
-        event_id = {k.lower(): v for k, v in headers.items()}.get(EVENT_HEADER.lower(), "")
+        lowered = {k.lower(): v for k, v in headers.items()}
+        event_id = lowered.get(EVENT_HEADER.lower(), "")
         duplicate = valid and event_id in self.seen
         try:
             parsed = json.loads(body)
         except ValueError:
             parsed = None
         self.received.append({"channel": channel, "eventId": event_id, "valid": valid, "duplicate": duplicate,
-                              "answered": self.status if valid else 401, "body": parsed})  # fmt: skip
+                              "answered": self.status if valid else 401, "body": parsed,
+                              "signatures": len(signatures_in(lowered.get(SIGNATURE_HEADER.lower(), "")))})  # fmt: skip
         if not valid:
             return 401, {"error": "bad signature or stale timestamp"}
         if self.status >= 300:
@@ -73,12 +80,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--secret", action="append", default=[], help="CHANNEL=SECRET (repeat per channel)")
+    parser.add_argument("--secret", action="append", default=[],
+                        help="CHANNEL=SECRET (repeat per channel; twice for one: either is accepted)")  # fmt: skip
     args = parser.parse_args()
     import uvicorn
 
-    secrets = dict(item.split("=", 1) for item in args.secret)
-    app = FakeReceiver({k: v.encode() for k, v in secrets.items()})
+    secrets: dict[str, list[bytes]] = {}
+    for item in args.secret:
+        channel, _, secret = item.partition("=")
+        secrets.setdefault(channel, []).append(secret.encode())
+    app = FakeReceiver(dict(secrets))
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 

@@ -31,11 +31,25 @@ class LendingRepository:
 
     # -- catalogue -------------------------------------------------------------------------------
 
-    def save_channel(self, channel: str, name: str, clabe: str, webhook_url: str | None, now: datetime) -> None:
+    def save_channel(self, channel: str, name: str | None, clabe: str | None, webhook_url: str | None, now: datetime,
+                     *, clear_webhook: bool = False) -> dict[str, tuple[Any, Any]]:  # fmt: skip
+        """Create the channel, or change only the fields given (None keeps a field; `clear_webhook`
+        removes the URL), under the row's lock. The fields written, each with (before, after);
+        a new channel's fields have None before. A new channel needs its name and CLABE (the
+        caller checks: NOT NULL refuses it otherwise)."""
         key = lending_channels.c.channel == channel
-        values = {"name": name, "clabe": clabe, "webhook_url": webhook_url}
-        if not self.conn.execute(sa.update(lending_channels).where(key).values(**values)).rowcount:
+        values: dict[str, Any] = {k: v for k, v in (("name", name), ("clabe", clabe), ("webhook_url", webhook_url))
+                                  if v is not None}  # fmt: skip
+        if clear_webhook:
+            values["webhook_url"] = None
+        before = lock_row(self.conn, lending_channels, key, "update")
+        if before is None:
             self.conn.execute(sa.insert(lending_channels).values(channel=channel, created_at=now, **values))
+            return {k: (None, v) for k, v in values.items() if v is not None}
+        changed = {k: (getattr(before, k), v) for k, v in values.items() if getattr(before, k) != v}
+        if changed:
+            self.conn.execute(sa.update(lending_channels).where(key).values({k: v for k, (_, v) in changed.items()}))
+        return changed
 
     def save_customer(self, customer_id: str, phone: str, now: datetime) -> None:
         key = lending_customers.c.customer_id == customer_id

@@ -415,6 +415,10 @@ lending_channels = sa.Table(
     sa.Column("webhook_url", sa.String(300)),
     # its webhook secret is derived from LENDING_WEBHOOK_KEY and this version (bump to rotate)
     sa.Column("webhook_secret_version", sa.Integer, nullable=False, server_default="1"),
+    # after a rotation: the version replaced, and when it stops signing (until then every event
+    # carries both signatures, so the distributor accepts with either; migration 0027)
+    sa.Column("webhook_previous_version", sa.Integer),
+    sa.Column("webhook_previous_until", sa.DateTime(timezone=True)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -598,7 +602,9 @@ lending_webhooks = sa.Table(
     sa.Column("reason_code", sa.String(2)),
     sa.Column("tracking_key", sa.String(30)),
     sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("state", sa.String(10), nullable=False),  # PENDING DELIVERED FAILED
+    # PENDING (to be tried) DELIVERED, or waiting for an operator: FAILED (given up after the
+    # delivery window) or PARKED (its channel had no usable webhook URL); both replayable
+    sa.Column("state", sa.String(10), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_status", sa.Integer),

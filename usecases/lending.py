@@ -57,9 +57,48 @@ def _amount(value: Decimal) -> Decimal:
 # -- catalogue and orders --------------------------------------------------------------------------
 
 
-def save_channel(engine: Engine, channel: str, name: str, clabe: str, webhook_url: str | None, now: datetime) -> None:
-    with engine.begin() as conn:
-        LendingRepository(conn).save_channel(channel, name, validate_clabe(clabe), webhook_url, now)
+def save_channel(engine: Engine, channel: str, name: str | None, clabe: str | None, webhook_url: str | None,
+                 now: datetime, *, clear_webhook: bool = False) -> Any:  # fmt: skip
+    """Create a distributor channel, or change only what is given of an existing one (None keeps
+    a field): running it again without a URL never removes the URL, `clear_webhook` does, and
+    parks the channel's pending webhook events at once (listed, replayable) rather than let them
+    fail for a day. A new channel needs its name and CLABE; a URL is checked before anything is
+    saved (domain/lending/webhooks.py `check_url`). Returns a `usecases.webhooks.ChannelSetup`:
+    what changed, what was parked, and the channel's events waiting for an operator."""
+    from sqlalchemy.exc import IntegrityError
+
+    from domain.auth import parse_channels
+    from domain.lending.webhooks import check_url
+    from usecases.webhooks import WAITING, ChannelSetup, park_pending, state_counts
+
+    if webhook_url is not None and clear_webhook:
+        raise LendingError("opciones_incompatibles", "give a webhook URL or remove it (--no-webhook), not both")
+    url = check_url(webhook_url.strip()) if webhook_url is not None else None
+    clabe = validate_clabe(clabe) if clabe is not None else None
+    if name is not None and not 0 < len(name.strip()) <= 80:
+        raise LendingError("nombre_invalido", "the channel's name must have 1 to 80 characters")
+    name = name.strip() if name is not None else None
+    for tries_left in (1, 0):
+        try:
+            with engine.begin() as conn:
+                repo = LendingRepository(conn)
+                created = repo.channel(channel) is None
+                if created:
+                    parse_channels(channel)  # 2-10 capital letters, as a merchant client is bound to it
+                    if name is None or clabe is None:
+                        raise LendingError("canal_incompleto", f"channel {channel} is new: give its --name and --clabe")
+                changes = repo.save_channel(channel, name, clabe, url, now, clear_webhook=clear_webhook)
+                parked = 0
+                if "webhook_url" in changes and changes["webhook_url"][1] is None:
+                    parked = park_pending(conn, channel)
+                counts = state_counts(conn, channel)
+                current = repo.channel(channel)
+            return ChannelSetup(channel, created, changes, current.webhook_url, parked,
+                                {state: counts.get(state, 0) for state in WAITING})  # fmt: skip
+        except IntegrityError:  # created by another operator meanwhile: the second try updates it
+            if not tries_left:
+                raise
+    raise AssertionError("unreachable")
 
 
 def save_customer(engine: Engine, customer_id: str, phone: str, now: datetime) -> None:

@@ -1146,3 +1146,23 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0022 -> 0027
+
+ALTER TABLE lending_channels ADD webhook_previous_version INTEGER NULL;
+
+GO
+
+ALTER TABLE lending_channels ADD webhook_previous_until DATETIMEOFFSET NULL;
+
+GO
+
+UPDATE alembic_version SET version_num='0027' WHERE alembic_version.version_num = '0022';
+
+GO
+
+COMMIT;
+
+GO
+

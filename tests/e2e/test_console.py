@@ -23,7 +23,7 @@ from tests.e2e.calls import call, function, json_of
 from tests.integration.test_disbursement_dispatch import approved
 from usecases.clients import CLIENT_STATUS, set_client_active
 from usecases.companies import DEMO_CLIENT_SECRET, DEMO_OPERATOR_ID, DEMO_OPERATOR_SECRET, seed_demo
-from usecases.lending import seed_lending_demo
+from usecases.lending import save_channel, seed_lending_demo
 
 ORIGIN = "http://localhost"
 
@@ -155,6 +155,38 @@ def test_every_action_needs_the_csrf_value_from_this_origin(world: Path) -> None
     assert state_of(event) == "PENDING"  # replayed: the receiver (nobody at :9) did not take it, so it is retried
     out = request("console_logout", "POST", body=urlencode({"csrf": csrf}).encode(), headers={"Cookie": cookie})
     assert out.status_code == 303 and cookie_of(out)["console_session"]["max-age"] == "0"
+
+
+def test_parked_webhooks_are_counted_listed_and_replayed_once_the_url_works(world: Path) -> None:
+    """Issue 29: an event whose channel has no URL is never sent quietly into the void: it is
+    counted on the overview, listed on the lending page, and its Replay is refused (409, saying
+    why) until the channel has a URL."""
+    cookie, csrf = session(world)
+    event = failed_webhook()
+    cleared = save_channel(bootstrap.engine(), "KOF", None, None, None, bootstrap.utc_now(), clear_webhook=True)
+    assert cleared.parked_now == 0 and cleared.waiting == {"FAILED": 1, "PARKED": 0}
+    with bootstrap.engine().begin() as conn:
+        conn.execute(sa.update(lending_webhooks).where(lending_webhooks.c.event_id == event).values(
+            state="PARKED", attempts=0, last_error="channel KOF: no webhook URL"))  # fmt: skip
+    overview = request("console_overview", headers={"Cookie": cookie}).get_body().decode()
+    assert "<b>1</b><span>parked webhooks (no URL)</span>" in overview
+    assert "<b>0</b><span>failed webhooks</span>" in overview
+    assert "1 webhook(s) parked: their channel has no usable URL" in overview
+    lending = request("console_lending", headers={"Cookie": cookie}).get_body().decode()
+    parked = lending[lending.index("Parked webhooks"):]
+    assert event in parked and "channel KOF: no webhook URL" in parked and f"webhooks/{event}/replay" in parked
+
+    def replay() -> func.HttpResponse:
+        return request("console_replay_webhook", "POST", route_params={"event_id": event},
+                       body=urlencode({"csrf": csrf}).encode(),
+                       headers={"Cookie": cookie, "Sec-Fetch-Site": "same-origin"})  # fmt: skip
+
+    refused = replay()
+    assert refused.status_code == 409 and "cannot receive events (no webhook URL)" in refused.get_body().decode()
+    assert state_of(event) == "PARKED"
+    save_channel(bootstrap.engine(), "KOF", None, None, "http://127.0.0.1:9/hooks/KOF", bootstrap.utc_now())
+    assert replay().status_code == 303
+    assert state_of(event) == "PENDING"  # sent (nobody answers at :9), then retried as any other
 
 
 def test_an_api_token_is_no_session_and_an_operator_token_no_api_token(world: Path) -> None:

@@ -67,7 +67,10 @@ def test_disbursement_commands(tmp_path: Path, receiver: tuple[int, FakeReceiver
     secret = run(env, "webhook-secret", "KOF", "--quiet")
     assert secret.stdout.strip() == channel_secret(KEY.encode(), "KOF", 1).decode()
     rotated = run(env, "webhook-secret", "KOF", "--rotate")
-    assert "(version 2)" in rotated.stdout and secret.stdout.strip() not in rotated.stdout
+    new = channel_secret(KEY.encode(), "KOF", 2).decode()
+    assert f"KOF webhook secret rotated to version 2: {new}" in rotated.stdout
+    assert "KOF previous secret (version 1), still valid until" in rotated.stdout  # the overlap
+    assert secret.stdout.strip() in rotated.stdout
     assert run(env, "webhook-secret", "NOPE").returncode == 2
     with engine.connect() as conn:
         states = dict(conn.execute(sa.text("SELECT id, state FROM lending_purchases")).all())

@@ -129,6 +129,24 @@ def _workload(root: Path) -> None:
             function(name).get_user_function()(TimerRequest())
         except Exception:  # noqa: BLE001 - a timer without its settings still ran its first queries
             pass
+    _channel_setup(now)
+
+
+def _channel_setup(now: datetime) -> None:
+    """Issue 29's statements: create-channel changing only what it is given, removing a URL (the
+    events parked), rotating a webhook secret with its overlap, replaying a channel's events."""
+    from domain.lending.clabe import make_clabe
+    from usecases.lending import save_channel
+    from usecases.webhooks import WAITING, end_secret_overlap, list_webhooks, replay_channel, rotate_webhook_secret
+
+    engine, key = bootstrap.engine(), b"k" * 40
+    save_channel(engine, "OXXO", "Oxxo", make_clabe("012", "180", "1000000009"), "https://oxxo.example.com/h", now)
+    save_channel(engine, "OXXO", None, None, None, now, clear_webhook=True)
+    save_channel(engine, "OXXO", "Oxxo Mexico", None, "https://oxxo.example.com/h", now)
+    replay_channel(engine, "OXXO", now)
+    list_webhooks(engine, WAITING, 10, "OXXO")
+    rotate_webhook_secret(engine, key, "OXXO", now)
+    end_secret_overlap(engine, key, "OXXO", now)
 
 
 def test_every_statement_compiles_for_azure_sql(captured: list[Any]) -> None:

@@ -17,7 +17,10 @@ from sqlalchemy.engine import Engine
 
 from adapters.files.local import LocalFileStore
 from adapters.webhook_http import HttpWebhookPoster
+from domain.errors import DomainError
 from domain.layouts.disbursements import RESPONSE
+from domain.lending import LendingError
+from domain.lending.clabe import make_clabe
 from domain.lending.webhooks import RetryPolicy, body, channel_secret
 from fakes.webhook_receiver import FakeReceiver
 from sql.engine import create_engine
@@ -26,8 +29,22 @@ from tests.conftest import free_port, serve_in_thread
 from tests.integration.test_disbursement_dispatch import approved
 from usecases.disbursement_responses import process_responses
 from usecases.disbursements import dispatch_disbursements
-from usecases.lending import save_customer, seed_lending_demo
-from usecases.webhooks import WebhookConfig, deliver_webhooks, list_webhooks, replay_webhook, webhook_secret
+from usecases.lending import save_channel, save_customer, seed_lending_demo
+from usecases.webhooks import (
+    WAITING,
+    WebhookConfig,
+    WebhookNotFound,
+    WebhookRefused,
+    channel_secrets,
+    deliver_webhooks,
+    end_secret_overlap,
+    list_webhooks,
+    replay_channel,
+    replay_webhook,
+    rotate_webhook_secret,
+    waiting_counts,
+    webhook_secret,
+)
 
 KEY = b"k" * 40
 POLICY = RetryPolicy(base=timedelta(seconds=2), cap=timedelta(seconds=8), give_up_after=timedelta(seconds=30))
@@ -57,6 +74,7 @@ def world(empty_db_url: str, tmp_path: Path, receiver: tuple) -> Iterator[tuple[
     app.received.clear()
     app.seen.clear()
     app.status, app.delay = 200, 0.0
+    app.secrets["KOF"] = channel_secret(KEY, "KOF", 1)
     upgrade(empty_db_url)
     engine = create_engine(empty_db_url)
     seed_lending_demo(engine, datetime.now(UTC))
@@ -174,10 +192,142 @@ def test_a_wrong_secret_is_refused_by_the_receiver_and_rotation_changes_it(world
     engine, app, _ = world
     secret, version = webhook_secret(engine, KEY, "KOF")
     assert (secret, version) == (channel_secret(KEY, "KOF", 1), 1)
-    rotated, version = webhook_secret(engine, KEY, "KOF", rotate=True)
+    rotated, version = webhook_secret(engine, KEY, "KOF", rotate=True, now=datetime.now(UTC), overlap=timedelta(0))
     assert version == 2 and rotated != secret
     done = deliver_webhooks(engine, HttpWebhookPoster(2.0), config(), Clock())
     assert {d.status for d in done} == {401} and not any(r["valid"] for r in app.received)
+
+
+def test_a_rotated_secret_still_signs_during_the_overlap_then_stops(world: tuple) -> None:
+    """Issue 29: a distributor still on the previous secret accepts every event during the
+    overlap (two signatures), and only the new secret's after it; an event queued and tried
+    before the rotation keeps its bytes and gets the new signatures at its next try."""
+    engine, app, (ok, bad) = world
+    clock, poster = Clock(), HttpWebhookPoster(2.0)
+    old, new = channel_secret(KEY, "KOF", 1), channel_secret(KEY, "KOF", 2)
+    day = WebhookConfig(master_key=KEY, policy=RetryPolicy(give_up_after=timedelta(hours=1)), timeout=2.0)
+    app.status = 500
+    (first,) = deliver_webhooks(engine, poster, day, clock, bad)  # tried before the rotation: 1 signature
+    assert (first.state, first.status, app.received[-1]["signatures"]) == ("PENDING", 500, 1)
+    app.status = 200
+    rotated = rotate_webhook_secret(engine, KEY, "KOF", clock(), overlap=timedelta(seconds=60))
+    assert (rotated.secret, rotated.previous_secret, rotated.versions.current, rotated.versions.previous) == (
+        new, old, 2, 1)  # fmt: skip
+    assert rotated.overlapping(clock()) and not rotated.overlapping(clock() + timedelta(seconds=61))
+
+    (sent,) = deliver_webhooks(engine, poster, day, clock, ok)  # the receiver still checks with the old one
+    assert (sent.state, app.received[-1]["valid"], app.received[-1]["signatures"]) == ("DELIVERED", True, 2)
+    app.secrets["KOF"] = new  # a distributor already on the new secret accepts the same POSTs
+    replay_webhook(engine, ok, clock())
+    (again,) = deliver_webhooks(engine, poster, day, clock, ok)
+    assert again.state == "DELIVERED" and app.received[-1]["valid"] and app.received[-1]["duplicate"]
+
+    clock.offset += timedelta(seconds=90)  # past the overlap: the new secret alone signs
+    app.secrets["KOF"] = old
+    (refused,) = deliver_webhooks(engine, poster, day, clock, bad)
+    assert (refused.state, refused.status, app.received[-1]["signatures"]) == ("PENDING", 401, 1)
+    app.secrets["KOF"] = [old, new]  # a receiver holding both still accepts
+    clock.offset += timedelta(seconds=65)  # its next try, 60 s later (the default policy's second delay)
+    (late,) = deliver_webhooks(engine, poster, day, clock, bad)
+    assert (late.state, app.received[-1]["valid"], app.received[-1]["signatures"]) == ("DELIVERED", True, 1)
+    bodies = [r["body"] for r in app.received if r["eventId"] == bad]
+    assert len(bodies) == 3 and all(b == bodies[0] for b in bodies)  # the bytes fixed at the first try
+
+
+def test_one_rotation_at_a_time_and_the_overlap_can_end_early(world: tuple) -> None:
+    engine, _, _ = world
+    now = datetime.now(UTC)
+    rotate_webhook_secret(engine, KEY, "KOF", now, overlap=timedelta(hours=72))
+    with pytest.raises(WebhookRefused, match="rotating already: version 1 still signs until"):
+        rotate_webhook_secret(engine, KEY, "KOF", now + timedelta(hours=1))
+    assert channel_secrets(engine, KEY, "KOF").versions.current == 2  # nothing changed
+    ended, was_until = end_secret_overlap(engine, KEY, "KOF", now + timedelta(hours=2))
+    assert was_until == now + timedelta(hours=72) and not ended.overlapping(now + timedelta(hours=2))
+    assert ended.versions.signing(now + timedelta(hours=2)) == [2]
+    with pytest.raises(WebhookRefused, match="no previous secret signing"):
+        end_secret_overlap(engine, KEY, "KOF", now + timedelta(hours=3))
+    third = rotate_webhook_secret(engine, KEY, "KOF", now + timedelta(hours=3), overlap=timedelta(0))
+    assert (third.versions.current, third.versions.previous) == (3, 2)
+    assert third.versions.signing(now + timedelta(hours=3)) == [3]  # overlap 0: the leaked one stops at once
+    with pytest.raises(WebhookRefused, match="overlap must be 0 to 720 hours"):
+        rotate_webhook_secret(engine, KEY, "KOF", now + timedelta(hours=4), overlap=timedelta(days=31))
+    with pytest.raises(WebhookNotFound):
+        rotate_webhook_secret(engine, KEY, "NOPE", now)
+
+
+def test_removing_the_url_parks_the_channels_events_until_it_is_set_and_replayed(world: tuple, receiver: tuple) -> None:
+    engine, app, (ok, bad) = world
+    clock = Clock()
+    cleared = save_channel(engine, "KOF", None, None, None, clock(), clear_webhook=True)
+    assert cleared.changes == {"webhook_url": (f"{receiver[0]}/hooks/KOF", None)} and cleared.parked_now == 2
+    assert cleared.waiting == {"FAILED": 0, "PARKED": 2} and cleared.webhook_url is None
+    assert deliver_webhooks(engine, HttpWebhookPoster(2.0), config(), clock) == []  # parked: nothing due
+    assert {(w.event_id, w.state) for w in list_webhooks(engine, WAITING)} == {(ok, "PARKED"), (bad, "PARKED")}
+    with pytest.raises(WebhookRefused, match="channel KOF cannot receive events \\(no webhook URL\\)"):
+        replay_webhook(engine, ok, clock())
+    with pytest.raises(WebhookRefused):
+        replay_channel(engine, "KOF", clock())
+    assert app.received == []
+
+    fixed = save_channel(engine, "KOF", None, None, f"{receiver[0]}/hooks/KOF", clock())
+    assert fixed.changes == {"webhook_url": (None, f"{receiver[0]}/hooks/KOF")} and fixed.waiting["PARKED"] == 2
+    assert replay_channel(engine, "KOF", clock()) == 2
+    done = deliver_webhooks(engine, HttpWebhookPoster(2.0), config(), clock)
+    assert {(d.event_id, d.state) for d in done} == {(ok, "DELIVERED"), (bad, "DELIVERED")}
+    assert sorted(r["eventId"] for r in app.received if r["valid"]) == sorted([ok, bad])
+    assert replay_channel(engine, "KOF", clock()) == 0  # nothing waits any more
+
+
+@pytest.mark.parametrize("stored", [None, "not-a-url", "http://kof.example.com/hooks"])
+def test_an_unusable_url_in_sql_parks_the_event_without_a_post(world: tuple, stored: str | None) -> None:
+    """A row written before URLs were checked (or by hand) never gets a POST and never burns
+    the give-up window: the event is parked at its turn, its tries unchanged."""
+    engine, app, (ok, bad) = world
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE lending_channels SET webhook_url = :u WHERE channel = 'KOF'"), {"u": stored})
+    done = deliver_webhooks(engine, HttpWebhookPoster(2.0), config(), Clock())
+    assert {(d.state, d.attempts, d.status) for d in done} == {("PARKED", 0, None)}
+    assert "channel KOF: " in done[0].error and "replay-webhook" in done[0].error
+    assert states(engine) == {ok: ("PARKED", 0), bad: ("PARKED", 0)} and app.received == []
+    assert {w.event_id for w in list_webhooks(engine, "PARKED")} == {ok, bad}
+    assert waiting_counts(engine) == {"FAILED": 0, "PARKED": 2} and waiting_counts(engine, "PRONTO")["PARKED"] == 0
+
+
+def test_channel_setup_changes_only_what_is_given(empty_db_url: str) -> None:
+    upgrade(empty_db_url)
+    engine = create_engine(empty_db_url)
+    now = datetime.now(UTC)
+    clabe, other = make_clabe("012", "180", "1000000001"), make_clabe("072", "180", "1000000002")
+    made = save_channel(engine, "KOF", "KOF Mexico", clabe, "https://kof.example.com/hooks", now)
+    assert made.created and made.changes == {"name": (None, "KOF Mexico"), "clabe": (None, clabe),
+                                             "webhook_url": (None, "https://kof.example.com/hooks")}  # fmt: skip
+    again = save_channel(engine, "KOF", None, None, None, now)  # create-channel again, nothing given
+    assert (again.created, again.changes, again.webhook_url) == (False, {}, "https://kof.example.com/hooks")
+    same = save_channel(engine, "KOF", "KOF Mexico", clabe, None, now)  # the old full command, minus --webhook
+    assert same.changes == {} and same.webhook_url == "https://kof.example.com/hooks"
+    moved = save_channel(engine, "KOF", None, other, None, now)
+    assert moved.changes == {"clabe": (clabe, other)}
+    refusals = [
+        (lambda: save_channel(engine, "KOF", None, None, "not-a-url", now), "webhook URL refused: not an absolute"),
+        (lambda: save_channel(engine, "KOF", None, None, "http://kof.example.com/x", now), "plain http outside"),
+        (lambda: save_channel(engine, "KOF", None, None, "https://u:p@kof.example.com/", now), "user or password"),
+        (lambda: save_channel(engine, "KOF", None, None, "https://kof.example.com/#x", now), "fragment"),
+        (lambda: save_channel(engine, "KOF", None, None, "https://kof.example.com/" + "a" * 300, now), "longer than"),
+        (lambda: save_channel(engine, "KOF", None, None, "https://x.mx/", now, clear_webhook=True), "not both"),
+        (lambda: save_channel(engine, "KOF", "", None, None, now), "1 to 80 characters"),
+        (lambda: save_channel(engine, "KOF", None, "012180000000000000", None, now), "CLABE"),
+        (lambda: save_channel(engine, "OXXO", "Oxxo", None, None, now), "is new: give its --name and --clabe"),
+        (lambda: save_channel(engine, "oxxo", "Oxxo", clabe, None, now), "2-10 capital letters"),
+    ]  # fmt: skip
+    for attempt, message in refusals:
+        with pytest.raises((DomainError, LendingError), match=message):
+            attempt()
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT channel, name, clabe, webhook_url FROM lending_channels")).all()
+    assert [tuple(r) for r in rows] == [("KOF", "KOF Mexico", other, "https://kof.example.com/hooks")]
+    local = save_channel(engine, "KOF", None, None, "http://127.0.0.1:8090/hooks/KOF", now)  # the local fake
+    assert local.changes == {"webhook_url": ("https://kof.example.com/hooks", "http://127.0.0.1:8090/hooks/KOF")}
+    engine.dispose()
 
 
 def test_the_body_is_stable_json() -> None:
