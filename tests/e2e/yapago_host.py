@@ -90,13 +90,15 @@ SHARED_CLIENTS = [  # (client, service, document, cents, dni, ruc)
 ]
 
 
-def shared_id_file(day: date = date(2026, 11, 22)) -> tuple[str, bytes]:
-    """The R debt file of company 733 (SHARED_CLIENTS), minimum 1.00 per document."""
+def debt_file(company: int, rows: list[tuple[str, str, str, int, str, str]],
+              day: date = date(2026, 11, 22)) -> tuple[str, bytes]:  # fmt: skip
+    """An R debt file of `rows` (client, service, document, cents, dni, ruc), minimum 1.00 each,
+    transmitted at 06:30 in Lima on `day`."""
     from domain.layouts.debts import DETAIL, HEADER
 
     lines, pen, usd = [], 0, 0
-    for client, service, document, cents, dni, ruc in SHARED_CLIENTS:
-        currency = "2" if service == "002" else "1"
+    for client, service, document, cents, dni, ruc in rows:
+        currency = "2" if service in ("002", "004") else "1"
         lines.append(DETAIL.format(dict(
             tipo_actualizacion="N", codigo_cliente=client, nombre_cliente=f"CLIENTE {client}", codigo_producto=service,
             num_documento=document, desc_documento="Factura", fecha_vencimiento=date(2026, 12, 10),
@@ -104,8 +106,8 @@ def shared_id_file(day: date = date(2026, 11, 22)) -> tuple[str, bytes]:
             anio=2026, cuota=1, moneda_doc=currency, dni=dni or None, ruc=ruc or None,
         )))  # fmt: skip
         usd, pen = (usd + cents, pen) if currency == "2" else (usd, pen + cents)
-    name = f"D{SHARED:05d}{day:%d%m%Y}001.TXT"
-    header = HEADER.format(dict(nombre_archivo=name, tipo_actualizacion="R", codigo_empresa=SHARED,
+    name = f"D{company:05d}{day:%d%m%Y}001.TXT"
+    header = HEADER.format(dict(nombre_archivo=name, tipo_actualizacion="R", codigo_empresa=company,
                                 fecha_transmision=day, hora_transmision=time(6, 30), numero_registros=len(lines),
                                 importe_total_soles=pen, importe_total_dolares=usd, mac=0))  # fmt: skip
     return name, b"\r\n".join([header, *lines]) + b"\r\n"
@@ -117,7 +119,7 @@ def add_shared_id_company(host: YapagoHost) -> None:
     host.manage("create-company", "--code", str(SHARED), "--name", "DOBLE SA", "--service", "001:completa",
                 "--service", "002:completa", "--account", "001:1020:191-0733001-0-01",
                 "--account", "002:1020:191-0733002-0-02")  # fmt: skip
-    name, data = shared_id_file()
+    name, data = debt_file(SHARED, SHARED_CLIENTS)
     pending = Path(host.env["SFTP_URL"].removeprefix("file://")) / f"{SHARED:05d}" / "Deudas" / "Pending"
     pending.mkdir(parents=True, exist_ok=True)
     (pending / name).write_bytes(data)
