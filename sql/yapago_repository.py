@@ -178,10 +178,11 @@ class YapagoRepository:
             )
         )
 
-    def lock_debt(self, debt_id: int) -> None:
+    def lock_debt(self, debt_id: int) -> bool:
         """Hold the debt's row to the end of the transaction: two pagos of one debt take turns, so
-        the later one sees what the earlier one stored (sql/locks.py; SQLite's writers take turns)."""
-        lock_row(self.conn, debts, debts.c.id == debt_id, "update")
+        the later one sees what the earlier one stored (sql/locks.py; SQLite's writers take turns).
+        `take_balance` does the same for a validacion completa debt."""
+        return lock_row(self.conn, debts, debts.c.id == debt_id, "update") is not None
 
     def reverse(self, payment_id: int, now: datetime, txn_at: datetime, channel: str, booked: date) -> bool:
         return bool(

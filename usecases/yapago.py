@@ -271,19 +271,21 @@ def pago(engine: Engine, setups: SetupCache, req: PagoRequest, clock: Clock) -> 
         debt = repo.debt_for_payment(company, req.servicio, req.numeroDocumento, [client]) if client else None
         if debt is None:
             raise Answer(DEBT_NOT_FOUND, f"Documento {req.numeroDocumento} no encontrado para {req.idConsulta}")
-        repo.lock_debt(debt.id)  # a pago of this debt under way elsewhere commits first: seen below
+        if req.moneda != debt.currency:
+            raise Answer(WRONG_CURRENCY, f"La deuda es en moneda {debt.currency}, el pago en {req.moneda}")
+        cents = req.amount_cents
+        # The debt's row lock (the balance's UPDATE, or a lock without one): a pago of this debt
+        # under way elsewhere has committed when it is ours, and what it stored is seen below.
+        taken = repo.take_balance(debt.id, cents) if mode == "completa" else repo.lock_debt(debt.id)
         earlier = repo.same_pago_next_door(req.idBanco, req.numeroOperacion, day, same, now - setups.retry_window)
-        if earlier is not None:
+        if earlier is not None:  # before any balance answer: a retry must learn to keep its date
             raise Answer(
                 RETRY_NEW_DATE,
                 f"numeroOperacion {req.numeroOperacion} ya registrado con fechaTxn {ddmmyyyy(earlier.txn_date)} "
                 "y los mismos datos: un reintento conserva la fechaTxn original; una operacion nueva, otro "
                 "numeroOperacion",
             )
-        if req.moneda != debt.currency:
-            raise Answer(WRONG_CURRENCY, f"La deuda es en moneda {debt.currency}, el pago en {req.moneda}")
-        cents = req.amount_cents
-        if mode == "completa" and not repo.take_balance(debt.id, cents):
+        if not taken:
             raise _why_refused(repo, company, req, [debt.client_code], cents)
         booked = accounting_date(now, setups.cutoff_hour)
         payment_id = repo.add_payment(
