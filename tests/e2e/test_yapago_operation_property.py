@@ -89,7 +89,9 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 def _paid_cents() -> int:
     with bootstrap.engine().connect() as conn:
-        return conn.execute(sa.text("SELECT paid_cents FROM debts WHERE company_code = :c"), {"c": COMPANY}).scalar_one()
+        return conn.execute(
+            sa.text("SELECT paid_cents FROM debts WHERE company_code = :c"), {"c": COMPANY}
+        ).scalar_one()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
