@@ -114,7 +114,10 @@ def guess_guard():  # type: ignore[no-untyped-def]
 def company_setups():  # type: ignore[no-untyped-def]
     from usecases.yapago import SetupCache
 
-    return SetupCache(engine(), cutoff_hour=get_settings().payment_cutoff_hour)
+    settings = get_settings()
+    return SetupCache(
+        engine(), cutoff_hour=settings.payment_cutoff_hour, retry_window_minutes=settings.yapago_retry_window_minutes
+    )
 
 
 @functools.cache

@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     log_retry_after_seconds: float = Field(default=30.0, ge=0, le=3600, alias="LOG_RETRY_AFTER_SECONDS")
 
     payment_cutoff_hour: int = Field(default=20, ge=0, le=24, alias="PAYMENT_CUTOFF_HOUR")
+    yapago_retry_window_minutes: int = Field(default=60, ge=1, le=1440, alias="YAPAGO_RETRY_WINDOW_MINUTES")
     debt_file_max_future_minutes: int = Field(default=10, ge=0, le=1440, alias="DEBT_FILE_MAX_FUTURE_MINUTES")
     debt_load_worker: Literal["auto", "on", "off"] = Field(default="auto", alias="DEBT_LOAD_WORKER")
     collections_rules_file: Path | None = Field(default=None, alias="COLLECTIONS_RULES_FILE")

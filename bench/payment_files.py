@@ -65,7 +65,8 @@ def prepare(url: str, payments: int, companies: int) -> None:
                 "voucher": "", "debt_reference": None, "client_code": f"C{n // 3:08d}",
                 "client_name": "CLIENTE DE PRUEBA",
                 "document": f"F001-{n % 3:08d}", "due_date": date(2026, 12, 10), "currency": "1",
-                "amount_cents": 1000 + n % 9000, "validation_mode": "completa", "txn_at": booked, "status": "P",
+                "amount_cents": 1000 + n % 9000, "validation_mode": "completa", "txn_at": booked,
+                "txn_date": date(2026, 11, 22), "status": "P",
                 "created_at": booked, "reversed_at": None, "reversal_txn_at": None, "reversal_channel": None,
                 "accounting_date": date(2026, 11, 22), "reversal_accounting_date": None,
             }  # fmt: skip

@@ -183,7 +183,7 @@ def main() -> None:
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--port", str(port), "--workers", str(args.workers),
-             "--threads", str(args.threads), "--no-timers"],
+             "--threads", str(args.threads), "--no-timers", "--no-queues"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         wait_port(port)

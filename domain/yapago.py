@@ -45,9 +45,13 @@ ALREADY_PAID = Code("32", 409, "Deuda ya pagada")
 BELOW_MINIMUM = Code("33", 422, "Importe menor al pago minimo")
 ABOVE_BALANCE = Code("34", 422, "Importe mayor al saldo pendiente")
 WRONG_CURRENCY = Code("35", 422, "Moneda no corresponde a la deuda")
+AMBIGUOUS_CLIENT = Code("36", 409, "idConsulta corresponde a varios clientes: consulte por codigo de cliente")
 OPERATION_CONFLICT = Code("40", 409, "Numero de operacion ya usado con otros datos")
 PAYMENT_NOT_FOUND = Code("41", 404, "Pago no encontrado para ese banco, empresa, servicio y documento")
 ALREADY_REVERSED = Code("42", 409, "Pago ya extornado")
+RETRY_NEW_DATE = Code(
+    "43", 409, "numeroOperacion ya usado el dia contiguo con los mismos datos: un reintento conserva su fechaTxn"
+)
 UNAUTHORIZED = Code("90", 401, "No autenticado: token ausente, invalido o vencido")
 FORBIDDEN = Code("91", 403, "Token sin permiso para YAPAGO")
 INTERNAL = Code("99", 500, "Error interno; reintente con el mismo numeroOperacion")
@@ -55,7 +59,8 @@ INTERNAL = Code("99", 500, "Error interno; reintente con el mismo numeroOperacio
 CODES: tuple[Code, ...] = (
     OK, BAD_JSON, BAD_FIELD, BAD_AMOUNT, BODY_TOO_LARGE, UNKNOWN_COMPANY, UNKNOWN_SERVICE, UNKNOWN_BANK,
     BANK_NOT_ALLOWED, NO_DEBTS, DEBT_NOT_FOUND, ALREADY_PAID, BELOW_MINIMUM, ABOVE_BALANCE, WRONG_CURRENCY,
-    OPERATION_CONFLICT, PAYMENT_NOT_FOUND, ALREADY_REVERSED, UNAUTHORIZED, FORBIDDEN, INTERNAL,
+    AMBIGUOUS_CLIENT, OPERATION_CONFLICT, PAYMENT_NOT_FOUND, ALREADY_REVERSED, RETRY_NEW_DATE, UNAUTHORIZED,
+    FORBIDDEN, INTERNAL,
 )  # fmt: skip
 
 
@@ -157,6 +162,22 @@ DebtReference = _text(
 )  # fmt: skip
 
 
+def txn_day(day: str) -> date:
+    """fechaTxn (DDMMAAAA, already checked by its pattern) as a date: a bank operation's day."""
+    return date(int(day[4:8]), int(day[2:4]), int(day[0:2]))
+
+
+def one_client(by_code: set[str], by_key: set[str]) -> str | None:
+    """The single client an idConsulta names (None: none). Its reading as a client code (zeros
+    ignored) wins when the company has such a client; otherwise its DNI / RUC / Identificador 04
+    keys. A reading that names several client codes is refused: one answer is one client's."""
+    if len(by_code) > 1:  # codes that differ only in leading zeros: the company's data, not the bank's choice
+        raise Answer(AMBIGUOUS_CLIENT, "idConsulta corresponde a varios codigos de cliente (difieren en ceros)")
+    if not by_code and len(by_key) > 1:
+        raise Answer(AMBIGUOUS_CLIENT)
+    return next(iter(by_code or by_key), None)
+
+
 def parse_txn_time(day: str, hour: str) -> datetime:
     """fechaTxn + horaTxn as an America/Lima timestamp; ValueError names the part."""
     try:
@@ -217,11 +238,18 @@ class ReversaRequest(_Request):
     idEmpresa: CompanyId
     idBanco: BankId
     numeroOperacion: OperationNumber = Field(description="El numeroOperacion del pago que se extorna")
-    fechaTxn: TxnDate
+    fechaTxn: TxnDate  # the reversal's own date, not the payment's
     horaTxn: TxnTime
     idCanal: ChannelId
     servicio: ServiceCode
     numeroDocumento: Document
+    fechaTxnPago: TxnDate | None = Field(
+        default=None,
+        description=(
+            "Opcional: la fechaTxn (DDMMAAAA) del pago que se extorna. Obligatoria solo cuando el banco uso el "
+            "mismo numeroOperacion en pagos de dias distintos para el mismo documento (si falta: 11)"
+        ),
+    )
 
 
 class DeudaItem(BaseModel):

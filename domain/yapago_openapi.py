@@ -22,9 +22,10 @@ from domain.yapago import (
 
 _MODELS = [ConsultaRequest, ConsultaResponse, PagoRequest, ReversaRequest, OperacionResponse, ErrorResponse]
 _ERRORS = {  # route -> codes it can answer besides 00
-    "consulta": ["10", "11", "13", "20", "21", "22", "23", "30", "90", "91", "99"],
+    "consulta": ["10", "11", "13", "20", "21", "22", "23", "30", "36", "90", "91", "99"],
     "pago": [
-        "10", "11", "12", "13", "20", "21", "22", "23", "31", "32", "33", "34", "35", "40", "42", "90", "91", "99",
+        "10", "11", "12", "13", "20", "21", "22", "23", "31", "32", "33", "34", "35", "36", "40", "42", "43", "90",
+        "91", "99",
     ],
     "reversa": ["10", "11", "13", "20", "21", "22", "23", "40", "41", "90", "91", "99"],
 }
@@ -76,10 +77,18 @@ def openapi_document() -> dict[str, Any]:
             "description": (
                 "Consulta, pago y extorno (reversa) de deudas cargadas por las empresas. Obtenga un token con "
                 "POST /api/yapago/autenticar (client_id y client_secret) y envie `Authorization: Bearer <token>`.\n\n"
-                "Idempotencia: (idBanco, numeroOperacion, operacion). Repetir un pago o un extorno exitoso con los "
-                "mismos datos (fechaTxn, horaTxn e idCanal pueden cambiar: son de la transmision) devuelve la "
-                "primera respuesta (200, codResp 00) sin cambiar nada; con otros datos responde 40 (o 41 en un "
-                "extorno de otro documento). Un pago repetido despues de su extorno responde 42 con su idPago. "
+                "Idempotencia: una operacion es (idBanco, numeroOperacion, fechaTxn). Repetir un pago exitoso con "
+                "los mismos datos y la misma fechaTxn (horaTxn e idCanal pueden cambiar: son de la transmision) "
+                "devuelve la primera respuesta (200, codResp 00) sin cambiar nada; con otros datos responde 40. "
+                "El mismo numeroOperacion con otra fechaTxn es una operacion nueva (bancos que reinician su "
+                "numeracion por dia o por terminal), salvo que no se distinga de un reintento que cambio de fecha: "
+                "los mismos datos, fechaTxn del dia anterior o siguiente, el primero recibido hace poco; esa "
+                "responde 43 (un reintento conserva la fechaTxn original). Un pago repetido despues de su extorno "
+                "responde 42 con su idPago. Un extorno nombra el pago por idBanco, numeroOperacion, servicio y "
+                "numeroDocumento (su fechaTxn es la del extorno); si ese numero tiene pagos de ese documento en "
+                "varias fechas, fechaTxnPago dice cual (11 si falta). Repetir un extorno devuelve su primera "
+                "respuesta. Un idConsulta es un solo cliente: como codigo de cliente si la empresa lo tiene, si "
+                "no como DNI, RUC o Identificador 04; si estos nombran a varios clientes responde 36. "
                 "Un rechazo no cambia nada y no se guarda: reintentarlo se evalua de nuevo.\n\n"
                 "Entrada: JSON UTF-8 de a lo mas 16 KiB (13 si mas), anidado a lo mas 32 niveles, numeros de a lo "
                 "mas 40 caracteres, sin claves repetidas ni caracteres de control en los textos (10 u 11 si no). "

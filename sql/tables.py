@@ -194,6 +194,9 @@ payments = sa.Table(
     sa.Column("amount_cents", sa.BigInteger, nullable=False),
     sa.Column("validation_mode", sa.String(8), nullable=False),
     sa.Column("txn_at", sa.DateTime(timezone=True), nullable=False),  # fechaTxn + horaTxn, America/Lima
+    # fechaTxn itself: a bank's operation is (bank_code, operation_number, txn_date); banks whose
+    # numbers restart (per day, per terminal) reuse a number on another day for a new payment
+    sa.Column("txn_date", sa.Date, nullable=False),
     sa.Column("status", sa.String(1), nullable=False),  # P pagado, A anulado/extornado
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("reversed_at", sa.DateTime(timezone=True)),
@@ -203,18 +206,20 @@ payments = sa.Table(
     # fixed when the payment or its reversal is booked; the payment file prints it
     sa.Column("accounting_date", sa.Date),
     sa.Column("reversal_accounting_date", sa.Date),
-    sa.UniqueConstraint("bank_code", "operation_number"),
+    sa.UniqueConstraint("bank_code", "operation_number", "txn_date"),
     sa.CheckConstraint("status IN ('P', 'A')", name="status"),
     sa.Index("ix_payments_debt", "company_code", "service_code", "document", "client_code"),
     sa.Index("ix_payments_company", "company_code", "id"),  # the payment-file generator's scan
 )
 
-# Idempotency: the first answer to (bank, numeroOperacion, operation), replayed verbatim.
+# Idempotency: the first answer to (bank, numeroOperacion, day, operation), replayed verbatim.
+# The day is the payment's fechaTxn, for a pago and for the reversa that undoes that payment.
 api_operations = sa.Table(
     "api_operations",
     metadata,
     sa.Column("bank_code", sa.String(4), primary_key=True),
     sa.Column("operation_number", sa.String(20), primary_key=True),
+    sa.Column("txn_date", sa.Date, primary_key=True),
     sa.Column("operation", sa.String(10), primary_key=True),
     sa.Column("request_sha256", sa.String(64), nullable=False),
     sa.Column("status_code", sa.Integer, nullable=False),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,31 +28,33 @@ _PENDING = _TOTAL - debts.c.paid_cents
 
 
 # Built once: consulta runs these on every call, and building a statement costs more than running it.
-_LOOKUP = sa.select(debt_lookup.c.client_code).where(
-    (debt_lookup.c.company_code == sa.bindparam("company")) & (debt_lookup.c.lookup_key == sa.bindparam("key"))
-)
 _DEBT_COLUMNS = (
     debts.c.id, debts.c.client_code, debts.c.client_name, debts.c.service_code, debts.c.document,
     debts.c.description, debts.c.due_date, debts.c.issue_date, _TOTAL.label("total"), debts.c.paid_cents,
     debts.c.minimum_cents, debts.c.currency,
 )  # fmt: skip
-_IN_SERVICES = debts.c.service_code.in_(sa.bindparam("services", expanding=True))
-_BY_CODE = sa.select(*_DEBT_COLUMNS).where(
-    (debts.c.company_code == sa.bindparam("company"))
-    & debts.c.client_code.in_(sa.bindparam("variants", expanding=True)) & _IN_SERVICES
-)  # fmt: skip
-_BY_KEY = sa.select(*_DEBT_COLUMNS).where(
-    (debts.c.company_code == sa.bindparam("company"))
-    & debts.c.client_code.in_(
-        sa.select(debt_lookup.c.client_code).where(
-            (debt_lookup.c.company_code == sa.bindparam("company")) & (debt_lookup.c.lookup_key == sa.bindparam("key"))
-        )
+# The two readings of an idConsulta, over the company's debts of every service (which client it
+# names must not depend on the service asked): the client code with or without zeros, and the
+# DNI / RUC / Identificador 04 keys. `via` says which: domain/yapago.one_client decides.
+_IS_CODE = (debts.c.company_code == sa.bindparam("company")) & debts.c.client_code.in_(
+    sa.bindparam("variants", expanding=True)
+)
+_IS_KEYED = (debts.c.company_code == sa.bindparam("company")) & debts.c.client_code.in_(
+    sa.select(debt_lookup.c.client_code).where(
+        (debt_lookup.c.company_code == sa.bindparam("company")) & (debt_lookup.c.lookup_key == sa.bindparam("key"))
     )
-    & _IN_SERVICES
-)  # fmt: skip
-# One statement (one snapshot, one round trip): the client code with or without zeros, or a
-# DNI / RUC / Identificador 04 key; each half on its own index.
-_CONSULTA = sa.union(_BY_CODE, _BY_KEY).order_by("due_date", "document", "id")
+)
+BY_CODE, BY_KEY = 1, 2
+# One statement (one snapshot, one round trip), each half on its own index.
+_CONSULTA = sa.union_all(
+    sa.select(*_DEBT_COLUMNS, sa.literal(BY_CODE).label("via")).where(_IS_CODE),
+    sa.select(*_DEBT_COLUMNS, sa.literal(BY_KEY).label("via")).where(_IS_KEYED),
+).order_by("due_date", "document", "id")
+# A pago's client, read the same way: the client codes each reading names.
+_CLIENTS = sa.union(
+    sa.select(debts.c.client_code, sa.literal(BY_CODE).label("via")).where(_IS_CODE),
+    sa.select(debts.c.client_code, sa.literal(BY_KEY).label("via")).where(_IS_KEYED),
+)
 
 
 class YapagoRepository:
@@ -81,18 +83,20 @@ class YapagoRepository:
 
     # -- debts -----------------------------------------------------------------------------------
 
-    def client_codes(self, company: int, query_id: str, variants: Sequence[str]) -> list[str]:
-        """Client codes the idConsulta names: its zero-padded variants plus DNI/RUC/Id 04 keys."""
-        keyed = self.conn.execute(_LOOKUP, {"company": company, "key": query_id.lstrip("0")}).scalars()
-        return list(dict.fromkeys([*variants, *keyed]))
+    def _readings(self, company: int, query_id: str) -> dict[str, Any]:
+        return {"company": company, "variants": query_variants(query_id), "key": query_id.lstrip("0")}
 
-    def debts_for_query(self, company: int, query_id: str, services: Sequence[str]) -> list[sa.Row[Any]]:
-        """A consulta's debts: the idConsulta as client code (zeros ignored) or as DNI/RUC/Id 04."""
-        params = {
-            "company": company, "variants": query_variants(query_id), "key": query_id.lstrip("0"),
-            "services": list(services),
-        }  # fmt: skip
-        return list(self.conn.execute(_CONSULTA, params))
+    def client_readings(self, company: int, query_id: str) -> tuple[set[str], set[str]]:
+        """The client codes the idConsulta names as a client code, and as a DNI/RUC/Id 04 key."""
+        found: tuple[set[str], set[str]] = (set(), set())
+        for client, via in self.conn.execute(_CLIENTS, self._readings(company, query_id)):
+            found[0 if via == BY_CODE else 1].add(client)
+        return found
+
+    def debts_for_query(self, company: int, query_id: str) -> list[sa.Row[Any]]:
+        """A consulta's candidate debts, every service: the idConsulta as client code (zeros
+        ignored, `via` BY_CODE) and as DNI/RUC/Id 04 (`via` BY_KEY); a debt may come twice."""
+        return list(self.conn.execute(_CONSULTA, self._readings(company, query_id)))
 
     def debt_for_payment(self, company: int, service: str, document: str, clients: Sequence[str]) -> sa.Row[Any] | None:
         return self.conn.execute(
@@ -155,10 +159,30 @@ class YapagoRepository:
             )
         )  # fmt: skip
 
-    def payment(self, bank: str, operation: str) -> sa.Row[Any] | None:
+    def payment(self, bank: str, operation: str, day: date) -> sa.Row[Any] | None:
+        """The bank's operation `operation` of fechaTxn `day`: one payment at most (unique key)."""
         return self.conn.execute(
-            sa.select(payments).where((payments.c.bank_code == bank) & (payments.c.operation_number == operation))
-        ).first()
+            sa.select(payments).where(
+                (payments.c.bank_code == bank) & (payments.c.operation_number == operation)
+                & (payments.c.txn_date == day)
+            )
+        ).first()  # fmt: skip
+
+    def payments_numbered(self, bank: str, operation: str) -> list[sa.Row[Any]]:
+        """Every payment the bank booked under that number, on any day (oldest first)."""
+        return list(
+            self.conn.execute(
+                sa.select(payments)
+                .where((payments.c.bank_code == bank) & (payments.c.operation_number == operation))
+                .order_by(payments.c.txn_date)
+            )
+        )
+
+    def lock_debt(self, debt_id: int) -> bool:
+        """Hold the debt's row to the end of the transaction: two pagos of one debt take turns, so
+        the later one sees what the earlier one stored (sql/locks.py; SQLite's writers take turns).
+        `take_balance` does the same for a validacion completa debt."""
+        return lock_row(self.conn, debts, debts.c.id == debt_id, "update") is not None
 
     def reverse(self, payment_id: int, now: datetime, txn_at: datetime, channel: str, booked: date) -> bool:
         return bool(
@@ -177,8 +201,14 @@ class YapagoRepository:
 
     # -- idempotency -----------------------------------------------------------------------------
 
-    def claim(self, bank: str, operation: str, kind: str, sha256: str, now: datetime) -> sa.Row[Any] | None:
-        """Reserve (bank, operation, kind) in this transaction; or the row that already holds it.
+    def _key(self, bank: str, operation: str, day: date, kind: str) -> Any:
+        return (
+            (api_operations.c.bank_code == bank) & (api_operations.c.operation_number == operation)
+            & (api_operations.c.txn_date == day) & (api_operations.c.operation == kind)
+        )  # fmt: skip
+
+    def claim(self, bank: str, operation: str, day: date, kind: str, sha256: str, now: datetime) -> sa.Row[Any] | None:
+        """Reserve (bank, operation, day, kind) in this transaction; or the row that already holds it.
 
         A concurrent claim of the same key waits on the unique key until this transaction
         ends, then finds the stored answer.
@@ -187,25 +217,34 @@ class YapagoRepository:
             with self.conn.begin_nested():
                 self.conn.execute(
                     sa.insert(api_operations).values(
-                        bank_code=bank, operation_number=operation, operation=kind, request_sha256=sha256,
-                        status_code=0, response="", created_at=now,
+                        bank_code=bank, operation_number=operation, txn_date=day, operation=kind,
+                        request_sha256=sha256, status_code=0, response="", created_at=now,
                     )
                 )  # fmt: skip
             return None
         except sa.exc.IntegrityError:
-            return self.conn.execute(
-                sa.select(api_operations).where(
-                    (api_operations.c.bank_code == bank) & (api_operations.c.operation_number == operation)
-                    & (api_operations.c.operation == kind)
-                )
-            ).one()  # fmt: skip
+            return self.conn.execute(sa.select(api_operations).where(self._key(bank, operation, day, kind))).one()
 
-    def record(self, bank: str, operation: str, kind: str, status: int, response: str) -> None:
+    def record(self, bank: str, operation: str, day: date, kind: str, status: int, response: str) -> None:
         self.conn.execute(
             sa.update(api_operations)
+            .where(self._key(bank, operation, day, kind))
+            .values(status_code=status, response=response)
+        )
+
+    def same_pago_next_door(
+        self, bank: str, operation: str, day: date, sha256: str, since: datetime
+    ) -> sa.Row[Any] | None:
+        """A pago stored under the number on the day before or after `day` with the same data
+        (`sha256` without the transport fields), received from `since` on: this one may be its
+        retry sent with a new fechaTxn."""
+        return self.conn.execute(
+            sa.select(api_operations)
             .where(
                 (api_operations.c.bank_code == bank) & (api_operations.c.operation_number == operation)
-                & (api_operations.c.operation == kind)
+                & api_operations.c.txn_date.in_([day - timedelta(days=1), day + timedelta(days=1)])
+                & (api_operations.c.operation == "pago") & (api_operations.c.request_sha256 == sha256)
+                & (api_operations.c.created_at >= since)
             )
-            .values(status_code=status, response=response)
-        )  # fmt: skip
+            .order_by(api_operations.c.created_at)
+        ).first()  # fmt: skip

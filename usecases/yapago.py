@@ -3,9 +3,12 @@
 Balance control (validacion completa) is one conditional UPDATE in the database: a
 payment takes the balance only if it still fits, so concurrent payments on any number of
 processes or instances take turns on the row and the late ones fail cleanly. Idempotency:
-the first successful answer to (bank, numeroOperacion, operation) is stored in the same
-transaction as its effect and replayed verbatim; a rejection changes nothing and is not
-stored, so a retry is evaluated again.
+the first successful answer to (bank, numeroOperacion, fechaTxn, operation) is stored in the
+same transaction as its effect and replayed verbatim; a rejection changes nothing and is not
+stored, so a retry is evaluated again. A number the bank uses again on another day is another
+operation (banks whose numbers restart per day or per terminal do that); one that cannot be
+told from a retry sent with a new fechaTxn is refused (43), never answered 00 without a payment.
+A reversa's operation is the payment it undoes.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -37,6 +40,7 @@ from domain.yapago import (
     OK,
     OPERATION_CONFLICT,
     PAYMENT_NOT_FOUND,
+    RETRY_NEW_DATE,
     UNKNOWN_BANK,
     UNKNOWN_COMPANY,
     UNKNOWN_SERVICE,
@@ -48,11 +52,12 @@ from domain.yapago import (
     accounting_date,
     ddmmyyyy,
     money,
+    one_client,
     parse_txn_time,
-    query_variants,
+    txn_day,
 )
 from sql.engine import stored_utc
-from sql.yapago_repository import YapagoRepository
+from sql.yapago_repository import BY_CODE, YapagoRepository
 
 Clock = Callable[[], datetime]
 
@@ -78,9 +83,14 @@ class CompanySetup:
 class SetupCache:
     """Company, services and accounts change rarely and are read on every call: keep them a few seconds."""
 
-    def __init__(self, engine: Engine, ttl_seconds: float = 30.0, cutoff_hour: int = 20) -> None:
+    def __init__(
+        self, engine: Engine, ttl_seconds: float = 30.0, cutoff_hour: int = 20, retry_window_minutes: int = 60
+    ) -> None:
         self.engine = engine
         self.cutoff_hour = cutoff_hour  # PAYMENT_CUTOFF_HOUR: bookings from this hour on count for the next day
+        # YAPAGO_RETRY_WINDOW_MINUTES: a pago with the data of one received this recently under the
+        # same number on the day before or after may be its retry with a new fechaTxn (43)
+        self.retry_window = timedelta(minutes=retry_window_minutes)
         self.ttl = ttl_seconds
         self._items: dict[int, tuple[float, CompanySetup]] = {}
         self._lock = threading.Lock()
@@ -105,8 +115,13 @@ class SetupCache:
 
 
 # Fields a bank's switch sets per transmission: a retry of the same operation may carry new
-# ones (a new time, another channel) and is still the same operation.
+# ones (a new time, another channel) and is still the same operation. A pago's fechaTxn is part
+# of its key (api_operations.txn_date) rather than of the data compared; a reversa's is the
+# reversal's own date, which a retry may change.
 TRANSPORT_FIELDS = frozenset({"fechaTxn", "horaTxn", "idCanal"})
+# Fields that pick what a request is about without being its data (a retried reversa may add
+# fechaTxnPago); left out of both hashes, so answers stored before they existed still match.
+SELECTOR_FIELDS = frozenset({"fechaTxnPago"})
 
 
 def request_sha256(model: BaseModel, exclude: frozenset[str] = frozenset()) -> str:
@@ -144,9 +159,15 @@ def consulta(engine: Engine, setups: SetupCache, req: ConsultaRequest) -> Reply:
             raise Answer(UNKNOWN_BANK, f"Banco {req.idBanco} sin cuenta de recaudacion para la empresa")
         # one read-only statement: no transaction to open and roll back
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            rows = YapagoRepository(conn).debts_for_query(company, req.idConsulta, allowed)
-        items, client_name = [], ""
+            rows = YapagoRepository(conn).debts_for_query(company, req.idConsulta)
+        # one client per answer, chosen over every service (domain/yapago.one_client)
+        client = one_client({r.client_code for r in rows if r.via == BY_CODE},
+                            {r.client_code for r in rows if r.via != BY_CODE})  # fmt: skip
+        items, client_name, shown, services = [], "", set(), set(allowed)
         for row in rows:
+            if row.client_code != client or row.service_code not in services or row.id in shown:
+                continue
+            shown.add(row.id)  # a debt found by both readings comes twice
             mode = setup.services[row.service_code][1]
             pending = row.total - row.paid_cents if mode == "completa" else row.total
             if pending <= 0:
@@ -176,21 +197,16 @@ def _conflict(operation: str) -> Reply:
     )
 
 
-def _repeat(repo: YapagoRepository, held: Any, req: PagoRequest | ReversaRequest, kind: str, full: str,
+def _repeat(repo: YapagoRepository, held: Any, req: PagoRequest | ReversaRequest, day: date, kind: str, full: str,
             same: str) -> Reply:  # fmt: skip
     """The answer to an operation already done: `full` and `same` are the request's hashes with
     and without its transport fields (rows stored before the split hold the full one)."""
     operation = req.numeroOperacion
-    if kind == "reversa":
-        paid = repo.payment(req.idBanco, operation)
-        if paid is None or not _is_for(paid, req):
-            return Reply.of(Answer(PAYMENT_NOT_FOUND, numeroOperacion=operation))
-        if held.request_sha256 not in (full, same):
-            return _conflict(operation)
-        return Reply(held.status_code, json.loads(held.response))  # the same reversal: its first answer
     if held.request_sha256 not in (full, same):
         return _conflict(operation)
-    paid = repo.payment(req.idBanco, operation)
+    if kind == "reversa":  # the payment is the one it names (_reversed_day): the same reversal
+        return Reply(held.status_code, json.loads(held.response))
+    paid = repo.payment(req.idBanco, operation, day)
     if paid is not None and paid.status != "P":  # what is true now: the payment was reversed since
         when = stored_utc(paid.reversed_at).astimezone(LIMA)
         return Reply.of(
@@ -214,25 +230,29 @@ def _idempotent(
     req: PagoRequest | ReversaRequest,
     kind: str,
     clock: Clock,
-    work: Callable[[YapagoRepository, datetime, datetime], Reply],
+    day_of: Callable[[YapagoRepository], date],
+    work: Callable[[YapagoRepository, datetime, datetime, date, str], Reply],
 ) -> Reply:
-    """Run `work` once per (idBanco, numeroOperacion, kind): claim the key in the transaction
-    that does the work, answer a repeat from what is stored (and true now), refuse other data
-    under it. An Answer raised by `work` rolls everything back (the claim too) and is not stored."""
+    """Run `work` once per (idBanco, numeroOperacion, day, kind), `day` the payment's fechaTxn
+    (`day_of`): claim the key in the transaction that does the work, answer a repeat from what
+    is stored (and true now), refuse other data under it. An Answer raised by `day_of` or `work`
+    rolls everything back (the claim too) and is not stored."""
     try:
         txn_at = parse_txn_time(req.fechaTxn, req.horaTxn)
     except ValueError as exc:
         return Reply.of(Answer(BAD_FIELD, str(exc)))
-    full, same = request_sha256(req), request_sha256(req, TRANSPORT_FIELDS)
+    full = request_sha256(req, SELECTOR_FIELDS)
+    same = request_sha256(req, TRANSPORT_FIELDS | SELECTOR_FIELDS)
     try:
         now = clock()
         with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
             repo = YapagoRepository(conn)
-            held = repo.claim(req.idBanco, req.numeroOperacion, kind, same, now)
+            day = day_of(repo)
+            held = repo.claim(req.idBanco, req.numeroOperacion, day, kind, same, now)
             if held is not None:
-                return _repeat(repo, held, req, kind, full, same)
-            reply = work(repo, now, txn_at)
-            repo.record(req.idBanco, req.numeroOperacion, kind, reply.status, json.dumps(reply.body))
+                return _repeat(repo, held, req, day, kind, full, same)
+            reply = work(repo, now, txn_at, day, same)
+            repo.record(req.idBanco, req.numeroOperacion, day, kind, reply.status, json.dumps(reply.body))
         return reply
     except Answer as answer:
         answer.extra.setdefault("numeroOperacion", req.numeroOperacion)
@@ -244,18 +264,29 @@ def _done(message: str, operation: str, payment_id: int) -> Reply:
 
 
 def pago(engine: Engine, setups: SetupCache, req: PagoRequest, clock: Clock) -> Reply:
-    def work(repo: YapagoRepository, now: datetime, txn_at: datetime) -> Reply:
+    def work(repo: YapagoRepository, now: datetime, txn_at: datetime, day: date, same: str) -> Reply:
         company, setup = _company(setups, req.idEmpresa, req.servicio, req.idBanco)
         mode = setup.services[req.servicio][1]
-        clients = repo.client_codes(company, req.idConsulta, query_variants(req.idConsulta))
-        debt = repo.debt_for_payment(company, req.servicio, req.numeroDocumento, clients)
+        client = one_client(*repo.client_readings(company, req.idConsulta))  # the consulta's client
+        debt = repo.debt_for_payment(company, req.servicio, req.numeroDocumento, [client]) if client else None
         if debt is None:
             raise Answer(DEBT_NOT_FOUND, f"Documento {req.numeroDocumento} no encontrado para {req.idConsulta}")
         if req.moneda != debt.currency:
             raise Answer(WRONG_CURRENCY, f"La deuda es en moneda {debt.currency}, el pago en {req.moneda}")
         cents = req.amount_cents
-        if mode == "completa" and not repo.take_balance(debt.id, cents):
-            raise _why_refused(repo, company, req, clients, cents)
+        # The debt's row lock (the balance's UPDATE, or a lock without one): a pago of this debt
+        # under way elsewhere has committed when it is ours, and what it stored is seen below.
+        taken = repo.take_balance(debt.id, cents) if mode == "completa" else repo.lock_debt(debt.id)
+        earlier = repo.same_pago_next_door(req.idBanco, req.numeroOperacion, day, same, now - setups.retry_window)
+        if earlier is not None:  # before any balance answer: a retry must learn to keep its date
+            raise Answer(
+                RETRY_NEW_DATE,
+                f"numeroOperacion {req.numeroOperacion} ya registrado con fechaTxn {ddmmyyyy(earlier.txn_date)} "
+                "y los mismos datos: un reintento conserva la fechaTxn original; una operacion nueva, otro "
+                "numeroOperacion",
+            )
+        if not taken:
+            raise _why_refused(repo, company, req, [debt.client_code], cents)
         booked = accounting_date(now, setups.cutoff_hour)
         payment_id = repo.add_payment(
             {
@@ -264,8 +295,8 @@ def pago(engine: Engine, setups: SetupCache, req: PagoRequest, clock: Clock) -> 
                 "query_id": req.idConsulta, "voucher": req.voucher, "debt_reference": req.referenciaDeuda,
                 "client_code": debt.client_code, "client_name": debt.client_name, "document": debt.document,
                 "due_date": debt.due_date, "currency": debt.currency, "amount_cents": cents,
-                "validation_mode": mode, "txn_at": txn_at.astimezone(UTC), "status": "P", "created_at": now,
-                "accounting_date": booked,
+                "validation_mode": mode, "txn_at": txn_at.astimezone(UTC), "txn_date": day, "status": "P",
+                "created_at": now, "accounting_date": booked,
             }
         )  # fmt: skip
         record = payment_record(
@@ -276,7 +307,7 @@ def pago(engine: Engine, setups: SetupCache, req: PagoRequest, clock: Clock) -> 
         repo.add_record(company, payment_id, PAID, debt.currency, cents, now, record)
         return _done("Pago registrado", req.numeroOperacion, payment_id)
 
-    return _idempotent(engine, req, "pago", clock, work)
+    return _idempotent(engine, req, "pago", clock, lambda repo: txn_day(req.fechaTxn), work)
 
 
 def _why_refused(repo: YapagoRepository, company: int, req: PagoRequest, clients: list[str], cents: int) -> Answer:
@@ -291,12 +322,32 @@ def _why_refused(repo: YapagoRepository, company: int, req: PagoRequest, clients
     return Answer(BELOW_MINIMUM, f"Importe {money(cents)} menor al pago minimo {money(minimum)}")
 
 
+def _reversed_day(repo: YapagoRepository, setups: SetupCache, req: ReversaRequest) -> date:
+    """The fechaTxn of the one payment the reversa names: (idBanco, numeroOperacion) for that
+    company, service and document, and fechaTxnPago when given. Several (a number the bank used
+    on several days for this document) and no fechaTxnPago: refused, never a guess; a retry of
+    an earlier day's reversa must not undo a later payment that reused its number."""
+    found = [paid for paid in repo.payments_numbered(req.idBanco, req.numeroOperacion) if _is_for(paid, req)]
+    if req.fechaTxnPago is not None:
+        found = [paid for paid in found if paid.txn_date == txn_day(req.fechaTxnPago)]
+    if not found:
+        _company(setups, req.idEmpresa, req.servicio, req.idBanco, reversal=True)  # 20/21/22 first, as a pago
+        raise Answer(PAYMENT_NOT_FOUND)
+    if len(found) > 1:
+        days = ", ".join(ddmmyyyy(paid.txn_date) for paid in found)
+        raise Answer(
+            BAD_FIELD,
+            f"falta el campo fechaTxnPago: numeroOperacion {req.numeroOperacion} tiene pagos de este documento con "
+            f"fechaTxn {days}; indique en fechaTxnPago (DDMMAAAA) la del pago que se extorna",
+        )
+    return found[0].txn_date
+
+
 def reversa(engine: Engine, setups: SetupCache, req: ReversaRequest, clock: Clock) -> Reply:
-    def work(repo: YapagoRepository, now: datetime, txn_at: datetime) -> Reply:
+    def work(repo: YapagoRepository, now: datetime, txn_at: datetime, day: date, same: str) -> Reply:
         company, _ = _company(setups, req.idEmpresa, req.servicio, req.idBanco, reversal=True)
-        paid = repo.payment(req.idBanco, req.numeroOperacion)
-        if paid is None or not _is_for(paid, req):
-            raise Answer(PAYMENT_NOT_FOUND)
+        paid = repo.payment(req.idBanco, req.numeroOperacion, day)
+        assert paid is not None  # _reversed_day found it in this transaction; payments are never deleted
         booked = accounting_date(now, setups.cutoff_hour)
         if paid.status != "P" or not repo.reverse(paid.id, now, txn_at.astimezone(UTC), req.idCanal, booked):
             raise Answer(ALREADY_REVERSED)
@@ -310,4 +361,4 @@ def reversa(engine: Engine, setups: SetupCache, req: ReversaRequest, clock: Cloc
         repo.add_record(company, paid.id, REVERSED, paid.currency, paid.amount_cents, now, record)
         return _done("Extorno registrado", req.numeroOperacion, paid.id)
 
-    return _idempotent(engine, req, "reversa", clock, work)
+    return _idempotent(engine, req, "reversa", clock, lambda repo: _reversed_day(repo, setups, req), work)

@@ -1148,7 +1148,63 @@ GO
 
 BEGIN TRANSACTION;
 
--- Running upgrade 0022 -> 0027
+-- Running upgrade 0022 -> 0023
+
+ALTER TABLE payments ADD txn_date DATE NULL;
+
+GO
+
+ALTER TABLE api_operations ADD txn_date DATE NULL;
+
+GO
+
+UPDATE payments SET txn_date = CAST(SWITCHOFFSET(txn_at, '-05:00') AS DATE);
+
+GO
+
+UPDATE api_operations SET txn_date = (SELECT p.txn_date FROM payments p WHERE p.bank_code = api_operations.bank_code AND p.operation_number = api_operations.operation_number);
+
+GO
+
+UPDATE api_operations SET txn_date = CAST(SWITCHOFFSET(created_at, '-05:00') AS DATE) WHERE txn_date IS NULL;
+
+GO
+
+ALTER TABLE payments ALTER COLUMN txn_date DATE NOT NULL;
+
+GO
+
+ALTER TABLE payments DROP CONSTRAINT uq_payments_bank_code_operation_number;
+
+GO
+
+ALTER TABLE payments ADD CONSTRAINT uq_payments_bank_code_operation_number_txn_date UNIQUE (bank_code, operation_number, txn_date);
+
+GO
+
+ALTER TABLE api_operations DROP CONSTRAINT pk_api_operations;
+
+GO
+
+ALTER TABLE api_operations ALTER COLUMN txn_date DATE NOT NULL;
+
+GO
+
+ALTER TABLE api_operations ADD CONSTRAINT pk_api_operations PRIMARY KEY (bank_code, operation_number, txn_date, operation);
+
+GO
+
+UPDATE alembic_version SET version_num='0023' WHERE alembic_version.version_num = '0022';
+
+GO
+
+COMMIT;
+
+GO
+
+BEGIN TRANSACTION;
+
+-- Running upgrade 0023 -> 0027
 
 ALTER TABLE lending_channels ADD webhook_previous_version INTEGER NULL;
 
@@ -1158,7 +1214,7 @@ ALTER TABLE lending_channels ADD webhook_previous_until DATETIMEOFFSET NULL;
 
 GO
 
-UPDATE alembic_version SET version_num='0027' WHERE alembic_version.version_num = '0022';
+UPDATE alembic_version SET version_num='0027' WHERE alembic_version.version_num = '0023';
 
 GO
 

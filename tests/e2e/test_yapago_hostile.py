@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e.test_yapago_api import balances, host, pago, reversa  # noqa: F401 - the fixture
 from tests.e2e.test_yapago_fuzz import token  # noqa: F401 - the in-process fixture
-from tests.e2e.yapago_host import YapagoHost
+from tests.e2e.yapago_host import SHARED, YapagoHost, add_shared_id_company
 
 
 def op() -> str:
@@ -163,9 +163,14 @@ def test_a_pago_retried_with_new_transport_fields_is_the_same_payment(host: Yapa
     before = balances(host)["F001-00000002"]
     first = host.post("pago", pago(operation, "10.00"))
     assert first.json()["codResp"] == "00"
-    for changes in ({"horaTxn": "180521"}, {"fechaTxn": "23112026", "horaTxn": "000001"}, {"idCanal": "60"}):
+    for changes in ({"horaTxn": "180521"}, {"idCanal": "60"}):
         again = host.post("pago", pago(operation, "10.00", **changes))
         assert again.json() == first.json() and again.status_code == 200
+    # a new fechaTxn is another operation (issue 29): the day after, with the same data and moments
+    # later, it cannot be told from this one's retry: refused, never a 00 without its payment
+    next_day = host.post("pago", pago(operation, "10.00", fechaTxn="23112026", horaTxn="000001"))
+    assert (next_day.status_code, next_day.json()["codResp"]) == (409, "43")
+    assert "22112026" in next_day.json()["desResp"] and "fechaTxn" in next_day.json()["desResp"]
     assert host.post("pago", pago(operation, "10.01")).json()["codResp"] == "40"
     assert host.post("pago", pago(operation, "10.00", idConsulta="14785124")).json()["codResp"] == "40"
     pending = balances(host)["F001-00000002"][0]
@@ -194,6 +199,7 @@ def test_every_code_of_the_catalogue_is_reachable(host: YapagoHost) -> None:  # 
     assert host.post("pago", pago(reversed_op, "10.00")).json()["codResp"] == "00"
     assert host.post("reversa", reversa(reversed_op)).json()["codResp"] == "00"
     assert host.post("pago", pago(op(), 102.49, numeroDocumento="F001-00000001")).json()["codResp"] == "00"
+    add_shared_id_company(host)  # two clients behind one DNI
     host.manage("create-client", "--id", "collections-only", "--secret", "collections-only-secret",
                 "--scopes", "collections")  # fmt: skip
     other = httpx.post(f"{host.base}/auth/token", json={"client_id": "collections-only",
@@ -217,9 +223,11 @@ def test_every_code_of_the_catalogue_is_reachable(host: YapagoHost) -> None:  # 
         "33": host.post("pago", pago(op(), "9.99")),
         "34": host.post("pago", pago(op(), "9999.00")),
         "35": host.post("pago", pago(op(), moneda="2")),
+        "36": host.post("consulta", {**consulta, "idEmpresa": str(SHARED), "idConsulta": "23456789"}),
         "40": host.post("pago", pago(paid, "10.01")),
         "41": host.post("reversa", reversa(op())),
         "42": host.post("pago", pago(reversed_op, "10.00")),
+        "43": host.post("pago", pago(paid, "10.00", fechaTxn="23112026")),
         "90": httpx.post(f"{host.base}/yapago/consulta", json=consulta),
         "91": httpx.post(f"{host.base}/yapago/consulta", json=consulta,
                          headers={"Authorization": f"Bearer {other.json()['access_token']}"}),
@@ -240,7 +248,7 @@ def test_99_is_kept_for_the_service_s_own_faults(token: str, monkeypatch: pytest
     def down(*args: Any, **kwargs: Any) -> None:
         raise sa.exc.OperationalError("SELECT 1", {}, Exception("connection reset"))
 
-    monkeypatch.setattr(YapagoRepository, "debt_for_payment", down)
+    monkeypatch.setattr(YapagoRepository, "client_readings", down)  # a pago's first read of the debts
     answer = call("yapago_pago", "POST", headers={"Authorization": f"Bearer {token}"}, body=pago(op()))
     body = json.loads(answer.get_body())
     assert (answer.status_code, body["codResp"]) == (500, "99") and "numeroOperacion" in body["desResp"]
