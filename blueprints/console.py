@@ -231,13 +231,15 @@ def _dispersions() -> list[Any]:
 @signed_in()
 def console_overview(session: Session) -> func.HttpResponse:
     """The day at a glance: counts, what needs attention, pagos per hour, dependencies."""
+    from usecases.alerts import count_open
     from usecases.console_day import companies_day, pagos_per_hour, purchases_by_state
 
     engine, day = bootstrap.engine(), _day(session.req)
     parked = _parked()
     body = pages.overview(day, check_all(), companies_day(engine, day), pagos_per_hour(engine, day),
                           _traffic(day)[0], purchases_by_state(engine), len(_dispersions()), len(_failed_webhooks()),
-                          sum(len(m) for m in parked.values()), session.base, len(_exchange(day)[0]))  # fmt: skip
+                          sum(len(m) for m in parked.values()), session.base, len(_exchange(day)[0]),
+                          count_open(engine))  # fmt: skip
     return session.render(f"Overview of {day.isoformat()}", "", body)
 
 
@@ -272,7 +274,8 @@ def console_yapago(session: Session) -> func.HttpResponse:
 @endpoint()
 @signed_in()
 def console_lending(session: Session) -> func.HttpResponse:
-    """Purchases by state, dispersions waiting for the bank, failed webhooks (with replay)."""
+    """Open alerts, purchases by state, dispersions waiting for the bank, failed webhooks (with replay)."""
+    from usecases.alerts import list_alerts
     from usecases.console_day import purchases_by_state
     from usecases.reports import purchase_rows
     from usecases.webhooks import find_webhook
@@ -281,7 +284,7 @@ def console_lending(session: Session) -> func.HttpResponse:
     event_id = session.req.params.get("replayed")
     replayed = find_webhook(engine, event_id) if event_id else None
     body = pages.lending(purchases_by_state(engine), purchase_rows(engine, limit=20), _dispersions(),
-                         _failed_webhooks(), session.csrf, session.base, replayed)  # fmt: skip
+                         _failed_webhooks(), session.csrf, session.base, replayed, list_alerts(engine))  # fmt: skip
     return session.render("Lending", "lending", body)
 
 

@@ -406,6 +406,16 @@ def resend_dispersion(
     return DispatchResult(row.file_name, row.records, row.total_cents, True)
 
 
+def parked_file(engine: Engine, name: str | None) -> str | None:
+    """`name` if it is a file held as uncertain (parked, not marked sent), else None."""
+    files = lending_disbursement_files
+    if not name:
+        return None
+    with engine.connect() as conn:
+        held = files.c.parked_at.is_not(None) & files.c.uploaded_at.is_(None)
+        return conn.execute(sa.select(files.c.file_name).where(files.c.file_name == name, held)).scalar()
+
+
 def confirm_received(engine: Engine, name: str, now: datetime, note: str) -> bool:
     """The bank says it has a parked file: marked sent (its answer will come), the alert closed."""
     with engine.begin() as conn:
