@@ -155,9 +155,18 @@ def _paid_elsewhere() -> Any:
                              _OTHER.c.id != _LINES.c.id, sent)  # fmt: skip
 
 
+def _any_paid_elsewhere(conn: sa.Connection, file_id: int) -> bool:
+    """Whether a rejection of this file names a purchase reported paid: only then is the flag
+    worked out line by line (the usual file has none, and the check is per line)."""
+    rejected = sa.select(_LINES.c.id).where(_LINES.c.file_id == file_id, _LINES.c.outcome == PENDING,
+                                            _LINES.c.status == "R", _paid_elsewhere())  # fmt: skip
+    return conn.execute(rejected.limit(1)).first() is not None
+
+
 def _apply_group(conn: sa.Connection, file_id: int, name: str, group: Any, max_retries: int, now: datetime) -> str:
     """Decide one (status, reason, attempt, paid elsewhere) group with the domain's rule and move its purchases."""
     outcome = decide(group.status, group.reason_code, group.attempt, max_retries, bool(group.paid))
+    # group.paid: 1 or 0 for a rejection when some rejection of the file names a purchase reported paid, else null
     if outcome is Outcome.DISBURSED:
         detail = f"processed by the bank ({name})"
     elif outcome is Outcome.HELD:
@@ -166,9 +175,10 @@ def _apply_group(conn: sa.Connection, file_id: int, name: str, group: Any, max_r
     else:
         verb = "sent again in a retry file" if outcome is Outcome.RETRY else "failed, limit released"
         detail = f"SPEI {group.reason_code} {reason_text(group.reason_code)}, attempt {group.attempt}: {verb} ({name})"
-    paid = _paid_elsewhere()
     in_group = (_LINES.c.status == group.status) & (_LINES.c.reason_code == group.reason_code) & (
-        _LINES.c.attempt == group.attempt) & (paid if group.paid else ~paid)  # fmt: skip
+        _LINES.c.attempt == group.attempt)  # fmt: skip
+    if group.paid is not None:
+        in_group &= _paid_elsewhere() if group.paid else ~_paid_elsewhere()
     _mark(conn, file_id, outcome.value, detail[:300], in_group)
     ids = sa.select(_LINES.c.purchase_id).where(_LINES.c.file_id == file_id, _LINES.c.outcome == outcome.value,
                                                 in_group)  # fmt: skip
@@ -334,9 +344,10 @@ def _apply(
             refresh_statistics(conn, _LINES, _DISPATCHES, lending_purchases)
         _sort_out(conn, file_id)
         taken = _mark_taken(conn, file_id, name, now)
+        paid = (sa.case((_LINES.c.status == "R", sa.case((_paid_elsewhere(), 1), else_=0)), else_=sa.null())
+                if _any_paid_elsewhere(conn, file_id) else sa.null())  # (null: not asked, so not held)  # fmt: skip
         groups = conn.execute(
-            sa.select(_LINES.c.status, _LINES.c.reason_code, _LINES.c.attempt,
-                      sa.case((_paid_elsewhere(), 1), else_=0).label("paid"))
+            sa.select(_LINES.c.status, _LINES.c.reason_code, _LINES.c.attempt, paid.label("paid"))
             .where(_LINES.c.file_id == file_id, _LINES.c.outcome == PENDING).distinct()
         ).all()  # fmt: skip
         for group in groups:

@@ -55,7 +55,10 @@ def test_killed_after_offering_then_the_bank_took_it(ops: tuple) -> None:
     assert "2 lines" in run_bank(env)  # the bank takes the file and pays both transfers
     dispatched = run(env, "dispatch-disbursements")
     assert dispatched.returncode == 0, dispatched.stderr
-    assert f"{offered.name} NOT offered again" in dispatched.stdout and "ALERT #1 dispersion_uncertain" in dispatched.stdout
+    assert (
+        f"{offered.name} NOT offered again" in dispatched.stdout
+        and "ALERT #1 dispersion_uncertain" in dispatched.stdout
+    )
     assert list((root / "pendientes").iterdir()) == [], "not rewritten"
     listed = run(env, "alerts")
     assert "#1 " in listed.stdout and "OPEN" in listed.stdout and f"resend-dispersion {offered.name}" in listed.stdout

@@ -20,10 +20,11 @@ from domain.layouts.disbursements import RESPONSE
 from fakes.bank import respond
 from sql.engine import create_engine
 from sql.migrate import upgrade
+from sql.tables import lending_disbursement_files
 from tests.integration.test_disbursement_dispatch import T0, approved, parse
 from usecases.alerts import list_alerts, resolve_alert
 from usecases.disbursement_responses import process_responses
-from usecases.disbursements import Offer, ResendRefused, dispatch_disbursements, resend_dispersion
+from usecases.disbursements import Offer, ResendRefused, dispatch_disbursements, resend_dispersion, write_file
 from usecases.lending import save_customer, seed_lending_demo
 
 T1 = T0 + timedelta(minutes=10)
@@ -263,3 +264,23 @@ def test_payments_of_attempts_never_sent_or_unknown_purchases(world: tuple) -> N
     assert [x.split(":")[0] for x in result.alerts] == [f"ALERT #{n} unexpected_payment" for n in (1, 2)]
     assert "never sent" in result.alerts[0] and "no purchase of ours" in result.alerts[1]
     assert states(engine, a) == ["DISBURSEMENT_FAILED"], "a payment of an attempt never sent holds nothing back"
+
+
+def test_only_the_run_that_claims_a_file_moves_it(world: tuple) -> None:
+    """Two runs writing the same reserved file (a leftover and its own run): one claim, one move."""
+    engine, store, root = world
+    approved(engine, "5.00")
+    with pytest.raises(Crash):
+        dispatch_disbursements(engine, store, lambda: T0, checkpoint=crash_at("reserved"))
+    with engine.connect() as conn:
+        (row,) = conn.execute(sa.select(lending_disbursement_files)).all()
+    moves = []
+
+    def slow_run_claims_first(at: str) -> None:  # while this run staged its copy, another claimed and offered
+        if at == "staged" and not moves:
+            moves.append(write_file(engine, store, row, lambda step: None, lambda: T1))
+
+    assert write_file(engine, store, row, slow_run_claims_first, lambda: T1) is False
+    assert moves == [True] and [p.name for p in (root / "pendientes").iterdir()] == [row.file_name]
+    assert not [p for p in (root.parent / ".tmp").iterdir()], "the losing run's staged copy is discarded"
+    assert dispatch_disbursements(engine, store, lambda: T1 + timedelta(minutes=1)) == []
