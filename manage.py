@@ -326,15 +326,90 @@ def cmd_create_customer(args: argparse.Namespace) -> int:
     return 0
 
 
+_OFFERS = {
+    "written": "written",
+    "found": "was in the bank's folder already (a run stopped before marking it): marked sent, not written again",
+    "answered": "was answered by the bank (a run stopped before marking it): marked sent, not written again",
+    "uncertain": "NOT offered again: a run stopped while offering it and it is gone, so the bank may have it",
+    "parked": "still held for an operator (it may be with the bank): not offered again",
+}
+
+
+def print_offer(r: object, retry: bool = False) -> None:
+    """One line per dispersion or retry file a run wrote, settled or held; the alert under it."""
+    state = _OFFERS.get(r.outcome, r.outcome)
+    if r.outcome == "written" and r.recovered:
+        state = "written (reserved by a run that stopped before offering it)"
+    print(f"{'retry file ' if retry else ''}{r.file_name} {state}: {r.records} transfers, "
+          f"{r.total_cents // 100}.{r.total_cents % 100:02d} MXN")  # fmt: skip
+    if r.alert:
+        print(f"  {r.alert}")
+
+
 def cmd_dispatch_disbursements(args: argparse.Namespace) -> int:
     from blueprints.disbursements import run_dispatch
 
     results = run_dispatch()
     for r in results:
-        state = "rewritten (a run had reserved it)" if r.recovered else "written"
-        print(f"{r.file_name} {state}: {r.records} transfers, {r.total_cents // 100}.{r.total_cents % 100:02d} MXN")
-    if not results:
+        print_offer(r)
+    if not any(not r.recovered for r in results):
         print("no approved purchases to send")
+    return 0
+
+
+def cmd_resend_dispersion(args: argparse.Namespace) -> int:
+    from blueprints.disbursements import run_resend
+    from usecases.disbursements import ResendRefused
+
+    try:
+        result = run_resend(args.name, args.bank_confirms_not_received)
+    except ResendRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{result.file_name} offered again, the same bytes under its name: {result.records} transfers, "
+          f"{result.total_cents // 100}.{result.total_cents % 100:02d} MXN; its alert is resolved")  # fmt: skip
+    return 0
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    import bootstrap
+    from usecases.alerts import list_alerts
+
+    found = list_alerts(bootstrap.engine(), open_only=not args.all, limit=args.limit)
+    for a in found:
+        state = f"resolved {a.resolved_at:%Y-%m-%d %H:%M:%S}Z: {a.resolution}" if a.resolved_at else "OPEN"
+        print(f"#{a.id}  {a.created_at:%Y-%m-%d %H:%M:%S}Z  {a.kind:<20} {state}")
+        print(f"    {a.detail}")
+    if not found:
+        print("no open alerts" if not args.all else "no alerts")
+    return 0
+
+
+def cmd_resolve_alert(args: argparse.Namespace) -> int:
+    import bootstrap
+    from usecases.alerts import AlertNotFound, find_alert, resolve_alert
+    from usecases.disbursements import ResendRefused, confirm_received, parked_file
+
+    engine, now = bootstrap.engine(), bootstrap.utc_now()
+    try:
+        with engine.connect() as conn:
+            alert = find_alert(conn, args.id)
+        parked = parked_file(engine, alert.file_name) if alert.kind == "dispersion_uncertain" else None
+        if parked is not None and alert.resolved_at is None:
+            if not args.bank_confirms_received:
+                print(f"error: {parked} is held because the bank may have it: resolve this alert with "
+                      f"--bank-confirms-received once the bank says it has it (it is then marked sent), or "
+                      f"resend-dispersion {parked} --bank-confirms-not-received if it does not",
+                      file=sys.stderr)  # fmt: skip
+                return 2
+            confirm_received(engine, parked, now, args.note)
+            alert = resolve_alert(engine, args.id, args.note, now)
+        else:
+            alert = resolve_alert(engine, args.id, args.note, now)
+    except (AlertNotFound, ResendRefused) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"alert #{alert.id} resolved: {alert.resolution}")
     return 0
 
 
@@ -350,8 +425,12 @@ def cmd_process_responses(args: argparse.Namespace) -> int:
               f"{r.malformed} malformed, {r.unknown} unknown, {r.duplicates} duplicates")  # fmt: skip
         for problem in r.problems:
             print(f"  {problem}")
+        for taken in r.taken:
+            print(f"  {taken}: the bank answered its lines, so it had it: marked sent")
+        for alert in r.alerts:
+            print(f"  {alert}")
     for f in retry_files:
-        print(f"retry file {f.file_name}{' (rewritten)' if f.recovered else ''}: {f.records} transfers")
+        print_offer(f, retry=True)
     if not results:
         print("no response files in dispersiones/respuestas/")
     return 0
@@ -366,7 +445,8 @@ def cmd_disbursements(args: argparse.Namespace) -> int:
     older = bootstrap.utc_now() - timedelta(hours=args.older_than_hours)
     rows = in_flight(bootstrap.engine(), older, args.state, args.limit)
     for r in rows:
-        print(f"{r.id}  {r.channel:<7} {r.amount:>12} MXN  {r.state}  attempt {r.attempt} in {r.file_name}  "
+        held = " (HELD: may be with the bank, see alerts)" if r.file_parked_at and not r.file_sent_at else ""
+        print(f"{r.id}  {r.channel:<7} {r.amount:>12} MXN  {r.state}  attempt {r.attempt} in {r.file_name}{held}  "
               f"since {r.updated_at:%Y-%m-%d %H:%M}Z  {r.reason}")  # fmt: skip
     if not rows:
         print(f"no purchases {args.state} for more than {args.older_than_hours} h")
@@ -937,6 +1017,23 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_dispatch_disbursements)
     p = sub.add_parser("process-responses", help="apply the bank's response files in dispersiones/respuestas/ now")
     p.set_defaults(run=cmd_process_responses)
+    p = sub.add_parser("resend-dispersion", help="offer a dispersion or retry file held as uncertain again (the "
+                                                 "same bytes), once the bank says it did not receive it")  # fmt: skip
+    p.add_argument("name", help="the file's name, e.g. DISP_20261122_120000_001.TXT")
+    p.add_argument("--bank-confirms-not-received", action="store_true",
+                   help="the bank says it did not receive the file: without it nothing is written")  # fmt: skip
+    p.set_defaults(run=cmd_resend_dispersion)
+    p = sub.add_parser("alerts", help="what an operator must look at on disbursements, newest first: files that may "
+                                      "be with the bank, payments reported twice")  # fmt: skip
+    p.add_argument("--all", action="store_true", help="resolved ones too")
+    p.add_argument("--limit", type=int, default=100)
+    p.set_defaults(run=cmd_alerts)
+    p = sub.add_parser("resolve-alert", help="close an alert, saying how it was settled")
+    p.add_argument("id", type=int)
+    p.add_argument("--note", required=True, help="what was done (kept with the alert)")
+    p.add_argument("--bank-confirms-received", action="store_true",
+                   help="for a file held as uncertain: the bank has it (marked sent; its answer comes)")  # fmt: skip
+    p.set_defaults(run=cmd_resolve_alert)
     p = sub.add_parser("disbursements", help="purchases sent to the bank and not answered (or failed), oldest first")
     p.add_argument("--state", default="DISBURSING", choices=["DISBURSING", "DISBURSEMENT_FAILED", "DISBURSED"])
     p.add_argument("--older-than-hours", type=float, default=0.0, help="only those not moved for this long")

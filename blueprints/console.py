@@ -238,6 +238,7 @@ def _dispersions() -> list[Any]:
 @signed_in()
 def console_overview(session: Session) -> func.HttpResponse:
     """The day at a glance: counts, what needs attention, pagos per hour, dependencies."""
+    from usecases.alerts import count_open
     from usecases.console_day import companies_day, pagos_per_hour, purchases_by_state
     from usecases.webhooks import waiting_counts
 
@@ -247,7 +248,7 @@ def console_overview(session: Session) -> func.HttpResponse:
     body = pages.overview(day, check_all(), companies_day(engine, day), pagos_per_hour(engine, day),
                           _traffic(day)[0], purchases_by_state(engine), len(_dispersions()), hooks["FAILED"],
                           sum(len(m) for m in parked.values()), session.base, len(_exchange(day)[0]),
-                          parked_hooks=hooks["PARKED"])  # fmt: skip
+                          parked_hooks=hooks["PARKED"], alerts=count_open(engine))  # fmt: skip
     return session.render(f"Overview of {day.isoformat()}", "", body)
 
 
@@ -282,7 +283,9 @@ def console_yapago(session: Session) -> func.HttpResponse:
 @endpoint()
 @signed_in()
 def console_lending(session: Session) -> func.HttpResponse:
-    """Purchases by state, dispersions waiting for the bank, failed and parked webhooks (with replay)."""
+    """Open alerts, purchases by state, dispersions waiting for the bank, failed and parked webhooks
+    (with replay)."""
+    from usecases.alerts import list_alerts
     from usecases.console_day import purchases_by_state
     from usecases.reports import purchase_rows
     from usecases.webhooks import find_webhook
@@ -292,7 +295,7 @@ def console_lending(session: Session) -> func.HttpResponse:
     replayed = find_webhook(engine, event_id) if event_id else None
     body = pages.lending(purchases_by_state(engine), purchase_rows(engine, limit=20), _dispersions(),
                          _failed_webhooks(), session.csrf, session.base, replayed,
-                         parked=_parked_webhooks())  # fmt: skip
+                         parked=_parked_webhooks(), alerts=list_alerts(engine))  # fmt: skip
     return session.render("Lending", "lending", body)
 
 

@@ -44,7 +44,7 @@ def hours_chart(hours: Sequence[HourCount], day: date) -> Html:
 
 def overview(day: date, checks: dict[str, dict[str, Any]], companies: list[CompanyDay], hours: Sequence[HourCount],
              traffic: dict[str, dict[str, int]], purchases: dict[str, int], dispersions: int, failed_hooks: int,
-             poison: int, base: str, warnings: int = 0, parked_hooks: int = 0) -> Html:  # fmt: skip
+             poison: int, base: str, warnings: int = 0, parked_hooks: int = 0, alerts: int = 0) -> Html:  # fmt: skip
     files = [f for c in companies for f in c.debt_files]
     answered = sum(sum(by_code.values()) for by_code in traffic.values())
     summary = tiles([
@@ -61,6 +61,10 @@ def overview(day: date, checks: dict[str, dict[str, Any]], companies: list[Compa
         (poison, "poison messages"),
     ])  # fmt: skip
     problems = []
+    if alerts:
+        problems.append(tag("li", tag("a", f"{alerts} open disbursement alert(s): money may have left twice or a "
+                                           "dispersion may be with the bank", href=f"{base}/lending#alerts"),
+                            class_="bad"))  # fmt: skip
     if failed_hooks:
         problems.append(tag("li", tag("a", f"{failed_hooks} webhook(s) failed: replay them", href=f"{base}/lending")))
     if parked_hooks:
@@ -147,21 +151,54 @@ def yapago(day: date, traffic: dict[str, dict[str, int]], partial: bool, hours: 
                  tag("h2", "Pagos and reversas per hour"), hours_chart(hours, day)])  # fmt: skip
 
 
+ALERT_STEPS = {
+    "dispersion_uncertain": "Ask the bank. Not received: resend-dispersion FILE --bank-confirms-not-received. "
+                            "Received: its answer settles it (or resolve-alert ID --bank-confirms-received).",
+    "double_payment": "Recover the second transfer with the bank, then resolve-alert ID --note.",
+    "unexpected_payment": "Ask the bank what it paid; stop any later attempt; then resolve-alert ID --note.",
+    "purchase_held": "Settle the purchase with the bank, then resolve-alert ID --note.",
+}  # fmt: skip
+
+
+def alerts_table(alerts: Sequence[Any]) -> Html:
+    rows = [(f"#{a.id}", utc(a.created_at), tag("span", a.kind, class_="bad"), a.purchase_id or "-",
+             a.file_name or "-", a.detail, ALERT_STEPS.get(a.kind, "resolve-alert ID --note"))
+            for a in alerts]  # fmt: skip
+    return table(("Alert", "Raised", "Kind", "Purchase", "File", "What", "What to do (manage.py)"), rows,
+                 empty="none: no money is in doubt")  # fmt: skip
+
+
+def dispersion_state(d: Any) -> Any:
+    if getattr(d, "file_sent_at", None) is not None:
+        return "sent"
+    if getattr(d, "file_parked_at", None) is not None:
+        return tag("span", "HELD: may be with the bank", class_="bad")
+    return "being written"
+
+
 def lending(purchases: dict[str, int], recent: list[Any], dispersions: list[Any], webhooks: list[Any], csrf: str,
-            base: str, replayed: Any = None, parked: Sequence[Any] = ()) -> Html:  # fmt: skip
+            base: str, replayed: Any = None, parked: Sequence[Any] = (),
+            alerts: Sequence[Any] = ()) -> Html:  # fmt: skip
     parts: list[Any] = []
     if replayed is not None:
         parts.append(tag("p", f"Webhook {replayed.event_id} replayed: now {replayed.state} after {replayed.attempts} "
                               f"tries{f' ({replayed.last_error})' if replayed.last_error else ''}",
                          class_="flash" if replayed.state == "DELIVERED" else "error"))  # fmt: skip
+    parts.append(tag("h2", "Open alerts", id="alerts"))
+    if alerts:
+        parts.append(tag("p", f"{len(alerts)} open alert(s): money may have left twice, or a dispersion may be with "
+                              "the bank unanswered. Nothing here is offered to the bank again until resolved.",
+                         class_="error"))  # fmt: skip
+    parts.append(alerts_table(alerts))
     parts.append(tag("h2", "Purchases by state"))
     states = list(purchases)
     parts.append(table(("State", "Purchases"), purchases.items(), numeric=(1,), empty="no purchase yet"))
     if states:
         parts.append(bar_chart("Purchases by state", states, [("purchases", [purchases[s] for s in states])]))
     parts.append(tag("h2", "Dispersions waiting for the bank"))
-    parts.append(table(("Purchase", "Channel", "MXN", "Attempt", "File", "Since"),
-                       [(d.id, d.channel, d.amount, d.attempt, d.file_name, utc(d.updated_at)) for d in dispersions],
+    parts.append(table(("Purchase", "Channel", "MXN", "Attempt", "File", "File state", "Since"),
+                       [(d.id, d.channel, d.amount, d.attempt, d.file_name, dispersion_state(d), utc(d.updated_at))
+                        for d in dispersions],
                        numeric=(2, 3), empty="none: every dispersion sent has its answer"))  # fmt: skip
     parts.append(tag("h2", "Failed webhooks"))
     parts.append(table(("Event", "Channel", "Outcome", "Tries", "Last status", "Last error", ""),

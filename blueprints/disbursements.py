@@ -1,6 +1,7 @@
 """Timers of the disbursements (spec steps 23-31): dispersion files to the bank's exchange
 folder, the bank's response files (with the retry files they cause), and the webhooks."""
 
+import logging
 from datetime import datetime
 
 import azure.functions as func
@@ -10,31 +11,68 @@ from adapters import telemetry
 from adapters.webhook_http import HttpWebhookPoster
 from blueprints.common import log_process, timer_process
 from usecases.disbursement_responses import RESPONSES_FOLDER, ResponseResult, process_responses
-from usecases.disbursements import PENDING_FOLDER, RETRY_FOLDER, DispatchResult, dispatch_disbursements
+from usecases.disbursements import (
+    PENDING_FOLDER,
+    RETRY_FOLDER,
+    DispatchResult,
+    dispatch_disbursements,
+    folder,
+    resend_dispersion,
+)
 from usecases.drawdowns import Booking, book_drawdowns
 from usecases.webhooks import Delivery, deliver_webhooks
 
 bp = func.Blueprint()
+log = logging.getLogger("app.disbursements")
 PROCESS = "disbursement_dispatch"
 RESPONSES = "disbursement_responses"
 WEBHOOKS = "webhook_delivery"
 DRAWDOWNS = "drawdown_booking"
 
 
-def _log_files(process: str, started: datetime, folder: str, results: list[DispatchResult]) -> None:
+_OUTCOMES = {"written": "ESCRITO", "found": "YA_EN_CARPETA", "answered": "RESPONDIDO", "uncertain": "INCIERTO",
+             "parked": "RETENIDO"}  # fmt: skip
+
+
+def _log_alert(process: str, started: datetime, alert: str, **fields: object) -> None:
+    """An alert is a ProcessLogs entity of its own (and a warning in the app's log), never only a count."""
+    telemetry.count("lending.alerts", process=process)
+    log.warning("%s", alert)
+    log_process(process, started, 0.0, Kind="alert", Outcome="ALERTA", Alert=alert[:4000], **fields)
+
+
+def _log_files(process: str, started: datetime, results: list[DispatchResult]) -> None:
     for r in results:
         kind = "disbursement" if process == PROCESS else "retry"
-        telemetry.count("files.written", kind=kind, outcome="recovered" if r.recovered else "written")
-        log_process(process, started, 0.0, Kind="file", File=f"{folder}/{r.file_name}", Records=r.records,
-                    TotalMXN=f"{r.total_cents // 100}.{r.total_cents % 100:02d}",
-                    Outcome="RECUPERADO" if r.recovered else "ESCRITO")  # fmt: skip
+        outcome = "recovered" if r.recovered and r.outcome == "written" else r.outcome
+        telemetry.count("files.written", kind=kind, outcome=outcome)
+        label = "RECUPERADO" if r.recovered and r.outcome == "written" else _OUTCOMES.get(r.outcome, r.outcome)
+        where = PENDING_FOLDER if kind == "disbursement" else RETRY_FOLDER
+        log_process(process, started, 0.0, Kind="file", File=f"{where}/{r.file_name}", Records=r.records,
+                    TotalMXN=f"{r.total_cents // 100}.{r.total_cents % 100:02d}", Outcome=label,
+                    Alert=r.alert or "")  # fmt: skip
+        if r.alert and r.outcome == "uncertain":  # raised by this run (a parked file's is repeated on its entity)
+            _log_alert(process, started, r.alert, File=f"{where}/{r.file_name}")
 
 
 def run_dispatch() -> list[DispatchResult]:
     started = bootstrap.utc_now()
     results = dispatch_disbursements(bootstrap.engine(), bootstrap.file_store(), bootstrap.utc_now)
-    _log_files(PROCESS, started, PENDING_FOLDER, results)
+    _log_files(PROCESS, started, results)
     return results
+
+
+def run_resend(name: str, bank_confirms_not_received: bool) -> DispatchResult:
+    """`resend-dispersion`: a parked file offered again on the operator's word, logged as such."""
+    started = bootstrap.utc_now()
+    result = resend_dispersion(bootstrap.engine(), bootstrap.file_store(), name, bootstrap.utc_now,
+                               bank_confirms_not_received)  # fmt: skip
+    kind = "D" if name.startswith("DISP_") else "R"
+    log_process(PROCESS if kind == "D" else RESPONSES, started, 0.0, Kind="file",
+                File=f"{folder(kind)}/{result.file_name}", Records=result.records,
+                TotalMXN=f"{result.total_cents // 100}.{result.total_cents % 100:02d}",
+                Outcome="REENVIADO", Reason="the operator says the bank did not receive it")  # fmt: skip
+    return result
 
 
 def run_responses() -> tuple[list[ResponseResult], list[DispatchResult]]:
@@ -46,8 +84,11 @@ def run_responses() -> tuple[list[ResponseResult], list[DispatchResult]]:
                     Outcome="YA_APLICADO" if r.already_applied else "APLICADO", Lines=r.lines,
                     Disbursed=r.disbursed, Retried=r.retried, Failed=r.failed, Malformed=r.malformed,
                     Unknown=r.unknown, Duplicates=r.duplicates, RetryFile=r.retry_file or "",
-                    Problems=" | ".join(r.problems)[:4000])  # fmt: skip
-    _log_files(RESPONSES, started, RETRY_FOLDER, retry_files)
+                    Problems=" | ".join(r.problems)[:4000], Alerts=len(r.alerts),
+                    Taken=" ".join(r.taken)[:4000])  # fmt: skip
+        for alert in r.alerts:
+            _log_alert(RESPONSES, started, alert, File=f"{RESPONSES_FOLDER}/{r.file_name}")
+    _log_files(RESPONSES, started, retry_files)
     return results, retry_files
 
 
@@ -81,7 +122,9 @@ def run_drawdowns(purchase_id: str | None = None) -> list[Booking]:
 def disbursement_dispatch(timer: func.TimerRequest) -> dict:
     """Every DISBURSEMENT_SCHEDULE: one dispersion file with every approved purchase not yet sent."""
     results = run_dispatch()
-    return {"Kind": "run", "Files": len(results), "Records": sum(r.records for r in results)}
+    return {"Kind": "run", "Files": len(results), "Records": sum(r.records for r in results),
+            "Alerts": sum(r.outcome == "uncertain" for r in results),
+            "Held": sum(r.outcome in ("uncertain", "parked") for r in results)}  # fmt: skip
 
 
 @bp.timer_trigger(schedule="%DISBURSEMENT_RESPONSES_SCHEDULE%", arg_name="timer", run_on_startup=False,
@@ -94,7 +137,8 @@ def disbursement_responses(timer: func.TimerRequest) -> dict:
             "Disbursed": sum(r.disbursed for r in results), "Retried": sum(r.retried for r in results),
             "Failed": sum(r.failed for r in results),
             "Problems": sum(r.malformed + r.unknown + r.duplicates for r in results),
-            "RetryFiles": len(retry_files)}  # fmt: skip
+            "RetryFiles": len(retry_files), "Alerts": sum(len(r.alerts) for r in results)
+            + sum(r.outcome == "uncertain" for r in retry_files)}  # fmt: skip
 
 
 @bp.timer_trigger(schedule="%WEBHOOK_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)

@@ -7,7 +7,9 @@ folders the app writes. It takes every dispersion and retry file waiting in
 `dispersiones/pendientes/` and `dispersiones/reintentos/` (moving them to
 `dispersiones/enviados/`, as the bank's pull would remove them), "executes" each transfer and
 drops one response file `dispersiones/respuestas/RESP_<AAAAMMDD_HHMMSS>_<n>.TXT`: processed
-(P 00, with a tracking key) unless a rule rejects it with a SPEI return reason.
+(P 00, with a tracking key of its own, as SPEI's are one per transfer) unless a rule rejects it
+with a SPEI return reason. Like a bank that does not de-duplicate, it pays a file offered twice
+twice: what the app must never do is offer it twice.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ def respond(store: FileStore, now: datetime, by_id: dict[str, str], by_cents: di
     The transfers in `silent` are taken but not answered (a bank that is late with them)."""
     lines, taken = [], []
     local = now.astimezone(MEXICO)
+    sequence = len(store.list(RESPONSES)) + len(store.list(f"{RESPONSES}/procesados")) + 1
     for folder in FOLDERS:
         for info in store.list(folder):
             taken.append(info.path)
@@ -47,11 +50,12 @@ def respond(store: FileStore, now: datetime, by_id: dict[str, str], by_cents: di
                 lines.append(RESPONSE.format({
                     "id_transaccion": detail["id_transaccion"], "estatus": "P" if code == "00" else "R",
                     "codigo_motivo": code, "fecha_operacion": local.date(), "intento": detail["intento"],
-                    "clave_rastreo": f"BBVA{local:%Y%m%d}{len(lines) + 1:08d}" if code == "00" else "",
+                    # a SPEI tracking key names one transfer: a file paid twice is answered with other keys
+                    "clave_rastreo": f"BBVA{local:%Y%m%d%H%M%S}{sequence % 1000:03d}{len(lines) + 1:05d}"
+                    if code == "00" else "",
                 }) + b"\r\n")  # fmt: skip
     if not taken:
         return "", 0
-    sequence = len(store.list(RESPONSES)) + len(store.list(f"{RESPONSES}/procesados")) + 1
     name = f"RESP_{local:%Y%m%d_%H%M%S}_{sequence % 1000:03d}.TXT"
     store.write_atomic(f"{RESPONSES}/{name}", b"".join(lines))
     for path in taken:

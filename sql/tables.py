@@ -537,6 +537,12 @@ lending_disbursement_files = sa.Table(
     sa.Column("total_cents", sa.BigInteger, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("uploaded_at", sa.DateTime(timezone=True)),  # null: reserved, not yet on the exchange
+    # Committed before the move that puts the file in the bank's folder: from then on the bank may
+    # have it, so it is never written again unless an operator says the bank did not get it.
+    sa.Column("publishing_at", sa.DateTime(timezone=True)),
+    # Set when a run found it offered, unmarked and gone (the bank may have taken it): held for an
+    # operator (lending_alerts), never offered again by a run.
+    sa.Column("parked_at", sa.DateTime(timezone=True)),
 )
 
 lending_dispatches = sa.Table(
@@ -640,6 +646,26 @@ lending_drawdowns = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_lending_drawdowns_customer_id_booked_at", "customer_id", "booked_at"),
     sa.Index("ix_lending_drawdowns_state_next_attempt_at", "state", "next_attempt_at"),
+)
+
+# What an operator must look at because money may have left twice or may be with the bank
+# unanswered: a dispersion file that may have been taken (parked), a payment the bank reports
+# that is not the purchase's one disbursement. Raised once per subject, in the transaction that
+# found it; open until an operator resolves it (manage.py alerts, the console's Lending page).
+lending_alerts = sa.Table(
+    "lending_alerts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("subject", sa.String(80), nullable=False, unique=True),  # file:NAME or line:ID, raised once
+    sa.Column("kind", sa.String(24), nullable=False),  # dispersion_uncertain double_payment unexpected_payment ...
+    sa.Column("purchase_id", sa.String(36)),
+    sa.Column("file_name", sa.String(120)),  # the dispersion or retry file, or the response file
+    sa.Column("response_line_id", sa.BigInteger),
+    sa.Column("detail", sa.Unicode(600), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("resolved_at", sa.DateTime(timezone=True)),
+    sa.Column("resolution", sa.Unicode(300)),
+    sa.Index("ix_lending_alerts_resolved_at", "resolved_at"),
 )
 
 # One row per background run that must not overlap itself (held FOR UPDATE for its transaction).

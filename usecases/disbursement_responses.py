@@ -8,6 +8,12 @@ events, the retry file's attempts and the webhook outbox. Only then is the retry
 (from SQL, like a dispersion file) and the response file moved to `procesados/`. A crash
 before the commit leaves nothing; after it, the next run finds the file's hash recorded and
 only finishes the writing and the move.
+
+The same transaction marks sent every dispersion or retry file the response answers a line of
+(the bank had it: a file parked as uncertain is settled so), and raises an alert for every P
+line that is not its purchase's one disbursement (a second P for an attempt, a P for another
+attempt of a purchase reported paid, a P for an attempt rejected or never sent) and for every
+rejection held because the bank also reported the purchase paid (domain/lending/responses.py).
 """
 
 from __future__ import annotations
@@ -23,7 +29,17 @@ from sqlalchemy.engine import Engine
 
 from adapters.files.port import FileInfo, FileStore
 from domain.layouts.disbursements import RESPONSE
-from domain.lending.responses import LineProblem, Outcome, decide, inconsistency, reason_text
+from domain.lending.responses import (
+    EarlierAnswer,
+    LineProblem,
+    Outcome,
+    PaidLine,
+    decide,
+    held_alert,
+    inconsistency,
+    payment_alert,
+    reason_text,
+)
 from domain.lending.states import State, next_state
 from sql.bulk import insert_rows
 from sql.engine import refresh_statistics
@@ -38,12 +54,14 @@ from sql.tables import (
     lending_response_lines,
     lending_webhooks,
 )
+from usecases.alerts import raise_alert
 from usecases.disbursements import (
     BULK,
     Checkpoint,
     DispatchResult,
     close_file,
     insert_file,
+    mark_sent,
     write_file,
     write_leftovers,
 )
@@ -69,6 +87,8 @@ class ResponseResult:
     duplicates: int = 0
     retry_file: str | None = None
     problems: list[str] = field(default_factory=list)  # "line 3 unknown: ..." (the first few)
+    alerts: list[str] = field(default_factory=list)  # "ALERT #4 double_payment: ..." raised by this file
+    taken: list[str] = field(default_factory=list)  # files not marked sent that this file answers (the bank had them)
 
 
 def split_lines(data: bytes) -> Iterator[tuple[int, bytes]]:
@@ -124,16 +144,41 @@ def _sort_out(conn: sa.Connection, file_id: int) -> None:
           answered)  # fmt: skip
 
 
+_OTHER = _LINES.alias("other_line")
+_SENT = _DISPATCHES.alias("sent_attempt")
+
+
+def _paid_elsewhere() -> Any:
+    """Another line (any file) reports this line's purchase paid for an attempt that was sent."""
+    sent = sa.exists().where(_SENT.c.purchase_id == _OTHER.c.purchase_id, _SENT.c.attempt == _OTHER.c.attempt)
+    return sa.exists().where(_OTHER.c.purchase_id == _LINES.c.purchase_id, _OTHER.c.status == "P",
+                             _OTHER.c.id != _LINES.c.id, sent)  # fmt: skip
+
+
+def _any_paid_elsewhere(conn: sa.Connection, file_id: int) -> bool:
+    """Whether a rejection of this file names a purchase reported paid: only then is the flag
+    worked out line by line (the usual file has none, and the check is per line)."""
+    rejected = sa.select(_LINES.c.id).where(_LINES.c.file_id == file_id, _LINES.c.outcome == PENDING,
+                                            _LINES.c.status == "R", _paid_elsewhere())  # fmt: skip
+    return conn.execute(rejected.limit(1)).first() is not None
+
+
 def _apply_group(conn: sa.Connection, file_id: int, name: str, group: Any, max_retries: int, now: datetime) -> str:
-    """Decide one (status, reason, attempt) group with the domain's rule and move its purchases."""
-    outcome = decide(group.status, group.reason_code, group.attempt, max_retries)
+    """Decide one (status, reason, attempt, paid elsewhere) group with the domain's rule and move its purchases."""
+    outcome = decide(group.status, group.reason_code, group.attempt, max_retries, bool(group.paid))
+    # group.paid: 1 or 0 for a rejection when some rejection of the file names a purchase reported paid, else null
     if outcome is Outcome.DISBURSED:
         detail = f"processed by the bank ({name})"
+    elif outcome is Outcome.HELD:
+        detail = (f"SPEI {group.reason_code} {reason_text(group.reason_code)}, attempt {group.attempt}: held, the "
+                  f"bank also reported it paid; for an operator (manage.py alerts) ({name})")  # fmt: skip
     else:
         verb = "sent again in a retry file" if outcome is Outcome.RETRY else "failed, limit released"
         detail = f"SPEI {group.reason_code} {reason_text(group.reason_code)}, attempt {group.attempt}: {verb} ({name})"
     in_group = (_LINES.c.status == group.status) & (_LINES.c.reason_code == group.reason_code) & (
         _LINES.c.attempt == group.attempt)  # fmt: skip
+    if group.paid is not None:
+        in_group &= _paid_elsewhere() if group.paid else ~_paid_elsewhere()
     _mark(conn, file_id, outcome.value, detail[:300], in_group)
     ids = sa.select(_LINES.c.purchase_id).where(_LINES.c.file_id == file_id, _LINES.c.outcome == outcome.value,
                                                 in_group)  # fmt: skip
@@ -190,6 +235,78 @@ def _queue_drawdowns(conn: sa.Connection, file_id: int, now: datetime) -> None:
         .where(_LINES.c.file_id == file_id, _LINES.c.outcome == Outcome.DISBURSED.value)))  # fmt: skip
 
 
+def _mark_taken(conn: sa.Connection, file_id: int, name: str, now: datetime) -> list[str]:
+    """Files not marked sent whose attempts this response answers: the bank had them (a file
+    parked as uncertain is settled so). Before the retry file is reserved, which is not the bank's."""
+    files = lending_disbursement_files
+    answers = (_LINES.c.purchase_id == _DISPATCHES.c.purchase_id) & (_LINES.c.attempt == _DISPATCHES.c.attempt)
+    named = sa.select(_DISPATCHES.c.file_id).join(_LINES, answers).where(_LINES.c.file_id == file_id)
+    rows = conn.execute(sa.select(files).where(files.c.uploaded_at.is_(None), files.c.id.in_(named))
+                        .order_by(files.c.id)).all()  # fmt: skip
+    for row in rows:
+        mark_sent(conn, row, now, f"the bank answered its lines in {name}: it had the file; marked sent")
+    return [row.file_name for row in rows]
+
+
+def _where(conn: sa.Connection, line_id: int | None) -> PaidLine | None:
+    if line_id is None:
+        return None
+    found = conn.execute(
+        sa.select(lending_response_files.c.file_name, _LINES.c.line_no, _LINES.c.attempt, _LINES.c.tracking_key)
+        .join(lending_response_files, lending_response_files.c.id == _LINES.c.file_id).where(_LINES.c.id == line_id)
+    ).first()  # fmt: skip
+    return PaidLine(*found) if found is not None else None
+
+
+def _other_payment(conn: sa.Connection, line: Any, earlier_only: bool, sent_only: bool) -> PaidLine | None:
+    """The first other P line naming the same purchase (earlier ones only, or sent attempts only)."""
+    query = sa.select(_OTHER.c.id).where(_OTHER.c.purchase_id == line.purchase_id, _OTHER.c.status == "P",
+                                         _OTHER.c.id != line.id)  # fmt: skip
+    if earlier_only:
+        query = query.where(_OTHER.c.id < line.id)
+    if sent_only:
+        query = query.where(sa.exists().where(_SENT.c.purchase_id == _OTHER.c.purchase_id,
+                                              _SENT.c.attempt == _OTHER.c.attempt))  # fmt: skip
+    return _where(conn, conn.execute(query.order_by(_OTHER.c.id).limit(1)).scalar())
+
+
+def _raise_alerts(conn: sa.Connection, file_id: int, name: str, now: datetime) -> list[str]:
+    """One alert per P line that is not its purchase's one disbursement, and per held rejection."""
+    earlier_p = sa.exists().where(_OTHER.c.purchase_id == _LINES.c.purchase_id, _OTHER.c.status == "P",
+                                  _OTHER.c.id < _LINES.c.id)  # fmt: skip
+    suspects = conn.execute(
+        sa.select(_LINES).where(_LINES.c.file_id == file_id, _LINES.c.purchase_id.is_not(None), sa.or_(
+            (_LINES.c.status == "P") & ((_LINES.c.outcome != Outcome.DISBURSED.value) | earlier_p),
+            _LINES.c.outcome == Outcome.HELD.value)).order_by(_LINES.c.line_no)
+    ).all()  # fmt: skip
+    raised = []
+    for line in suspects:
+        here = PaidLine(name, line.line_no, line.attempt, line.tracking_key)
+        if line.outcome == Outcome.HELD.value:
+            paid = _other_payment(conn, line, earlier_only=False, sent_only=True)
+            found = held_alert(here, line.purchase_id, line.reason_code, paid) if paid is not None else None
+        else:
+            state = conn.execute(sa.select(lending_purchases.c.state)
+                                 .where(lending_purchases.c.id == line.purchase_id)).scalar()  # fmt: skip
+            sent = conn.execute(sa.select(_DISPATCHES.c.result, _DISPATCHES.c.reason_code,
+                                          _DISPATCHES.c.response_line_id)
+                                .where(_DISPATCHES.c.purchase_id == line.purchase_id,
+                                       _DISPATCHES.c.attempt == line.attempt)).first()  # fmt: skip
+            answer = None
+            if sent is not None and sent.result is not None and sent.response_line_id != line.id:
+                before = _where(conn, sent.response_line_id)
+                answer = EarlierAnswer(sent.result, sent.reason_code, before.file_name if before else "?")
+            found = payment_alert(here, line.purchase_id, state, line.outcome == Outcome.DISBURSED.value,
+                                  _other_payment(conn, line, earlier_only=True, sent_only=False), sent is not None,
+                                  answer)  # fmt: skip
+        if found is not None:
+            kind, detail = found
+            alert = raise_alert(conn, f"line:{line.id}", kind, detail, now, purchase_id=line.purchase_id,
+                                file_name=name, response_line_id=line.id)  # fmt: skip
+            raised.append(str(alert))
+    return raised
+
+
 def _reserve_retries(conn: sa.Connection, file_id: int, now: datetime) -> Any:
     """One retry file with the next attempt of every purchase this file sends again, or None."""
     retries = sa.select(_LINES.c.line_no).where(_LINES.c.file_id == file_id, _LINES.c.outcome == Outcome.RETRY.value)
@@ -226,13 +343,17 @@ def _apply(
         if len(rows) >= BULK:
             refresh_statistics(conn, _LINES, _DISPATCHES, lending_purchases)
         _sort_out(conn, file_id)
+        taken = _mark_taken(conn, file_id, name, now)
+        paid = (sa.case((_LINES.c.status == "R", sa.case((_paid_elsewhere(), 1), else_=0)), else_=sa.null())
+                if _any_paid_elsewhere(conn, file_id) else sa.null())  # (null: not asked, so not held)  # fmt: skip
         groups = conn.execute(
-            sa.select(_LINES.c.status, _LINES.c.reason_code, _LINES.c.attempt)
+            sa.select(_LINES.c.status, _LINES.c.reason_code, _LINES.c.attempt, paid.label("paid"))
             .where(_LINES.c.file_id == file_id, _LINES.c.outcome == PENDING).distinct()
         ).all()  # fmt: skip
         for group in groups:
             _apply_group(conn, file_id, name, group, max_retries, now)
         _answer_attempts(conn, file_id, now)
+        alerts = _raise_alerts(conn, file_id, name, now)
         _queue_webhooks(conn, file_id, now)
         _queue_drawdowns(conn, file_id, now)
         retry = _reserve_retries(conn, file_id, now)
@@ -244,19 +365,21 @@ def _apply(
             duplicates=counts.get("duplicate", 0), retry_file_id=retry.id if retry is not None else None))  # fmt: skip
         checkpoint("applying")  # a crash here rolls everything back
         row = conn.execute(sa.select(lending_response_files).where(lending_response_files.c.id == file_id)).one()
-        return _result(conn, row, already=False, retry=retry), retry
+        return _result(conn, row, already=False, retry=retry, alerts=alerts, taken=taken), retry
 
 
-def _result(conn: sa.Connection, row: Any, already: bool, retry: Any) -> ResponseResult:
+def _result(conn: sa.Connection, row: Any, already: bool, retry: Any, alerts: list[str] | None = None,
+            taken: list[str] | None = None) -> ResponseResult:  # fmt: skip
+    reported = [p.value for p in LineProblem] + [Outcome.HELD.value]
     problems = conn.execute(
         sa.select(_LINES.c.line_no, _LINES.c.outcome, _LINES.c.detail)
-        .where(_LINES.c.file_id == row.id, _LINES.c.outcome.in_([p.value for p in LineProblem]))
+        .where(_LINES.c.file_id == row.id, _LINES.c.outcome.in_(reported))
         .order_by(_LINES.c.line_no).limit(REPORTED_PROBLEMS)
     ).all()  # fmt: skip
     return ResponseResult(
         row.file_name, already, row.lines, row.disbursed, row.retried, row.failed, row.malformed, row.unknown,
         row.duplicates, retry.file_name if retry is not None else None,
-        [f"line {p.line_no} {p.outcome}: {p.detail}" for p in problems],
+        [f"line {p.line_no} {p.outcome}: {p.detail}" for p in problems], alerts or [], taken or [],
     )  # fmt: skip
 
 

@@ -5,7 +5,8 @@ PENDING_OTP2 --otp2_ok--> VALIDATING --approved--> APPROVED (ready for disbursem
 refusals: credit_refused, otp1_failed, otp2_failed, rejected -> REJECTED
 QR_PENDING / PENDING_OTP2 --expired--> EXPIRED (the held limit is released)
 APPROVED --disbursing--> DISBURSING (--retry--> DISBURSING) --disbursed--> DISBURSED | --failed-->
-DISBURSEMENT_FAILED (the held limit is released)
+DISBURSEMENT_FAILED (the held limit is released); DISBURSING --held--> DISBURSING: a rejection of a
+purchase the bank also reported paid is neither retried nor failed, it waits for an operator
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ ALLOWED: dict[tuple[State, str], State] = {
     (State.VALIDATING, "rejected"): State.REJECTED,
     (State.APPROVED, "disbursing"): State.DISBURSING,
     (State.DISBURSING, "retry"): State.DISBURSING,  # a retryable rejection: sent again in a retry file
+    (State.DISBURSING, "held"): State.DISBURSING,  # rejected, but reported paid elsewhere: for an operator
     (State.DISBURSING, "disbursed"): State.DISBURSED,
     (State.DISBURSING, "failed"): State.DISBURSEMENT_FAILED,
 }

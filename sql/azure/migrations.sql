@@ -1204,7 +1204,52 @@ GO
 
 BEGIN TRANSACTION;
 
--- Running upgrade 0023 -> 0027
+-- Running upgrade 0023 -> 0025
+
+ALTER TABLE lending_disbursement_files ADD publishing_at DATETIMEOFFSET NULL;
+
+GO
+
+ALTER TABLE lending_disbursement_files ADD parked_at DATETIMEOFFSET NULL;
+
+GO
+
+UPDATE lending_disbursement_files SET publishing_at=coalesce(lending_disbursement_files.uploaded_at, lending_disbursement_files.created_at);
+
+GO
+
+CREATE TABLE lending_alerts (
+    id BIGINT NOT NULL IDENTITY, 
+    subject VARCHAR(80) NOT NULL, 
+    kind VARCHAR(24) NOT NULL, 
+    purchase_id VARCHAR(36) NULL, 
+    file_name VARCHAR(120) NULL, 
+    response_line_id BIGINT NULL, 
+    detail NVARCHAR(600) NOT NULL, 
+    created_at DATETIMEOFFSET NOT NULL, 
+    resolved_at DATETIMEOFFSET NULL, 
+    resolution NVARCHAR(300) NULL, 
+    CONSTRAINT pk_lending_alerts PRIMARY KEY (id), 
+    CONSTRAINT uq_lending_alerts_subject UNIQUE (subject)
+);
+
+GO
+
+CREATE INDEX ix_lending_alerts_resolved_at ON lending_alerts (resolved_at);
+
+GO
+
+UPDATE alembic_version SET version_num='0025' WHERE alembic_version.version_num = '0023';
+
+GO
+
+COMMIT;
+
+GO
+
+BEGIN TRANSACTION;
+
+-- Running upgrade 0025 -> 0027
 
 ALTER TABLE lending_channels ADD webhook_previous_version INTEGER NULL;
 
@@ -1214,7 +1259,7 @@ ALTER TABLE lending_channels ADD webhook_previous_until DATETIMEOFFSET NULL;
 
 GO
 
-UPDATE alembic_version SET version_num='0027' WHERE alembic_version.version_num = '0023';
+UPDATE alembic_version SET version_num='0027' WHERE alembic_version.version_num = '0025';
 
 GO
 

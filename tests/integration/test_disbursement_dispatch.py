@@ -86,7 +86,7 @@ def exchange(request: pytest.FixtureRequest, world: tuple) -> tuple[FileStore, P
     return store, folder / "dispersiones" / "pendientes"
 
 
-@pytest.mark.parametrize("step", ["reserved", "uploaded", "marked"])
+@pytest.mark.parametrize("step", ["reserved", "staged", "uploaded", "marked"])
 def test_a_crash_at_each_step_ends_with_the_same_file_once(world: tuple, exchange: tuple, step: str) -> None:
     engine = world[0]
     store, folder = exchange
@@ -106,6 +106,9 @@ def test_a_crash_at_each_step_ends_with_the_same_file_once(world: tuple, exchang
     if written:
         assert files[0].read_bytes() == next(iter(written.values())), "rewritten byte for byte"
     assert [r.recovered for r in results] == ([True] if step != "marked" else [])
+    # a file that had reached the folder is found there and marked, never written again
+    assert [r.outcome for r in results] == {"reserved": ["written"], "staged": ["written"], "uploaded": ["found"],
+                                            "marked": []}[step]  # fmt: skip
 
 
 def test_two_dispatchers_at_once(world: tuple, empty_db_url: str) -> None:

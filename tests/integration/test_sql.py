@@ -69,7 +69,14 @@ def test_outside_text_is_unicode_on_azure_sql() -> None:
     wide = [(t.name, c.name) for t in metadata.sorted_tables for c in t.columns
             if isinstance(c.type, sa.Unicode | sa.UnicodeText)]  # fmt: skip
     assert len(wide) >= 20
-    missing = [f"{t}.{c}" for t, c in wide if f"ALTER TABLE {t} ALTER COLUMN {c} NVARCHAR(" not in text]
+    import re
+
+    def created_wide(table: str, column: str) -> bool:  # a table created after 0021 declares it NVARCHAR at once
+        body = re.search(rf"CREATE TABLE {table} \((.*?)\n\);", text, re.S)
+        return body is not None and re.search(rf"^\s+{column} NVARCHAR\(", body.group(1), re.M) is not None
+
+    missing = [f"{t}.{c}" for t, c in wide
+               if f"ALTER TABLE {t} ALTER COLUMN {c} NVARCHAR(" not in text and not created_wide(t, c)]  # fmt: skip
     assert missing == [], missing
     narrow = [f"{t.name}.{c.name}" for t in metadata.sorted_tables for c in t.columns
               if type(c.type) is sa.Text]  # fmt: skip

@@ -9,7 +9,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.layouts.disbursements import RESPONSE, RETURN_REASONS
-from domain.lending.responses import Outcome, decide, inconsistency, reason_text
+from domain.lending.responses import (
+    AlertKind,
+    EarlierAnswer,
+    Outcome,
+    PaidLine,
+    decide,
+    inconsistency,
+    payment_alert,
+    reason_text,
+)
 from domain.lending.states import HOLDS_LIMIT, State, next_state
 from domain.lending.webhooks import RetryPolicy
 from usecases.disbursement_responses import read_lines
@@ -29,6 +38,28 @@ def test_decisions() -> None:
         {"estatus": "R", "codigo_motivo": "00"}
     )
     assert inconsistency({"estatus": "R", "codigo_motivo": "03"}) is None
+
+
+def test_a_rejection_of_a_purchase_reported_paid_is_held() -> None:
+    assert decide("R", "02", 0, 3, paid_elsewhere=True) is Outcome.HELD
+    assert decide("R", "03", 0, 3, paid_elsewhere=True) is Outcome.HELD, "not failed: the limit stays held"
+    assert decide("P", "00", 1, 3, paid_elsewhere=True) is Outcome.DISBURSED
+    assert next_state(State.DISBURSING, "held") is State.DISBURSING and State.DISBURSING in HOLDS_LIMIT
+
+
+def test_every_p_that_is_not_the_one_disbursement_is_an_alert() -> None:
+    here, before = PaidLine("RESP_2.TXT", 3, 0, "K2"), PaidLine("RESP_1.TXT", 1, 0, "K1")
+    assert payment_alert(here, ID, "DISBURSING", True, None, True, None) is None, "the one disbursement"
+    kind, text = payment_alert(here, ID, "DISBURSED", False, before, True, EarlierAnswer("P", "00", "RESP_1.TXT"))
+    assert kind is AlertKind.DOUBLE_PAYMENT and "RESP_1.TXT line 1 (attempt 0, tracking key K1)" in text
+    assert "tracking keys differ" in text
+    same = payment_alert(here, ID, "DISBURSED", False, PaidLine("R", 1, 0, "K2"), True, None)
+    assert same is not None and "the same transfer stated again" in same[1]
+    assert payment_alert(here, ID, "DISBURSED", True, before, True, None)[0] is AlertKind.DOUBLE_PAYMENT
+    late = payment_alert(here, ID, "DISBURSEMENT_FAILED", False, None, True, EarlierAnswer("R", "03", "RESP_1.TXT"))
+    assert late[0] is AlertKind.UNEXPECTED_PAYMENT and "limit released" in late[1]
+    assert "never sent" in payment_alert(here, ID, "DISBURSING", False, None, False, None)[1]
+    assert "no purchase of ours" in payment_alert(here, ID, None, False, None, False, None)[1]
 
 
 def test_outcomes_are_transitions_and_release_the_limit() -> None:
