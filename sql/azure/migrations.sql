@@ -1146,3 +1146,47 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0022 -> 0026
+
+ALTER TABLE lending_purchases ADD expires_at DATETIMEOFFSET NULL;
+
+GO
+
+ALTER TABLE lending_otps ADD wrong INTEGER NOT NULL DEFAULT '0';
+
+GO
+
+UPDATE lending_purchases SET expires_at = valid_until WHERE state IN ('QR_PENDING', 'PENDING_OTP2');
+
+GO
+
+UPDATE lending_purchases SET expires_at = (SELECT max(o.expires_at) FROM lending_otps o WHERE o.purchase_id = lending_purchases.id AND o.purpose = 'otp1') WHERE state = 'PENDING_OTP1';
+
+GO
+
+UPDATE lending_purchases SET expires_at = updated_at WHERE expires_at IS NULL AND state IN ('PENDING_CREDIT', 'PENDING_OTP1', 'QR_PENDING', 'PENDING_OTP2', 'VALIDATING');
+
+GO
+
+UPDATE lending_otps SET wrong = CASE WHEN outcome = 'wrong' THEN attempts WHEN attempts > 0 THEN attempts - 1 ELSE 0 END;
+
+GO
+
+CREATE INDEX ix_lending_purchases_state_expires_at ON lending_purchases (state, expires_at);
+
+GO
+
+CREATE INDEX ix_lending_purchases_order_ref ON lending_purchases (order_ref);
+
+GO
+
+UPDATE alembic_version SET version_num='0026' WHERE alembic_version.version_num = '0022';
+
+GO
+
+COMMIT;
+
+GO
+
