@@ -32,7 +32,7 @@ from domain.lending.clabe import validate_clabe
 from domain.lending.credit import UNREADABLE, CreditCheck, CreditLine, UnreadableCreditLine, assess, line_problem
 from domain.lending.otp import check, code_hash, new_code
 from domain.lending.qr import QrFields, sign, verify
-from domain.lending.states import EXPIRES, MONEY_MAY_MOVE, State, next_state
+from domain.lending.states import EXPIRES, FINAL, MONEY_MAY_MOVE, State, next_state
 from sql.engine import stored_utc
 from sql.lending_repository import LendingRepository
 
@@ -298,7 +298,7 @@ def request_qr(
         _send(sms, phone, code, "generar tu QR")
     except SmsError as exc:
         _sms_failed(engine, purchase_id, otp_id, State.PENDING_OTP1, "otp1_failed", f"SMS not sent: {exc}", clock())
-        raise LendingError("sms_no_enviado", f"the OTP could not be sent: {exc}") from None
+        raise LendingError("sms_no_enviado", "the OTP could not be sent (the SMS provider failed); ask again") from None
     with engine.connect() as conn:
         return view(LendingRepository(conn).purchase(purchase_id), expires)
 
@@ -434,8 +434,11 @@ def scan_qr(engine: Engine, sms: SmsSender, cfg: LendingConfig, payload: str, ch
     except SmsError as exc:
         _sms_failed(engine, purchase.id, otp_id, State.PENDING_OTP2, "sms_failed", f"OTP #2 SMS not sent: {exc}",
                     clock())  # fmt: skip
-        raise LendingError("sms_no_enviado", f"the customer's code could not be sent ({exc}); the QR is pending "
-                           "again: scan it again while it is valid") from None  # fmt: skip
+        raise LendingError(
+            "sms_no_enviado",
+            "the customer's code could not be sent (the SMS provider failed); the QR is pending again: "
+            "scan it again while it is valid",
+        ) from None
     with engine.connect() as conn:
         return view(LendingRepository(conn).purchase(fields.transaction_id), expires)
 
@@ -544,7 +547,10 @@ def release_purchase(engine: Engine, purchase_id: str, reason: str, clock: Clock
                 f"purchase {purchase_id} is {state}: money may be on its way "
                 "to the bank, only the bank's answer ends it (manage.py disbursements)",
             )
-        to = next_state(state, "released")  # an ended purchase: transicion_invalida
+        if state in FINAL:
+            raise LendingError("transicion_invalida", f"purchase {purchase_id} has already ended ({state}): "
+                               "it holds nothing")  # fmt: skip
+        to = next_state(state, "released")
         detail = f"released by an operator: {reason}"[:300]
         if not repo.move(purchase_id, state, to, now, reason=detail):
             raise LendingError("transicion_invalida", f"purchase {purchase_id} moved on meanwhile")

@@ -50,8 +50,10 @@ class CreditCheck:
 def exact_amount(value: object, name: str) -> Decimal:
     """A money amount as Mambu must send it: a number (not text, not a boolean), finite, not
     negative, at most two decimals; anything else is UnreadableCreditLine naming the field."""
+    if value is None:
+        raise UnreadableCreditLine(f"{name} is missing (or null)")
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        raise UnreadableCreditLine(f"{name} is {_shown(value)}, not a number")
+        raise UnreadableCreditLine(f"{name} is {type(value).__name__} {str(value)[:40]!r}, not a number")
     amount = Decimal(value)
     if not amount.is_finite():
         raise UnreadableCreditLine(f"{name} is {amount}")
@@ -60,10 +62,6 @@ def exact_amount(value: object, name: str) -> Decimal:
     if amount != amount.quantize(CENT):
         raise UnreadableCreditLine(f"{name} has more than two decimals ({amount})")
     return amount
-
-
-def _shown(value: object) -> str:
-    return "missing" if value is None else f"{type(value).__name__} {str(value)[:40]!r}"
 
 
 def line_problem(line: CreditLine) -> str | None:
