@@ -163,7 +163,10 @@ def lending_config():  # type: ignore[no-untyped-def]
         raise SettingsError("LENDING_SIGNING_KEY must be set, at least 32 characters")
     return LendingConfig(signing_key=key.encode(), qr_validity_minutes=settings.lending_qr_validity_minutes,
                          otp_ttl_minutes=settings.lending_otp_ttl_minutes,
-                         otp_max_attempts=settings.lending_otp_max_attempts)  # fmt: skip
+                         otp_max_attempts=settings.lending_otp_max_attempts,
+                         otp_rounds_per_order=settings.lending_otp_rounds_per_order,
+                         otp_rounds_per_day=settings.lending_otp_rounds_per_day,
+                         otp_wrong_per_day=settings.lending_otp_wrong_per_day)  # fmt: skip
 
 
 @functools.cache

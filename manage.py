@@ -317,6 +317,45 @@ def cmd_create_channel(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_release_purchase(args: argparse.Namespace) -> int:
+    import bootstrap
+    from domain.lending import LendingError
+    from usecases.lending import release_purchase
+
+    try:
+        done = release_purchase(bootstrap.engine(), args.purchase_id, args.reason, bootstrap.utc_now)
+    except LendingError as exc:
+        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"purchase {done['purchaseId']} {done['state']}: {done['reason']}; {done['amount']} MXN of "
+          f"{done['customerId']}'s line released")  # fmt: skip
+    return 0
+
+
+def cmd_holds(args: argparse.Namespace) -> int:
+    import bootstrap
+    from domain.lending import MEXICO
+    from domain.lending.states import MONEY_MAY_MOVE, State
+    from sql.engine import stored_utc
+    from usecases.lending import holds
+
+    rows = holds(bootstrap.engine(), args.customer, args.limit)
+    now = bootstrap.utc_now()
+    for r in rows:
+        since = stored_utc(r.updated_at)
+        if State(r.state) in MONEY_MAY_MOVE:
+            end = "until the bank answers (manage.py disbursements)"
+        elif r.expires_at is not None:
+            end = f"expires {stored_utc(r.expires_at).astimezone(MEXICO):%Y-%m-%d %H:%M:%S %z}"
+        else:
+            end = "no deadline: expires at the next timer tick"
+        print(f"{r.id}  {r.customer_id:<12} {r.channel:<7} {r.amount:>12} MXN  {r.state:<13} "
+              f"for {int((now - since).total_seconds() // 60)} min  {end}")  # fmt: skip
+    if not rows:
+        print("no purchase holds credit" + (f" of {args.customer}" if args.customer else ""))
+    return 0
+
+
 def cmd_create_customer(args: argparse.Namespace) -> int:
     import bootstrap
     from usecases.lending import save_customer
@@ -1109,6 +1148,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--state", help="only this state, e.g. DISBURSING, FAILED")
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(run=cmd_purchases)
+
+    p = sub.add_parser("holds", help="purchases holding credit, oldest change first, with their deadline")
+    p.add_argument("--customer", help="only this customer's")
+    p.add_argument("--limit", type=int, default=100)
+    p.set_defaults(run=cmd_holds)
+
+    p = sub.add_parser("release-purchase", help="end a purchase stuck before money can move (its held credit is "
+                       "released; refused once APPROVED)")  # fmt: skip
+    p.add_argument("purchase_id")
+    p.add_argument("--reason", required=True, help="why (kept in the purchase's reason and its event)")
+    p.set_defaults(run=cmd_release_purchase)
 
     p = sub.add_parser("dispatch-debts", help="queue every company with pending debt files now (the timer's work)")
     p.set_defaults(run=cmd_dispatch_debts)

@@ -5,6 +5,12 @@ with `Accept: application/vnd.mambu.v2+json` and the `apiKey` header; writes car
 `Idempotency-Key`. Timeouts are short and reads are retried with backoff; a Mambu that is
 down or slow raises MambuUnavailable, so that no purchase is created on a guess.
 
+A credit line is read strictly (`read_credit_line`): `amount` and `availableCreditAmount` must
+be JSON numbers, not negative, with at most two decimals, the available no more than the
+limit, the currency (when given) an object with a code; anything else raises
+UnreadableCreditLine, and the purchase is refused. `availableCreditAmount` is optional in
+Mambu's schema: missing, it is NOT taken to be the whole limit (the line may be consumed).
+
 A disbursed purchase is booked with POST /api/loans/{loanAccountId}/disbursement-transactions
 (`amount`, `externalId` = the purchase id, `notes`) on the arrangement's loan account, with an
 `Idempotency-Key` derived from the purchase (the same on every retry: Mambu answers a repeat
@@ -15,6 +21,7 @@ POST /api/loans/transactions:search finds the transaction that holds it and that
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from decimal import Decimal
@@ -24,7 +31,7 @@ import httpx
 import simplejson
 
 from domain.lending import LendingError
-from domain.lending.credit import CreditLine
+from domain.lending.credit import CreditLine, UnreadableCreditLine, exact_amount
 
 ACCEPT = "application/vnd.mambu.v2+json"
 _DUE = ("principalDue", "interestDue", "feesDue", "penaltyDue")
@@ -73,32 +80,32 @@ class MambuCreditEngine:
                         raise LendingError("cliente_sin_linea", f"Mambu has no {path}")
                     if response.status_code >= 400:
                         raise MambuUnavailable(f"Mambu refused {method} {path}: HTTP {response.status_code}")
-                    return response.json()
+                    try:  # amounts as Decimal, exactly as sent; NaN/Infinity stay floats (refused)
+                        return json.loads(response.text, parse_float=Decimal)
+                    except ValueError:
+                        raise MambuUnavailable(f"Mambu answered {method} {path} with a body that is not JSON") from None
                 problem = f"HTTP {response.status_code}"
             if attempt < self.retries:
                 time.sleep(0.2 * 2**attempt)
         raise MambuUnavailable(f"Mambu did not answer {method} {path} ({problem})")
 
     def credit_line(self, customer_id: str) -> CreditLine:
-        """The customer's active credit arrangement and what is overdue on its loan accounts."""
+        """The customer's active credit arrangement and what is overdue on its loan accounts;
+        UnreadableCreditLine when Mambu's answer does not say exactly how much is available."""
         arrangement = self._arrangement(customer_id)
         accounts = self._request("GET", f"/api/creditarrangements/{arrangement['id']}/accounts")
-        overdue = Decimal(0)
-        for loan in accounts.get("loanAccounts", []):
-            balances = loan.get("balances", {})
-            if loan.get("accountState") == "ACTIVE_IN_ARREARS":
-                overdue += sum((Decimal(str(balances.get(k, 0))) for k in _DUE), Decimal(0))
-        return CreditLine(
-            arrangement_id=str(arrangement["id"]), limit=Decimal(str(arrangement["amount"])),
-            available=Decimal(str(arrangement.get("availableCreditAmount", arrangement["amount"]))),
-            overdue=overdue, currency=str(arrangement.get("currency", {}).get("code", "MXN")),
-        )  # fmt: skip
+        return read_credit_line(arrangement, accounts)
 
     def _arrangement(self, customer_id: str) -> dict[str, Any]:
         arrangements = self._request("GET", f"/api/clients/{customer_id}/creditarrangements")
+        if not isinstance(arrangements, list) or not all(isinstance(a, dict) for a in arrangements):
+            raise UnreadableCreditLine("the credit arrangements are not a list of objects")
         active = [a for a in arrangements if a.get("state") in ("APPROVED", "ACTIVE")]
         if not active:
             raise LendingError("cliente_sin_linea", f"customer {customer_id} has no active credit arrangement")
+        found = active[0].get("id")
+        if isinstance(found, bool) or not isinstance(found, str | int) or not str(found).strip():
+            raise UnreadableCreditLine(f"the credit arrangement's id is {found!r}")
         return active[0]
 
     def _send(self, path: str, body: dict[str, Any], key: str) -> httpx.Response:
@@ -148,3 +155,57 @@ class MambuCreditEngine:
 
     def close(self) -> None:
         self.client.close()
+
+
+def read_credit_line(arrangement: dict[str, Any], accounts: Any) -> CreditLine:
+    """A CreditLine from Mambu's credit arrangement and its accounts, or UnreadableCreditLine.
+
+    Never a default for a money field: a missing `availableCreditAmount` refuses, it is not the
+    limit. When `consumedCreditAmount` is given too, the available amount is at most the limit
+    less it (the smaller of Mambu's two ways of saying it). Overdue: what is due on loan
+    accounts in arrears; an account in arrears whose dues are unreadable, or add up to nothing,
+    refuses too."""
+    limit = exact_amount(arrangement.get("amount"), "amount (the limit)")
+    try:
+        available = exact_amount(arrangement.get("availableCreditAmount"), "availableCreditAmount")
+    except UnreadableCreditLine as exc:
+        exc.limit = limit  # for the record
+        raise
+    if available > limit:
+        raise UnreadableCreditLine(f"availableCreditAmount {available} is more than the limit {limit}", limit,
+                                   available)  # fmt: skip
+    if "consumedCreditAmount" in arrangement:
+        consumed = exact_amount(arrangement["consumedCreditAmount"], "consumedCreditAmount")
+        if consumed > limit:
+            raise UnreadableCreditLine(f"consumedCreditAmount {consumed} is more than the limit {limit}", limit,
+                                       available)  # fmt: skip
+        available = min(available, limit - consumed)
+    currency = "MXN"  # the tenant's currency when the arrangement does not name one
+    if "currency" in arrangement:
+        given = arrangement["currency"]
+        code = given.get("code", given.get("currencyCode")) if isinstance(given, dict) else None
+        if not isinstance(code, str) or not code.strip():
+            raise UnreadableCreditLine(f"the currency is {given!r}", limit, available)
+        currency = code.strip()
+    loans = accounts.get("loanAccounts", []) if isinstance(accounts, dict) else None
+    if not isinstance(loans, list) or not all(isinstance(loan, dict) for loan in loans):
+        raise UnreadableCreditLine("the loan accounts are not a list of objects", limit, available)
+    overdue = Decimal(0)
+    for loan in loans:
+        if loan.get("accountState") != "ACTIVE_IN_ARREARS":
+            continue
+        balances = loan.get("balances")
+        if not isinstance(balances, dict):
+            raise UnreadableCreditLine(f"loan {loan.get('id')} is in arrears without balances", limit, available)
+        due = Decimal(0)
+        for key in _DUE:
+            value = balances.get(key, 0)
+            if isinstance(value, bool) or not isinstance(value, int | Decimal) or not Decimal(value).is_finite() \
+                    or value < 0:  # fmt: skip
+                raise UnreadableCreditLine(f"loan {loan.get('id')} {key} is {value!r}", limit, available)
+            due += Decimal(value)
+        if due <= 0:
+            raise UnreadableCreditLine(f"loan {loan.get('id')} is in arrears with nothing due", limit, available)
+        overdue += due
+    return CreditLine(arrangement_id=str(arrangement["id"]), limit=limit, available=available, overdue=overdue,
+                      currency=currency)  # fmt: skip

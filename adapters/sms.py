@@ -86,8 +86,12 @@ class AcsSms:
             raise SmsError(f"ACS did not answer: {exc}") from None
         if response.status_code != 202:
             raise SmsError(f"ACS refused the SMS: HTTP {response.status_code}")
-        result = response.json().get("value", [{}])[0]
-        if not result.get("successful"):
+        try:
+            result = response.json()["value"][0]
+            sent = result.get("successful")
+        except (ValueError, LookupError, TypeError, AttributeError):  # accepted, but not in ACS's words
+            raise SmsError(f"ACS answered 202 with a body it does not send: {response.text[:100]!r}") from None
+        if not sent:
             raise SmsError(f"ACS did not send the SMS: {result.get('errorMessage', 'unknown')}")
         return str(result.get("messageId", ""))
 

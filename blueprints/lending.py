@@ -22,8 +22,10 @@ from domain.amounts import amount_schema, parse_amount
 from domain.auth import Scope
 from domain.lending import LendingError
 from domain.masking import allow, fields_of
+from settings import get_settings
 from sql.lending_repository import LendingRepository
 from usecases.lending import (
+    LendingConfig,
     confirm_payment,
     confirm_qr_otp,
     expire_qrs,
@@ -42,7 +44,7 @@ STATUS = {
     "orden_duplicada": 409, "monto_distinto": 409, "orden_en_uso": 409, "transicion_invalida": 409, "qr_usado": 409,
     "qr_expirado": 410, "deuda_vencida": 422, "limite_insuficiente": 422, "moneda": 422, "cliente_sin_linea": 422,
     "otp_incorrecto": 422, "otp_expirado": 422, "otp_agotado": 422, "motor_credito_no_disponible": 503,
-    "sms_no_enviado": 503,
+    "sms_no_enviado": 503, "linea_no_verificable": 503, "otp_limite_orden": 429, "otp_limite_diario": 429,
 }  # fmt: skip
 
 _ID = r"^[A-Za-z0-9_.\-]{1,40}$"
@@ -98,7 +100,8 @@ def _run(call: Call, work: Any, status: int = 200) -> func.HttpResponse:
         body = work()
     except LendingError as exc:
         call.log_fields["ErrorCode"] = exc.code
-        raise ApiError(STATUS.get(exc.code, 400), exc.code, exc.message) from None
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        raise ApiError(STATUS.get(exc.code, 400), exc.code, exc.message, headers=headers) from None
     return exact_json_response(body, status)
 
 
@@ -215,5 +218,8 @@ def lending_purchase(req: func.HttpRequest, call: Call) -> func.HttpResponse:
 @bp.timer_trigger(schedule="%QR_EXPIRATION_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
 @timer_process("qr_expiration")
 def qr_expiration(timer: func.TimerRequest) -> dict:
-    """Every QR_EXPIRATION_SCHEDULE (default every minute): pending QRs past their validity expire."""
-    return {"Expired": expire_qrs(bootstrap.engine(), bootstrap.utc_now)}
+    """Every QR_EXPIRATION_SCHEDULE (default every minute): purchases before money can move
+    (waiting for OTP #1, a pending QR, waiting for OTP #2) past their deadline expire."""
+    settings = get_settings()  # not bootstrap.lending_config(): expiring needs no signing key
+    waits = LendingConfig(b"", settings.lending_qr_validity_minutes, settings.lending_otp_ttl_minutes)
+    return {"Expired": expire_qrs(bootstrap.engine(), bootstrap.utc_now, waits.longest_wait)}

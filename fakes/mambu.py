@@ -11,7 +11,9 @@ amount goes down or up), each keyed by its Idempotency-Key (a repeat gets the fi
 whatever it was) and refused with 400 when the externalId is taken or the amount exceeds what
 is available; POST /api/loans/transactions:search ({"filterCriteria": [{"field":
 "externalId", "operator": "EQUALS", "value"}]}). Tests change a customer with PUT
-/_fake/customers/{id}, read GET /_fake/transactions, make every answer slow with PUT
+/_fake/customers/{id}, read GET /_fake/transactions, change or remove fields of a customer's credit arrangement with PUT
+/_fake/customers/{id}/arrangement {"set": {...}, "drop": [...]} (Mambu leaving out the optional
+availableCreditAmount, a null, a text, three decimals...), make every answer slow with PUT
 /_fake/delay {"seconds": n}, make the next n writes fail with PUT /_fake/fail-writes {"count": n}
 and forget the Idempotency-Keys (as Mambu does after hours) with PUT /_fake/forget-keys.
 """
@@ -104,11 +106,18 @@ class FakeMambu:
                                      "errorReason": "DUPLICATE_TRANSACTION_EXTERNAL_ID"}]}  # fmt: skip
         amount = Decimal(str(data.get("amount", 0)))
         arrangement = owner["creditArrangement"]
-        available = Decimal(str(arrangement["availableCreditAmount"]))
+        try:  # a test may have broken the arrangement's available amount: then the limit less the consumed
+            limit = Decimal(str(arrangement["amount"]))
+            try:
+                available = Decimal(str(arrangement["availableCreditAmount"]))
+            except (KeyError, ArithmeticError):
+                available = limit - Decimal(str(arrangement["consumedCreditAmount"]))
+        except (KeyError, ArithmeticError):
+            return 400, {"errors": [{"errorCode": 2, "errorSource": "creditArrangement",
+                                     "errorReason": "INVALID_CREDIT_ARRANGEMENT"}]}  # fmt: skip
         if amount <= 0 or (kind == "DISBURSEMENT" and amount > available):
             return 400, {"errors": [{"errorCode": 2, "errorSource": "amount", "errorReason": "INVALID_AMOUNT"}]}
         sign = -1 if kind == "DISBURSEMENT" else 1
-        limit = Decimal(str(arrangement["amount"]))
         available = min(available + sign * amount, limit)
         arrangement["availableCreditAmount"] = float(available)
         arrangement["consumedCreditAmount"] = float(limit - available)
@@ -122,6 +131,18 @@ class FakeMambu:
         if method == "PUT" and parts[:1] == ["customers"] and len(parts) == 2:
             self.customers[parts[1]] = data
             return 200, data
+        if method == "PUT" and parts[:1] == ["customers"] and parts[2:] == ["arrangement"] and len(parts) == 3:
+            found = self.customers.get(parts[1])
+            if found is None:
+                return 404, {"error": f"no customer {parts[1]}"}
+            arrangement = found["creditArrangement"]
+            arrangement.update(data.get("set", {}))
+            for name in data.get("drop", []):
+                arrangement.pop(name, None)
+            return 200, arrangement
+        if method == "GET" and parts[:1] == ["customers"] and len(parts) == 2:
+            found = self.customers.get(parts[1])
+            return (200, found) if found is not None else (404, {"error": f"no customer {parts[1]}"})
         if method == "PUT" and parts == ["delay"]:
             self.delay = float(data.get("seconds", 0))
             return 200, {"seconds": self.delay}

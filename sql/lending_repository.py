@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from domain.lending.states import HOLDS_LIMIT, State
+from domain.lending.states import EXPIRES, HOLDS_LIMIT, State
 from sql.locks import lock_row
 from sql.tables import (
     lending_channels,
@@ -77,6 +77,9 @@ class LendingRepository:
             )
         ).first()
 
+    def order_by_ref(self, order_ref: int) -> sa.Row[Any] | None:
+        return self.conn.execute(sa.select(lending_orders).where(lending_orders.c.id == order_ref)).first()
+
     def add_order(self, **values: Any) -> int:
         return int(self.conn.execute(sa.insert(lending_orders).values(**values)).inserted_primary_key[0])
 
@@ -98,6 +101,14 @@ class LendingRepository:
         )
         held, unbooked = (Decimal(str(self.conn.execute(q).scalar_one())) for q in (holds, drawn))
         return held + unbooked
+
+    def holding(self, customer_id: str | None = None, limit: int = 500) -> list[sa.Row[Any]]:
+        """The purchases holding limit (a customer's, or everyone's), oldest change first."""
+        query = sa.select(lending_purchases).where(lending_purchases.c.state.in_([s.value for s in HOLDS_LIMIT]))
+        if customer_id is not None:
+            query = query.where(lending_purchases.c.customer_id == customer_id)
+        return list(self.conn.execute(query.order_by(lending_purchases.c.updated_at, lending_purchases.c.id)
+                                      .limit(limit)))  # fmt: skip
 
     def purchase_for_order(self, order_ref: int) -> sa.Row[Any] | None:
         """The order's live purchase (a refused or expired one does not count)."""
@@ -127,25 +138,50 @@ class LendingRepository:
             ).rowcount
         )
 
-    def expirable(self, now: datetime, limit: int = 500) -> list[sa.Row[Any]]:
+    def expirable(self, now: datetime, stale_before: datetime, limit: int = 500) -> list[sa.Row[Any]]:
+        """Purchases before money can move past their deadline, oldest deadline first. One with
+        no deadline (written by older code or by hand): past its QR's validity, or with no QR
+        either, unchanged since `stale_before`."""
+        p = lending_purchases.c
+        undated = p.expires_at.is_(None) & (
+            (p.valid_until <= now) | (p.valid_until.is_(None) & (p.updated_at <= stale_before))
+        )
         return list(
             self.conn.execute(
-                sa.select(lending_purchases.c.id, lending_purchases.c.state)
-                .where(
-                    lending_purchases.c.state.in_([State.QR_PENDING.value, State.PENDING_OTP2.value])
-                    & (lending_purchases.c.valid_until <= now)
-                )
+                sa.select(p.id, p.state)
+                .where(p.state.in_([s.value for s in EXPIRES]) & ((p.expires_at <= now) | undated))
+                .order_by(p.expires_at, p.id)
                 .limit(limit)
             )
         )
+
+    def otp_rounds(self, order_ref: int) -> int:
+        """OTP codes sent (or tried: an SMS that failed counts) for the order, all its purchases."""
+        return int(
+            self.conn.execute(
+                sa.select(sa.func.count())
+                .select_from(lending_otps.join(lending_purchases, lending_purchases.c.id == lending_otps.c.purchase_id))
+                .where(lending_purchases.c.order_ref == order_ref)
+            ).scalar_one()
+        )
+
+    def otp_day(self, customer_id: str, since: datetime) -> tuple[int, int]:
+        """(codes sent, wrong codes entered) for the customer's codes created from `since` on."""
+        joined = lending_otps.join(lending_purchases, lending_purchases.c.id == lending_otps.c.purchase_id)
+        rounds, wrong = self.conn.execute(
+            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(lending_otps.c.wrong), 0))
+            .select_from(joined)
+            .where((lending_purchases.c.customer_id == customer_id) & (lending_otps.c.created_at >= since))
+        ).one()
+        return int(rounds), int(wrong)
 
     # -- checks, OTPs, events --------------------------------------------------------------------
 
     def add_credit_check(self, **values: Any) -> None:
         self.conn.execute(sa.insert(lending_credit_checks).values(**values))
 
-    def add_otp(self, **values: Any) -> None:
-        self.conn.execute(sa.insert(lending_otps).values(**values))
+    def add_otp(self, **values: Any) -> int:
+        return int(self.conn.execute(sa.insert(lending_otps).values(**values)).inserted_primary_key[0])
 
     def otp(self, purchase_id: str, purpose: str) -> sa.Row[Any] | None:
         return self.conn.execute(
@@ -156,10 +192,17 @@ class LendingRepository:
         ).first()
 
     def record_attempt(self, otp_id: int, outcome: str) -> None:
+        wrong = lending_otps.c.wrong + (1 if outcome == "wrong" else 0)
         self.conn.execute(
             sa.update(lending_otps)
             .where(lending_otps.c.id == otp_id)
-            .values(attempts=lending_otps.c.attempts + 1, outcome=outcome)
+            .values(attempts=lending_otps.c.attempts + 1, outcome=outcome, wrong=wrong)
+        )
+
+    def otp_not_sent(self, otp_id: int, now: datetime) -> None:
+        """The code's SMS failed: it can never be used (it still counts as a round)."""
+        self.conn.execute(
+            sa.update(lending_otps).where(lending_otps.c.id == otp_id).values(outcome="not_sent", expires_at=now)
         )
 
     def add_event(self, purchase_id: str, from_state: str | None, event: str, to_state: str | None, detail: str,

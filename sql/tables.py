@@ -467,6 +467,7 @@ lending_purchases = sa.Table(
     sa.Column("clabe", sa.String(18), nullable=False),
     sa.Column("state", sa.String(24), nullable=False),
     sa.Column("valid_until", sa.DateTime(timezone=True)),
+    sa.Column("expires_at", sa.DateTime(timezone=True)),  # before money can move: expired by the timer then
     sa.Column("payload", sa.UnicodeText),  # the signed QR payload, once issued
     sa.Column("reason", sa.Unicode(300), nullable=False),
     sa.Column("retries", sa.Integer, nullable=False, server_default="0"),  # retry files it went into
@@ -475,6 +476,8 @@ lending_purchases = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_lending_purchases_customer_id_state", "customer_id", "state"),
     sa.Index("ix_lending_purchases_state_valid_until", "state", "valid_until"),
+    sa.Index("ix_lending_purchases_state_expires_at", "state", "expires_at"),
+    sa.Index("ix_lending_purchases_order_ref", "order_ref"),
 )
 
 # Every credit-engine answer (spec steps 5 and 19), approved or not.
@@ -506,7 +509,8 @@ lending_otps = sa.Table(
     sa.Column("salt", sa.String(32), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("outcome", sa.String(20)),  # ok, wrong, expired, too_many_attempts (last)
+    sa.Column("wrong", sa.Integer, nullable=False, server_default="0"),  # wrong codes among the attempts
+    sa.Column("outcome", sa.String(20)),  # ok, wrong, expired, too_many_attempts, locked (last); not_sent
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_lending_otps_purchase_id_purpose", "purchase_id", "purpose"),
 )

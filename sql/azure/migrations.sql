@@ -1249,7 +1249,51 @@ GO
 
 BEGIN TRANSACTION;
 
--- Running upgrade 0025 -> 0027
+-- Running upgrade 0025 -> 0026
+
+ALTER TABLE lending_purchases ADD expires_at DATETIMEOFFSET NULL;
+
+GO
+
+ALTER TABLE lending_otps ADD wrong INTEGER NOT NULL DEFAULT '0';
+
+GO
+
+UPDATE lending_purchases SET expires_at = valid_until WHERE state IN ('QR_PENDING', 'PENDING_OTP2');
+
+GO
+
+UPDATE lending_purchases SET expires_at = (SELECT max(o.expires_at) FROM lending_otps o WHERE o.purchase_id = lending_purchases.id AND o.purpose = 'otp1') WHERE state = 'PENDING_OTP1';
+
+GO
+
+UPDATE lending_purchases SET expires_at = updated_at WHERE expires_at IS NULL AND state IN ('PENDING_CREDIT', 'PENDING_OTP1', 'QR_PENDING', 'PENDING_OTP2', 'VALIDATING');
+
+GO
+
+UPDATE lending_otps SET wrong = CASE WHEN outcome = 'wrong' THEN attempts WHEN attempts > 0 THEN attempts - 1 ELSE 0 END;
+
+GO
+
+CREATE INDEX ix_lending_purchases_state_expires_at ON lending_purchases (state, expires_at);
+
+GO
+
+CREATE INDEX ix_lending_purchases_order_ref ON lending_purchases (order_ref);
+
+GO
+
+UPDATE alembic_version SET version_num='0026' WHERE alembic_version.version_num = '0025';
+
+GO
+
+COMMIT;
+
+GO
+
+BEGIN TRANSACTION;
+
+-- Running upgrade 0026 -> 0027
 
 ALTER TABLE lending_channels ADD webhook_previous_version INTEGER NULL;
 
@@ -1259,7 +1303,7 @@ ALTER TABLE lending_channels ADD webhook_previous_until DATETIMEOFFSET NULL;
 
 GO
 
-UPDATE alembic_version SET version_num='0027' WHERE alembic_version.version_num = '0025';
+UPDATE alembic_version SET version_num='0027' WHERE alembic_version.version_num = '0026';
 
 GO
 

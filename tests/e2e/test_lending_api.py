@@ -10,7 +10,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ class Host:
     base: str
     outbox: Path
     tokens: dict[str, str]
+    env: dict[str, str] = field(default_factory=dict)  # the host's settings, for manage.py
+    mambu: str = ""
 
     def post(self, who: str, route: str, body: dict[str, Any]) -> httpx.Response:
         return httpx.post(f"{self.base}/lending/{route}", json=body,
@@ -70,7 +72,7 @@ def _host(tmp: Path, url: str, azurite: str, mambu: str) -> Iterator[Host]:
         ]
         for who in ("kof-app", "customer-app", "pronto-app", "oxxo-app", "loose-app")
     }
-    yield Host(base, tmp / "sms.jsonl", tokens)
+    yield Host(base, tmp / "sms.jsonl", tokens, env, mambu)
     stop(proc)
 
 
@@ -160,3 +162,134 @@ def test_a_purchase_id_that_is_no_uuid_is_404_never_a_5xx(host: Host, purchase: 
                                 ("POST", "/confirm", {"customerId": "CUST-001", "code": "123456"})):  # fmt: skip
         answer = httpx.request(method, f"{host.base}/lending/purchases/{purchase}{route}", headers=headers, json=body)
         assert (answer.status_code, answer.json()["error"]) == (404, "compra_desconocida"), answer.text
+
+
+# -- issue 29: credit holds, OTP rounds and Mambu, as the apps see them ---------------------------
+
+
+def _manage(host: Host, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=host.env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+
+
+def _new_customer(host: Host, limit: str, available: str) -> tuple[str, str]:
+    """A customer of their own (the module's database and the session's fake Mambu are shared)."""
+    from fakes.mambu import customer
+
+    who, phone = f"C29-{uuid.uuid4().hex[:8]}", f"+5255{uuid.uuid4().int % 10**8:08d}"
+    httpx.put(f"{host.mambu}/_fake/customers/{who}", json=customer(who, limit, available)).raise_for_status()
+    assert _manage(host, "create-customer", "--id", who, "--phone", phone).returncode == 0
+    return who, phone
+
+
+def _ask(host: Host, who: str, order_id: str, amount: str) -> httpx.Response:
+    return host.post("customer-app", "qr-requests", {"orderId": order_id, "channel": "KOF", "customerId": who,
+                                                     "amount": amount})  # fmt: skip
+
+
+def _order_of(host: Host, who: str, amount: str) -> str:
+    order_id = f"KOF-{uuid.uuid4().hex[:8]}"
+    body = {"orderId": order_id, "channel": "KOF", "customerId": who, "amount": amount, "concept": "Pedido"}
+    assert host.post("kof-app", "orders", body).status_code == 201
+    return order_id
+
+
+def _sent(host: Host, phone: str) -> int:
+    return sum(1 for m in read_outbox(host.outbox) if m["to"] == phone)
+
+
+def test_a_line_mambu_does_not_state_is_503_never_the_whole_limit(host: Host) -> None:
+    """Limit 1000, 950 consumed, availableCreditAmount left out: 900 used to be accepted."""
+    who, phone = _new_customer(host, "1000", "50")
+    httpx.put(f"{host.mambu}/_fake/customers/{who}/arrangement", json={"drop": ["availableCreditAmount"]})
+    order_id = _order_of(host, who, "900.00")
+    answer = _ask(host, who, order_id, "900.00")
+    assert (answer.status_code, answer.json()["error"]) == (503, "linea_no_verificable"), answer.text
+    assert "availableCreditAmount is missing" in answer.json()["message"] and _sent(host, phone) == 0
+    httpx.put(f"{host.mambu}/_fake/customers/{who}/arrangement", json={"set": {"availableCreditAmount": 50.0}})
+    answer = _ask(host, who, order_id, "900.00")
+    assert (answer.status_code, answer.json()["error"]) == (422, "limite_insuficiente"), "checked against 50"
+
+
+def test_an_sms_failure_at_the_scan_is_503_and_the_distributor_scans_again(host: Host) -> None:
+    who, phone = _new_customer(host, "1000", "1000")
+    asked = _ask(host, who, _order_of(host, who, "100.00"), "100.00")
+    purchase = asked.json()["purchaseId"]
+    issued = host.post("customer-app", f"purchases/{purchase}/otp", {"customerId": who, "code": host.code(phone)})
+    payload = issued.json()["qrPayload"]
+    aside = host.outbox.with_name("sms.aside")
+    host.outbox.rename(aside)
+    host.outbox.mkdir()  # the outbox cannot be written: the SMS is not sent
+    try:
+        failed = host.post("kof-app", "scans", {"channel": "KOF", "payload": payload})
+    finally:
+        host.outbox.rmdir()
+        aside.rename(host.outbox)
+    assert (failed.status_code, failed.json()["error"]) == (503, "sms_no_enviado"), failed.text
+    assert "scan it again" in failed.json()["message"] and failed.json()["correlationId"]
+    now = httpx.get(f"{host.base}/lending/purchases/{purchase}",
+                    headers={"Authorization": f"Bearer {host.tokens['customer-app']}"}).json()  # fmt: skip
+    assert now["state"] == "QR_PENDING" and now["expiresAt"] == now["validUntil"]
+    again = host.post("kof-app", "scans", {"channel": "KOF", "payload": payload})
+    assert again.status_code == 200 and again.json()["state"] == "PENDING_OTP2", again.text
+    done = host.post("customer-app", f"purchases/{purchase}/confirm", {"customerId": who, "code": host.code(phone)})
+    assert done.status_code == 200 and done.json()["state"] == "APPROVED"
+
+
+def test_an_abandoned_purchase_ends_by_the_timer_or_an_operator(host: Host) -> None:
+    who, phone = _new_customer(host, "1000", "1000")
+    order_id = _order_of(host, who, "900.00")
+    first = _ask(host, who, order_id, "900.00").json()
+    assert first["state"] == "PENDING_OTP1" and first["expiresAt"]
+    stuck = _ask(host, who, order_id, "900.00")
+    assert (stuck.status_code, stuck.json()["error"]) == (409, "orden_en_uso")
+    assert _ask(host, who, _order_of(host, who, "900.00"), "900.00").json()["error"] == "limite_insuficiente"
+    listed = _manage(host, "holds", "--customer", who)
+    assert first["purchaseId"] in listed.stdout and "PENDING_OTP1" in listed.stdout and "expires" in listed.stdout
+    released = _manage(host, "release-purchase", first["purchaseId"], "--reason", "abandoned at OTP 1")
+    assert released.returncode == 0 and "REJECTED" in released.stdout, released.stderr
+    twice = _manage(host, "release-purchase", first["purchaseId"], "--reason", "again")
+    assert twice.returncode == 2 and "transicion_invalida" in twice.stderr
+    second = _ask(host, who, order_id, "900.00")
+    assert second.status_code == 201, "the order and the limit are free again"
+    import sqlalchemy as sa
+
+    from sql.engine import create_engine
+
+    engine = create_engine(host.env["SQL_URL"])  # its deadline passed: what the timer sees five minutes on
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE lending_purchases SET expires_at = updated_at WHERE id = :p"),
+                     {"p": second.json()["purchaseId"]})  # fmt: skip
+    engine.dispose()
+    assert _manage(host, "run-timer", "qr_expiration").returncode == 0
+    late = host.post("customer-app", f"purchases/{second.json()['purchaseId']}/otp",
+                     {"customerId": who, "code": host.code(phone)})  # fmt: skip
+    assert (late.status_code, late.json()["error"]) == (422, "otp_expirado")
+    assert _ask(host, who, order_id, "900.00").status_code == 201
+    unknown = _manage(host, "release-purchase", str(uuid.uuid4()), "--reason", "x")
+    assert unknown.returncode == 2 and "compra_desconocida" in unknown.stderr
+
+
+def test_otp_caps_answer_429_and_send_nothing(host: Host) -> None:
+    """Six rounds of wrong codes on one order used to send eight SMS; now two, then 429."""
+    who, phone = _new_customer(host, "1000", "1000")
+    order_id = _order_of(host, who, "100.00")
+    statuses = []
+    for _ in range(6):
+        asked = _ask(host, who, order_id, "100.00")
+        if asked.status_code != 201:
+            statuses.append((asked.status_code, asked.json()["error"]))
+            continue
+        for _ in range(3):
+            code = host.code(phone)
+            tried = host.post("customer-app", f"purchases/{asked.json()['purchaseId']}/otp",
+                              {"customerId": who, "code": "000000" if code != "000000" else "111111"})  # fmt: skip
+            statuses.append((tried.status_code, tried.json()["error"]))
+            if tried.json()["error"] != "otp_incorrecto":
+                break
+    assert statuses == [(422, "otp_incorrecto"), (422, "otp_incorrecto"), (422, "otp_agotado"),
+                        (422, "otp_incorrecto"), (422, "otp_incorrecto"), (429, "otp_limite_diario"),
+                        *[(429, "otp_limite_diario")] * 4]  # fmt: skip
+    capped = _ask(host, who, order_id, "100.00")
+    assert capped.status_code == 429 and 0 < int(capped.headers["Retry-After"]) <= 86400 + 3600
+    assert _sent(host, phone) == 2

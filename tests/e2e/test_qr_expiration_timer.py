@@ -1,4 +1,5 @@
-"""The registered qr_expiration timer expires a pending QR past its validity and logs its run."""
+"""The registered qr_expiration timer expires a pending QR past its validity, and (issue 29) a
+purchase abandoned at OTP #1 past its deadline, never an approved one, and logs its run."""
 
 from __future__ import annotations
 
@@ -28,9 +29,21 @@ def test_timer_expires_and_logs(app_env: Path, azurite: str) -> None:
             amount_cents=1000, concept="Pedido", operation="COMPRA_LINEA_CREDITO", clabe="012180010000000015",
             state="QR_PENDING", valid_until=now - timedelta(seconds=1), payload="x", reason="QR issued",
             created_at=now, updated_at=now))  # fmt: skip
+    abandoned = (("p-timer-otp1", "PENDING_OTP1"), ("p-timer-approved", "APPROVED"))
+    for purchase, _ in abandoned:
+        register_order(bootstrap.engine(), "KOF", purchase, "CUST-T", Decimal("10.00"), "Pedido", "kof", now)
+    with bootstrap.engine().begin() as conn:
+        for purchase, state in abandoned:
+            ref = conn.execute(sa.text("SELECT id FROM lending_orders WHERE order_id = :o"), {"o": purchase}).scalar()
+            conn.execute(sa.insert(lending_purchases).values(
+                id=purchase, order_ref=ref, channel="KOF", customer_id="CUST-T", amount=Decimal("10.00"),
+                amount_cents=1000, concept="Pedido", operation="COMPRA_LINEA_CREDITO", clabe="012180010000000015",
+                state=state, expires_at=now - timedelta(seconds=1), reason="abandoned",
+                created_at=now - timedelta(days=2), updated_at=now - timedelta(days=2)))  # fmt: skip
     function("qr_expiration").get_user_function()(TimerRequest())
     with bootstrap.engine().connect() as conn:
-        assert conn.execute(sa.text("SELECT state FROM lending_purchases WHERE id = 'p-timer-1'")).scalar() == "EXPIRED"
+        states = dict(conn.execute(sa.text("SELECT id, state FROM lending_purchases")).all())
+    assert states == {"p-timer-1": "EXPIRED", "p-timer-otp1": "EXPIRED", "p-timer-approved": "APPROVED"}
     bootstrap.log_sink().flush()
     runs = read_partition(azurite, PROCESS_LOGS, partition_key("qr_expiration", datetime.now(UTC)))
-    assert runs and runs[0]["Expired"] == 1 and runs[0]["Outcome"] == "succeeded"
+    assert runs and runs[0]["Expired"] == 2 and runs[0]["Outcome"] == "succeeded"

@@ -30,6 +30,12 @@ class _Acs(BaseHTTPRequestHandler):
               and self.headers["x-ms-content-sha256"] == base64.b64encode(hashlib.sha256(body).digest()).decode())  # fmt: skip
         message = json.loads(body)
         _Acs.seen.append(message)
+        if message["message"] == "garbled":  # a proxy's page instead of ACS's answer
+            self.send_response(202)
+            self.send_header("Content-Length", "9")
+            self.end_headers()
+            self.wfile.write(b"<html>ok!")
+            return
         status = 202 if ok else 401
         answer = {"value": [{"to": message["smsRecipients"][0]["to"], "messageId": "m-1", "httpStatusCode": 202,
                              "successful": message["message"] != "fail"}]}  # fmt: skip
@@ -55,6 +61,8 @@ def test_acs_client_signs_and_reads_the_answer() -> None:
                                  "message": "Tu codigo es 123456"}  # fmt: skip
         with pytest.raises(SmsError, match="did not send"):
             sms.send("+525500000001", "fail")
+        with pytest.raises(SmsError, match="a body it does not send"):  # issue 29: never another exception
+            sms.send("+525500000001", "garbled")
         wrong = AcsSms(f"endpoint=http://127.0.0.1:{server.server_port}/;accesskey={base64.b64encode(b'x').decode()}",
                        "+18005550100")  # fmt: skip
         with pytest.raises(SmsError, match="HTTP 401"):

@@ -114,3 +114,59 @@ def test_state_machine_allows_only_its_table(state: State, event: str) -> None:
         with pytest.raises(LendingError) as caught:
             next_state(state, event)
         assert caught.value.code == "transicion_invalida" and str(state) in caught.value.message
+
+
+def test_every_state_holding_limit_ends_in_bounded_time_or_by_the_bank() -> None:
+    """Issue 29: a state that holds limit expires (and may be released) unless money may have left."""
+    from domain.lending.states import EXPIRES, FINAL, HOLDS_LIMIT, MONEY_MAY_MOVE
+
+    assert HOLDS_LIMIT <= EXPIRES | MONEY_MAY_MOVE
+    for state in EXPIRES:
+        assert next_state(state, "expired") is State.EXPIRED
+        assert next_state(state, "released") is State.REJECTED
+    for state in MONEY_MAY_MOVE:
+        for event in ("expired", "released"):
+            with pytest.raises(LendingError):
+                next_state(state, event)
+    assert not HOLDS_LIMIT & FINAL and not any(state in FINAL for state, _ in ALLOWED)
+    assert next_state(State.PENDING_OTP2, "sms_failed") is State.QR_PENDING
+
+
+LINE = dict(arrangement_id="CA", limit=Decimal(1000), available=Decimal(50), overdue=Decimal(0))
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"available": Decimal(1500)}, "more than the limit"),
+        ({"available": Decimal(-1)}, "available is"),
+        ({"available": Decimal("49.999")}, "more than two decimals"),
+        ({"limit": Decimal("NaN")}, "limit is"),
+        ({"overdue": Decimal("-5")}, "overdue is"),
+        ({"available": 50.0}, "available is"),  # a float is no exact amount
+    ],
+)
+def test_a_line_that_could_lend_too_much_is_refused(change: dict, named: str) -> None:
+    from domain.lending.credit import CreditLine, assess
+
+    result = assess(CreditLine(**{**LINE, **change}), Decimal(10), Decimal(0))
+    assert (result.approved, result.code) == (False, "linea_no_verificable") and named in result.message
+    assert assess(CreditLine(**LINE), Decimal(50), Decimal(0)).approved
+    assert assess(CreditLine(**LINE), Decimal("50.01"), Decimal(0)).code == "limite_insuficiente"
+
+
+@pytest.mark.parametrize("value", [None, True, "100", 1.5, Decimal("NaN"), Decimal("Infinity"), Decimal(-1),
+                                   Decimal("0.001"), [], {}])  # fmt: skip
+def test_exact_amount_refuses_anything_but_an_exact_number(value: object) -> None:
+    from domain.lending.credit import UnreadableCreditLine, exact_amount
+
+    with pytest.raises(UnreadableCreditLine) as caught:
+        exact_amount(value, "availableCreditAmount")
+    assert caught.value.code == "linea_no_verificable" and "availableCreditAmount" in caught.value.message
+
+
+def test_exact_amount_takes_integers_and_cents() -> None:
+    from domain.lending.credit import exact_amount
+
+    assert exact_amount(0, "x") == 0 and exact_amount(Decimal("950.50"), "x") == Decimal("950.50")
+    assert exact_amount(Decimal("15000.0"), "x") == Decimal(15000)

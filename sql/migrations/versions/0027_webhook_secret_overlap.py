@@ -5,7 +5,7 @@ a channel never rotated. Webhook events may now also be PARKED (a channel withou
 URL): `lending_webhooks.state` is already wide enough.
 
 Revision ID: 0027
-Revises: 0025
+Revises: 0026
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0027"
-down_revision = "0025"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 
