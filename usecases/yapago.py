@@ -254,8 +254,13 @@ def pago(engine: Engine, setups: SetupCache, req: PagoRequest, clock: Clock) -> 
         if req.moneda != debt.currency:
             raise Answer(WRONG_CURRENCY, f"La deuda es en moneda {debt.currency}, el pago en {req.moneda}")
         cents = req.amount_cents
-        if mode == "completa" and not repo.take_balance(debt.id, cents):
-            raise _why_refused(repo, company, req, clients, cents)
+        stated = debt.total
+        if mode == "completa":
+            if not repo.take_balance(debt.id, cents):
+                raise _why_refused(repo, company, req, clients, cents)
+            # the total the balance was taken from, read under the row lock the update holds (a
+            # load may have restated the row since it was read above)
+            stated = repo.debt_total(debt.id)
         booked = accounting_date(now, setups.cutoff_hour)
         payment_id = repo.add_payment(
             {
@@ -265,7 +270,7 @@ def pago(engine: Engine, setups: SetupCache, req: PagoRequest, clock: Clock) -> 
                 "client_code": debt.client_code, "client_name": debt.client_name, "document": debt.document,
                 "due_date": debt.due_date, "currency": debt.currency, "amount_cents": cents,
                 "validation_mode": mode, "txn_at": txn_at.astimezone(UTC), "status": "P", "created_at": now,
-                "accounting_date": booked,
+                "accounting_date": booked, "stated_cents": stated,
             }
         )  # fmt: skip
         record = payment_record(

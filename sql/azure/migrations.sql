@@ -1146,3 +1146,23 @@ COMMIT;
 
 GO
 
+BEGIN TRANSACTION;
+
+-- Running upgrade 0022 -> 0024
+
+ALTER TABLE payment_files ADD taken_at DATETIMEOFFSET NULL;
+
+GO
+
+ALTER TABLE payments ADD stated_cents BIGINT NULL;
+
+GO
+
+UPDATE alembic_version SET version_num='0024' WHERE alembic_version.version_num = '0022';
+
+GO
+
+COMMIT;
+
+GO
+
