@@ -36,6 +36,7 @@ DEBT_COLUMNS = (
     "installment", "currency", "dni", "ruc", "alt_id", "file_id", "line_no",
 )  # fmt: skip
 DebtRow = tuple[Any, ...]  # in DEBT_COLUMNS order
+_KEY = ("company_code", "client_code", "service_code", "document")  # a debt's unique key
 
 
 def _in_runs(column: sa.ColumnElement[Any], runs: Sequence[Run]) -> sa.ColumnElement[bool]:
@@ -225,7 +226,7 @@ class DebtRepository:
                                None if first_after is None else int(first_after), int(filed_to or 0))  # fmt: skip
 
     def restate_paid(self, company: int, file_id: int, known_before: datetime,
-                     settlement: timedelta = DEFAULT_SETTLEMENT) -> None:  # fmt: skip
+                     settlement: timedelta = DEFAULT_SETTLEMENT, staged: bool = False) -> None:  # fmt: skip
         """Rows this file wrote take what YAPAGO did on them that the company had not applied.
 
         The company had applied a payment or a reversal by `known_before` (its file's statement
@@ -241,6 +242,11 @@ class DebtRepository:
           file's amount.
         A clock that runs ahead on the company's side can therefore never restore a balance
         that was paid: only the take and the delay count, never the time a payment was made.
+
+        Cost: the payments it had not applied are found from their records (the recent ones);
+        the restated ones by joining the rows the file wrote with the company's payments: for an
+        R file every row (one pass over both tables, beside the load's own pass over the rows),
+        for an N file (`staged`) its staged lines, each row and its payments found by key.
         """
         runs = self.unknown_records(company, known_before, settlement)
         p_rec, a_rec = payment_records.alias("p_rec"), payment_records.alias("a_rec")
@@ -255,9 +261,15 @@ class DebtRepository:
         restated = p.stated_cents.is_not(None) & (p.stated_cents == stated)  # the company did not deduct it
         deducted = p.stated_cents.is_(None) | (p.stated_cents != stated)
         unapplied = _in_runs(p_rec.c.id, runs.payments)
+        if staged:  # an N file's rows: from its staged lines (few), by the keys
+            lines = sa.table(self.changes, *(sa.column(name) for name in (*_KEY, "kind")))
+            rows = lines.join(d, sa.and_(*(lines.c[name] == d.c[name] for name in _KEY)) & lines.c.kind.in_(("N", "A")))
+            guarded = rows.join(payments, mine)
+        else:
+            guarded = payments.join(d, mine)
         branches = [
             sa.select(d.c.id.label("debt_id"), p.amount_cents.label("delta"))
-            .select_from(payments.join(d, mine))
+            .select_from(guarded)
             .where(completa & (p.status == "P") & restated),
             sa.select(d.c.id.label("debt_id"), p.amount_cents.label("delta"))
             .select_from(payments.join(p_rec, (p_rec.c.payment_id == p.id) & (p_rec.c.kind == "P")).join(d, mine))

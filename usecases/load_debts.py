@@ -679,8 +679,7 @@ def _apply_changes(
             totals.applied_pen += int(cents or 0)
         else:
             totals.applied_usd += int(cents or 0)
-    repo.end_changes()
-    return since_id
+    return since_id  # the staged lines stay until the balances are restated (_apply_details)
 
 
 def _lines_of(reopen: Callable[[], BinaryIO], wanted: set[int]) -> dict[int, bytes]:
@@ -849,7 +848,9 @@ def _apply_details(
         assert problem is not None, (line_no, document)
         spool.add([problem], raw)
     repo.build_lookup(company, file_id, since_id, fresh=replace)
-    repo.restate_paid(company, file_id, known_before, settlement)
+    repo.restate_paid(company, file_id, known_before, settlement, staged=not replace)
+    if not replace:
+        repo.end_changes()
     if replace or totals.lines >= BIG_FILE_LINES:
         repo.refresh_statistics()
     totals.read_pen += read_pen

@@ -50,19 +50,21 @@ class Biller:
     seq: itertools.count = field(default_factory=lambda: itertools.count(1))
     settlement: timedelta = DEFAULT_SETTLEMENT  # PAYMENT_FILE_SETTLEMENT_HOURS
 
-    def reload(self, cents: int, header_at: datetime, now: datetime, arrived: datetime | None = None) -> str:
-        """An R file with the one debt at `cents`, its header at `header_at`, loaded at `now`
-        (its modification time `arrived`, if given)."""
+    def reload(self, cents: int, header_at: datetime, now: datetime, arrived: datetime | None = None,
+               kind: str = "R") -> str:  # fmt: skip
+        """An R file with the one debt at `cents` (or an N file updating it: `kind` N), its header
+        at `header_at`, loaded at `now` (its modification time `arrived`, if given)."""
         name = f"D{self.code:05d}22112026{next(self.seq):03d}.TXT"
         line = DETAIL.format(dict(
-            tipo_actualizacion="N", codigo_cliente="04785124", nombre_cliente="JUAN PEREZ", codigo_producto="001",
+            tipo_actualizacion="N" if kind == "R" else "A", codigo_cliente="04785124", nombre_cliente="JUAN PEREZ",
+            codigo_producto="001",
             num_documento=DOC, desc_documento="Factura", fecha_vencimiento=date(2026, 12, 10),
             fecha_emision=date(2026, 11, 10), deuda=cents, mora=0, gastos_adm=0, pago_minimo=1, periodo=11,
             anio=2026, cuota=1, moneda_doc="1", dni="", ruc="", identificador_04="", filler="",
         ))  # fmt: skip
         local = header_at.astimezone(LIMA)
         head = HEADER.format(dict(
-            nombre_archivo=name, tipo_actualizacion="R", codigo_empresa=self.code, fecha_transmision=local.date(),
+            nombre_archivo=name, tipo_actualizacion=kind, codigo_empresa=self.code, fecha_transmision=local.date(),
             hora_transmision=time(local.hour, local.minute, local.second), numero_registros=1,
             importe_total_soles=cents, importe_total_dolares=0, filler="", mac=0,
         ))  # fmt: skip
@@ -265,6 +267,20 @@ def test_never_while_the_reload_states_the_total_paid_against(database: tuple[En
     assert biller.pay(4000, hours(8))[1] == "00"
     assert biller.reload(4000, hours(9), hours(9)) == "PROCESADO"  # states 40.00 again: not the 100.00 of the 60.00
     assert biller.pending() == 0, "the 40.00 paid against 40.00 counts; the 60.00 (paid against 100.00) does not"
+
+
+def test_an_n_file_restates_the_debts_it_updates_alike(database: tuple[Engine, Path]) -> None:
+    """An A line is a reload of its debt: the same rules (its staged lines find the payments)."""
+    biller = new_biller(database)
+    biller.settlement = timedelta(hours=1)
+    assert biller.pay(6000, hours(1))[1] == "00"
+    biller.deliver(hours(2))
+    assert biller.reload(10500, hours(2.5), hours(2.5), kind="N") == "PROCESADO"  # not taken, not settled
+    assert biller.pending() == 4500
+    assert biller.reload(10000, hours(4), hours(4), kind="N") == "PROCESADO"  # settled, the total paid against
+    assert biller.pending() == 4000
+    assert biller.reload(4000, hours(5), hours(5), kind="N") == "PROCESADO"  # applied
+    assert biller.pending() == 4000
 
 
 def test_a_reversal_the_company_has_not_taken_gives_the_money_back_to_the_balance(
