@@ -151,7 +151,8 @@ debts = sa.Table(
     sa.Column("file_id", sa.BigInteger, nullable=False),
     sa.Column("line_no", sa.Integer, nullable=False),
     # What YAPAGO payments took from this debt (validacion completa); restated by each load
-    # from the payments registered after the file's transmission (see usecases/load_debts.py).
+    # from the payments the company could not have applied by the file's statement time
+    # (domain/settlement.py, sql/debt_repository.py restate_paid).
     sa.Column("paid_cents", sa.BigInteger, nullable=False, server_default="0"),
     sa.UniqueConstraint("company_code", "client_code", "service_code", "document"),
     sa.ForeignKeyConstraint(

@@ -129,7 +129,8 @@ class YapagoRepository:
 
     def give_back(self, company: int, service: str, document: str, client: str, cents: int) -> None:
         """A reversal restores the balance. paid_cents may go below zero: when a load restated the
-        debt after the company was sent this payment, the company's amount already deducted it
+        debt after the company could have applied this payment (it took the payment file, or the
+        settlement delay passed), the company's amount already deducted it
         (sql/debt_repository.restate_paid), and the customer now owes it again."""
         self.conn.execute(
             sa.update(debts)
