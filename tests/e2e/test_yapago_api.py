@@ -318,29 +318,30 @@ def test_a_reload_before_the_biller_took_its_payment_file(host: YapagoHost) -> N
     applied it) sends 100.00 again: 40.00 is what is left to pay, not 100.00. Then it takes the file."""
     import time
 
-    host.manage("create-company", "--code", "732", "--name", "LUZ SA", "--service", "001:completa",
-                "--account", "001:1020:191-0732001-0-01")  # fmt: skip
+    # 741: a company no other test here names (the hosts remember for 30 s that one does not exist)
+    host.manage("create-company", "--code", "741", "--name", "LUZ SA", "--service", "001:completa",
+                "--account", "001:1020:191-0741001-0-01")  # fmt: skip
     exchange = Path(host.env["SFTP_URL"].removeprefix("file://"))
-    pending = exchange / "00732" / "Deudas" / "Pending"
-    mine = {"idEmpresa": "732", "numeroDocumento": "F001-00000009", "referenciaDeuda": 9}
-    name, data = biller_file(732, 1, 10000)
+    pending = exchange / "00741" / "Deudas" / "Pending"
+    mine = {"idEmpresa": "741", "numeroDocumento": "F001-00000009", "referenciaDeuda": 9}
+    name, data = biller_file(741, 1, 10000)
     (pending / name).write_bytes(data)
-    assert "PROCESADO" in host.manage("load-debts", "--company", "732")
+    assert "PROCESADO" in host.manage("load-debts", "--company", "741")
     assert host.post("pago", pago(f"S{uuid.uuid4().hex[:8]}", "60.00", **mine)).json()["codResp"] == "00"
-    (written,) = [line.split()[1] for line in host.manage("generate-payments", "--company", "732").splitlines()]
-    listed = host.manage("payments", "--company", "732")
+    (written,) = [line.split()[1] for line in host.manage("generate-payments", "--company", "741").splitlines()]
+    listed = host.manage("payments", "--company", "741")
     assert written in listed and "in Pagos/, counts against reloads until taken or" in listed, listed
     time.sleep(1.1)  # the next file's header is a second later than the payment file
-    name, data = biller_file(732, 2, 10000)
+    name, data = biller_file(741, 2, 10000)
     (pending / name).write_bytes(data)
-    assert "PROCESADO" in host.manage("load-debts", "--company", "732")
-    offered = host.post("consulta", {**CONSULTA, "idEmpresa": "732"}).json()
+    assert "PROCESADO" in host.manage("load-debts", "--company", "741")
+    offered = host.post("consulta", {**CONSULTA, "idEmpresa": "741"}).json()
     assert [d["deuda"] for d in offered["deudas"]] == ["40.00"], offered
     refused = host.post("pago", pago(f"S{uuid.uuid4().hex[:8]}", "100.00", **mine))
     assert (refused.status_code, refused.json()["codResp"]) == (422, "34")
     assert host.post("pago", pago(f"S{uuid.uuid4().hex[:8]}", "40.00", **mine)).json()["codResp"] == "00"
-    assert host.post("consulta", {**CONSULTA, "idEmpresa": "732"}).json()["codResp"] == "30"
-    (exchange / "00732" / "Pagos" / written).unlink()  # the biller applied and took it
-    swept = host.manage("sweep-payment-files", "--company", "732")
-    assert f"00732 {written} taken (seen gone" in swept and "1 taken now, 0 still in Pagos/" in swept, swept
-    assert "taken (seen gone" in host.manage("payments", "--company", "732")
+    assert host.post("consulta", {**CONSULTA, "idEmpresa": "741"}).json()["codResp"] == "30"
+    (exchange / "00741" / "Pagos" / written).unlink()  # the biller applied and took it
+    swept = host.manage("sweep-payment-files", "--company", "741")
+    assert f"00741 {written} taken (seen gone" in swept and "1 taken now, 0 still in Pagos/" in swept, swept
+    assert "taken (seen gone" in host.manage("payments", "--company", "741")
