@@ -713,7 +713,30 @@ def cmd_dispatch_debts(args: argparse.Namespace) -> int:
     print(f"queued {counts['Companies']} companies ({counts['Files']} files) on {counts['Queue']}")
     for warning in warnings:
         print(f"warning: {warning}")
+    if "SweepError" in counts:
+        print(f"warning: the payment files taken could not be looked for: {counts['SweepError']}")
+    else:
+        print(f"payment files seen taken from Pagos/: {counts['Taken']} now, {counts['NotTaken']} still there")
     return 0
+
+
+def cmd_sweep_payment_files(args: argparse.Namespace) -> int:
+    import bootstrap
+    from domain.companies import parse_company_code
+    from usecases.payment_files import sweep_taken
+
+    company = parse_company_code(args.company) if args.company else None
+    results = sweep_taken(bootstrap.engine(), bootstrap.file_store(), bootstrap.utc_now, company=company)
+    for r in results:
+        if r.problem:
+            print(f"{r.company:05d} not looked at: {r.problem}")
+            continue
+        for name in r.taken:
+            print(f"{r.company:05d} {name} taken (seen gone {r.seen_at:%Y-%m-%d %H:%M:%S}Z)")
+        print(f"{r.company:05d} {len(r.taken)} taken now, {r.waiting} still in Pagos/")
+    if not results:
+        print("no payment file waiting in any Pagos/ folder")
+    return 1 if any(r.problem for r in results) else 0
 
 
 def cmd_poison(args: argparse.Namespace) -> int:
@@ -809,9 +832,12 @@ def cmd_debt_files(args: argparse.Namespace) -> int:
 
 
 def cmd_payments(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
     import bootstrap
     from domain.companies import parse_company_code
     from domain.debts import cents_text
+    from settings import get_settings
     from usecases.reports import payment_file_rows, pending_records
 
     if args.pending:
@@ -823,10 +849,12 @@ def cmd_payments(args: argparse.Namespace) -> int:
         return 0
     company = parse_company_code(args.company) if args.company else None
     rows = payment_file_rows(bootstrap.engine(), company, args.limit)
+    settlement = timedelta(hours=get_settings().payment_file_settlement_hours)
     for r in rows:
         uploaded = f"{r.uploaded_at:%Y-%m-%d %H:%M:%S}Z" if r.uploaded_at else "reserved, not written yet"
         print(f"{r.company:05d} {r.file_name} records={r.records} net PEN {cents_text(r.total_pen)} "
-              f"USD {cents_text(r.total_usd)} {uploaded}")  # fmt: skip
+              f"USD {cents_text(r.total_usd)} {uploaded}"
+              + (f" {r.settlement(settlement).text}" if r.uploaded_at else ""))  # fmt: skip
     if not rows:
         print("no payment files")
     return 0
@@ -1162,6 +1190,11 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("dispatch-debts", help="queue every company with pending debt files now (the timer's work)")
     p.set_defaults(run=cmd_dispatch_debts)
+
+    p = sub.add_parser("sweep-payment-files", help="record the payment files the billers took (moved or deleted) "
+                       "from Pagos/ since the last look (the debt_loader timer does it every run)")  # fmt: skip
+    p.add_argument("--company", help="only this company code")
+    p.set_defaults(run=cmd_sweep_payment_files)
 
     p = sub.add_parser("poison", help="list the messages that failed maxDequeueCount times (or --requeue them)")
     p.add_argument("--queue", help="the work queue (default DEBT_QUEUE)")

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     payment_cutoff_hour: int = Field(default=20, ge=0, le=24, alias="PAYMENT_CUTOFF_HOUR")
     yapago_retry_window_minutes: int = Field(default=60, ge=1, le=1440, alias="YAPAGO_RETRY_WINDOW_MINUTES")
     debt_file_max_future_minutes: int = Field(default=10, ge=0, le=1440, alias="DEBT_FILE_MAX_FUTURE_MINUTES")
+    # the billers' contract: a payment file is applied within this many hours of its delivery (a file
+    # taken from Pagos/ counts at once); 0: only taken files count (domain/settlement.py)
+    payment_file_settlement_hours: int = Field(default=72, ge=0, le=24 * 31, alias="PAYMENT_FILE_SETTLEMENT_HOURS")
     debt_load_worker: Literal["auto", "on", "off"] = Field(default="auto", alias="DEBT_LOAD_WORKER")
     collections_rules_file: Path | None = Field(default=None, alias="COLLECTIONS_RULES_FILE")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -257,13 +257,15 @@ def console_overview(session: Session) -> func.HttpResponse:
 @signed_in()
 def console_billers(session: Session) -> func.HttpResponse:
     """Per company: the day's debt files with their rejected lines, payment files, records waiting."""
+    from settings import get_settings
     from usecases.console_day import companies_day
 
     day = _day(session.req)
     warnings, aside = _exchange(day)
     return session.render(f"Billers on {day.isoformat()}", "billers",
                           pages.billers(day, companies_day(bootstrap.engine(), day), session.base, warnings,
-                                        aside))  # fmt: skip
+                                        aside, timedelta(hours=get_settings().payment_file_settlement_hours),
+                                        bootstrap.utc_now()))  # fmt: skip
 
 
 @bp.route(route="console/yapago", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

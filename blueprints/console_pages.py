@@ -5,13 +5,15 @@ the lending side, as the commands print them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from blueprints.console_html import Html, action, bar_chart, join, status, table, tag, text, tiles
 from domain.debts import cents_text
+from domain.settlement import DEFAULT_SETTLEMENT
 from domain.yapago import CODES, LIMA
 from usecases.console_day import CompanyDay, HourCount
+from usecases.reports import Settlement
 
 DESCRIPTIONS = {c.code: c.message for c in CODES}
 OPERATIONS = (("yapago_consulta", "consulta"), ("yapago_pago", "pago"), ("yapago_reversa", "reversa"))
@@ -19,6 +21,19 @@ OPERATIONS = (("yapago_consulta", "consulta"), ("yapago_pago", "pago"), ("yapago
 
 def lima(moment: datetime | None) -> str:
     return moment.astimezone(LIMA).strftime("%H:%M:%S") if moment else "-"
+
+
+def taken(state: Settlement) -> Any:
+    """A payment file's column "Taken by the biller": when it was seen gone, or until when its
+    payments count against a reload (the date too: the file may be days old)."""
+    if state.state == "reserved":
+        return "-"
+    when = state.at.astimezone(LIMA).strftime("%Y-%m-%d %H:%M") if state.at else ""
+    if state.state == "taken":
+        return tag("span", f"taken, seen {when}", class_="ok")
+    if state.state == "settled":
+        return tag("span", f"not taken; applied by contract since {when}", class_="warn")
+    return tag("span", f"not yet: counts against reloads until taken{' or ' + when if when else ''}", class_="warn")
 
 
 def utc(moment: datetime | None) -> str:
@@ -88,7 +103,8 @@ def overview(day: date, checks: dict[str, dict[str, Any]], companies: list[Compa
 
 
 def billers(day: date, companies: list[CompanyDay], base: str, warnings: Sequence[Any] = (),
-            aside: Sequence[Any] = ()) -> Html:  # fmt: skip
+            aside: Sequence[Any] = (), settlement: timedelta = DEFAULT_SETTLEMENT,
+            now: datetime | None = None) -> Html:  # fmt: skip
     parts: list[Any] = [day_picker(base, "billers", day)]
     if warnings:
         parts.append(tag("h2", "On the exchange, not read"))
@@ -120,9 +136,16 @@ def billers(day: date, companies: list[CompanyDay], base: str, warnings: Sequenc
                                    numeric=(0,), class_="rejected"))  # fmt: skip
         parts.append(tag("h3", "Payment files"))
         prow = [(lima(p.uploaded_at) if p.uploaded_at else "reserved, not written yet", p.file_name, p.records,
-                 cents_text(p.total_pen), cents_text(p.total_usd)) for p in c.payment_files]  # fmt: skip
-        parts.append(table(("Written (Lima)", "File", "Records", "Net PEN", "Net USD"), prow, numeric=(2, 3, 4),
-                           empty="no payment file this day"))  # fmt: skip
+                 cents_text(p.total_pen), cents_text(p.total_usd), taken(p.settlement(settlement, now)))
+                for p in c.payment_files]  # fmt: skip
+        parts.append(table(("Written (Lima)", "File", "Records", "Net PEN", "Net USD", "Taken by the biller"), prow,
+                           numeric=(2, 3, 4), empty="no payment file this day"))  # fmt: skip
+        if c.untaken:
+            name, written = c.untaken[0]
+            parts.append(tag("p", f"{len(c.untaken)} payment file(s) still in {c.code:05d}/Pagos/, the oldest {name} "
+                             f"written {written.astimezone(LIMA):%Y-%m-%d %H:%M} (Lima): their payments count against "
+                             "this biller's reloads until it takes them (moves or deletes them) or the settlement "
+                             "delay passes", class_="warn"))  # fmt: skip
         waiting = f"{c.waiting} payment(s) and reversal(s) waiting for the next payment file" if c.waiting else \
             "no record waiting for a payment file"  # fmt: skip
         parts.append(tag("p", waiting, class_="warn" if c.waiting else "note"))

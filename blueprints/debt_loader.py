@@ -65,6 +65,7 @@ def run_loader(company: int | None = None, progress=None, budget: Budget | None 
         company=company, progress=progress, on_file=log_file,
         max_future=timedelta(minutes=get_settings().debt_file_max_future_minutes),
         line_worker=get_settings().debt_load_worker, budget=budget,
+        settlement=timedelta(hours=get_settings().payment_file_settlement_hours),
     )  # fmt: skip
 
 
@@ -96,7 +97,34 @@ def dispatch_and_warn() -> tuple[dict, list]:
         counts["WarningsError"] = type(exc).__name__
     if warnings:
         counts |= {"Warnings": len(warnings), "WarningDetail": " | ".join(map(str, warnings))[:4000]}
+    counts |= sweep_counts(sweep())
     return counts, warnings
+
+
+def sweep() -> list:
+    """The payment files the billers took from Pagos/ since the last look (usecases/payment_files.py
+    sweep_taken): on every dispatch, so a take is seen within DEBT_LOADER_SCHEDULE."""
+    from usecases.payment_files import sweep_taken
+
+    try:
+        return sweep_taken(bootstrap.engine(), bootstrap.file_store(), bootstrap.utc_now)
+    except Exception as exc:  # noqa: BLE001 - the dispatch is done: a sweep that failed is said, not raised
+        return [exc]
+
+
+def sweep_counts(results: list) -> dict:
+    """What a sweep adds to the dispatcher's ProcessLogs entity."""
+    failed = [r for r in results if isinstance(r, Exception)]
+    if failed:
+        return {"SweepError": type(failed[0]).__name__}
+    counts: dict = {"Taken": sum(len(r.taken) for r in results), "NotTaken": sum(r.waiting for r in results)}
+    taken = [f"{r.company:05d}/Pagos/{name}" for r in results for name in r.taken]
+    problems = [f"{r.company:05d}: {r.problem}" for r in results if r.problem]
+    if taken:
+        counts["TakenDetail"] = " ".join(taken)[:4000]
+    if problems:
+        counts["SweepProblems"] = " | ".join(problems)[:4000]
+    return counts
 
 
 @bp.timer_trigger(schedule="%DEBT_LOADER_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)

@@ -8,13 +8,14 @@ is retried row by row to name the duplicates.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from domain.debts import LoadSummary
+from domain.settlement import DEFAULT_SETTLEMENT, Run, UnknownRecords, unknown_records
 from sql.bulk import copy_rows
 from sql.engine import stored_utc
 from sql.locks import lock_row
@@ -35,6 +36,16 @@ DEBT_COLUMNS = (
     "installment", "currency", "dni", "ruc", "alt_id", "file_id", "line_no",
 )  # fmt: skip
 DebtRow = tuple[Any, ...]  # in DEBT_COLUMNS order
+_KEY = ("company_code", "client_code", "service_code", "document")  # a debt's unique key
+
+
+def _in_runs(column: sa.ColumnElement[Any], runs: Sequence[Run]) -> sa.ColumnElement[bool]:
+    """`column` within one of the runs (lo < id <= hi; hi None: no end), also bounded below by the
+    first run's start so that the index on the record id is read from there on."""
+    if not runs:
+        return column < 0  # no run: no record (ids start at 1)
+    either = sa.or_(*((column > lo) if hi is None else ((column > lo) & (column <= hi)) for lo, hi in runs))
+    return (column > runs[0][0]) & either
 
 
 class DebtRepository:
@@ -189,70 +200,95 @@ class DebtRepository:
             self.conn.exec_driver_sql("UPDATE STATISTICS debts")
             self.conn.exec_driver_sql("UPDATE STATISTICS debt_lookup")
 
-    def delivered_watermarks(self, company: int, known_before: datetime) -> tuple[int, int]:
-        """(low, high) record ids of what the company had received before `known_before`.
+    def known_files(self, company: int, at: datetime, settlement: timedelta) -> sa.ColumnElement[bool]:
+        """The company's payment files its biller counts as having applied by `at`
+        (domain/settlement.py `file_known`): taken from Pagos/ by then, or delivered a settlement
+        delay before it."""
+        f = payment_files.c
+        cutoff = at.astimezone(UTC)
+        applied = f.taken_at.is_not(None) & (f.taken_at <= cutoff)
+        if settlement > timedelta(0):
+            applied = applied | (f.uploaded_at <= cutoff - settlement)
+        return (f.company_code == company) & f.uploaded_at.is_not(None) & applied
 
-        A payment file is the company's record-id range (after, last]. `low`: every record up
-        to it was in a file delivered before that time (the files before the first one not
-        delivered by then). `high`: the last record of any file delivered by then.
-        """
-        cutoff = known_before.astimezone(UTC)
-        files = payment_files.c
-        mine = files.company_code == company
-        gap = self.conn.execute(
-            sa.select(sa.func.min(files.after_record_id)).where(
-                mine & (files.uploaded_at.is_(None) | (files.uploaded_at > cutoff))
-            )
-        ).scalar()
-        delivered = self.conn.execute(
-            sa.select(sa.func.max(files.last_record_id)).where(mine & (files.uploaded_at <= cutoff))
-        ).scalar()
-        high = int(delivered or 0)
-        return (int(gap) if gap is not None else high), high
+    def unknown_records(self, company: int, at: datetime, settlement: timedelta) -> UnknownRecords:
+        """The company's payment-record ids its biller cannot be taken to have applied by `at`."""
+        f = payment_files.c
+        first_after, filed_to = self.conn.execute(
+            sa.select(sa.func.min(f.after_record_id), sa.func.max(f.last_record_id)).where(f.company_code == company)
+        ).one()
+        unknown = self.conn.execute(
+            sa.select(f.after_record_id, f.last_record_id)
+            .where((f.company_code == company) & sa.not_(self.known_files(company, at, settlement)))
+            .order_by(f.after_record_id)
+        ).all()
+        return unknown_records(((int(a), int(b)) for a, b in unknown),
+                               None if first_after is None else int(first_after), int(filed_to or 0))  # fmt: skip
 
-    def restate_paid(self, company: int, file_id: int, known_before: datetime) -> None:
-        """Rows this file wrote take what YAPAGO did on them that the company could not know of.
+    def restate_paid(self, company: int, file_id: int, known_before: datetime,
+                     settlement: timedelta = DEFAULT_SETTLEMENT, staged: bool = False) -> None:  # fmt: skip
+        """Rows this file wrote take what YAPAGO did on them that the company had not applied.
 
-        The company can only know of payments and reversals it was sent in a payment file
-        delivered before `known_before` (the file's transmission time, capped at its arrival:
-        usecases/load_debts.py). So the balance counts, against the company's amount:
-        + every payment still standing whose record was not in such a file (records after the
-          `low` watermark: a gap in the delivered files counts as not delivered);
-        - every payment the company was sent but whose reversal it was not (reversal record
-          after the `high` watermark): it deducted money the customer got back, so paid_cents
-          goes below zero and the pending balance above the file's amount.
+        The company had applied a payment or a reversal by `known_before` (its file's statement
+        time, domain/settlement.py) only when it was in a payment file the company took from
+        Pagos/ by then, or delivered a settlement delay before. So the balance counts, against
+        the company's amount:
+        + every payment still standing that it had not applied;
+        + every payment still standing whose debt it states at the very total the payment was
+          made against (`payments.stated_cents`): it plainly did not deduct it, whatever the
+          files say (a file taken but not applied, a delay the company did not keep);
+        - every payment it had applied whose reversal it had not: it deducted money the
+          customer got back, so paid_cents goes below zero and the pending balance above the
+          file's amount.
         A clock that runs ahead on the company's side can therefore never restore a balance
-        that was paid: only delivery counts, never the time a payment was made.
+        that was paid: only the take and the delay count, never the time a payment was made.
+
+        Cost: the payments it had not applied are found from their records (the recent ones);
+        the restated ones by joining the rows the file wrote with the company's payments: for an
+        R file every row (one pass over both tables, beside the load's own pass over the rows),
+        for an N file (`staged`) its staged lines, each row and its payments found by key.
         """
-        low, high = self.delivered_watermarks(company, known_before)
+        runs = self.unknown_records(company, known_before, settlement)
         p_rec, a_rec = payment_records.alias("p_rec"), payment_records.alias("a_rec")
-        key = (payments.c.service_code, payments.c.document, payments.c.client_code)
-        completa = (payments.c.company_code == company) & (payments.c.validation_mode == "completa")
-        standing = (
-            sa.select(*key, payments.c.amount_cents.label("delta"))
-            .join(p_rec, (p_rec.c.payment_id == payments.c.id) & (p_rec.c.kind == "P"))
-            .where(completa & (payments.c.status == "P") & (p_rec.c.company_code == company) & (p_rec.c.id > low))
-        )
-        given_back = (
-            sa.select(*key, (-payments.c.amount_cents).label("delta"))
-            .join(a_rec, (a_rec.c.payment_id == payments.c.id) & (a_rec.c.kind == "A"))
-            .join(p_rec, (p_rec.c.payment_id == payments.c.id) & (p_rec.c.kind == "P"))
-            .where(
-                completa & (payments.c.status == "A") & (a_rec.c.company_code == company) & (a_rec.c.id > high)
-                & (p_rec.c.id <= low)
-            )
+        d = debts.alias("d")
+        p = payments.c
+        mine = (
+            (d.c.company_code == company) & (d.c.file_id == file_id) & (d.c.service_code == p.service_code)
+            & (d.c.document == p.document) & (d.c.client_code == p.client_code)
         )  # fmt: skip
-        both = sa.union_all(standing, given_back).subquery()
-        unknown = sa.select(*both.c[:3], sa.func.sum(both.c.delta).label("total")).group_by(*both.c[:3]).subquery()
-        self.conn.execute(
-            sa.update(debts)
-            .values(paid_cents=unknown.c.total)
-            .where(
-                (debts.c.company_code == company) & (debts.c.file_id == file_id)
-                & (debts.c.service_code == unknown.c.service_code) & (debts.c.document == unknown.c.document)
-                & (debts.c.client_code == unknown.c.client_code)
+        completa = (p.company_code == company) & (p.validation_mode == "completa")
+        stated = d.c.amount_cents + d.c.late_fee_cents + d.c.admin_fee_cents
+        restated = p.stated_cents.is_not(None) & (p.stated_cents == stated)  # the company did not deduct it
+        deducted = p.stated_cents.is_(None) | (p.stated_cents != stated)
+        unapplied = _in_runs(p_rec.c.id, runs.payments)
+        if staged:  # an N file's rows: from its staged lines (few), by the keys
+            lines = sa.table(self.changes, *(sa.column(name) for name in (*_KEY, "kind")))
+            rows = lines.join(d, sa.and_(*(lines.c[name] == d.c[name] for name in _KEY)) & lines.c.kind.in_(("N", "A")))
+            guarded = rows.join(payments, mine)
+        else:
+            guarded = payments.join(d, mine)
+        branches = [
+            sa.select(d.c.id.label("debt_id"), p.amount_cents.label("delta"))
+            .select_from(guarded)
+            .where(completa & (p.status == "P") & restated),
+            sa.select(d.c.id.label("debt_id"), p.amount_cents.label("delta"))
+            .select_from(payments.join(p_rec, (p_rec.c.payment_id == p.id) & (p_rec.c.kind == "P")).join(d, mine))
+            .where(completa & (p.status == "P") & (p_rec.c.company_code == company) & unapplied & deducted),
+            sa.select(d.c.id.label("debt_id"), (-p.amount_cents).label("delta"))
+            .select_from(
+                payments.join(a_rec, (a_rec.c.payment_id == p.id) & (a_rec.c.kind == "A"))
+                .join(p_rec, (p_rec.c.payment_id == p.id) & (p_rec.c.kind == "P"))
+                .join(d, mine)
             )
-        )  # fmt: skip
+            .where(
+                completa & (p.status == "A") & (a_rec.c.company_code == company)
+                & _in_runs(a_rec.c.id, runs.reversals) & sa.not_(_in_runs(p_rec.c.id, runs.payments)) & deducted
+            ),
+        ]  # fmt: skip
+        both = sa.union_all(*branches).subquery()
+        per_debt = sa.select(both.c.debt_id, sa.func.sum(both.c.delta).label("total")).group_by(both.c.debt_id)
+        unknown = per_debt.subquery()
+        self.conn.execute(sa.update(debts).values(paid_cents=unknown.c.total).where(debts.c.id == unknown.c.debt_id))
 
     def insert_many(self, rows: Sequence[DebtRow]) -> None:
         """Insert a batch; raises IntegrityError if any row's key exists (the caller retries per row)."""

@@ -135,6 +135,32 @@ class PaymentFileRepository:
             .values(uploaded_at=now, records=records, total_pen=total_pen, total_usd=total_usd)
         )
 
+    def untaken(self, company: int | None = None) -> list[sa.Row[Any]]:
+        """Files on the exchange that no sweep has yet seen taken, oldest first."""
+        f = payment_files.c
+        query = (
+            sa.select(f.id, f.company_code, f.file_name, f.uploaded_at)
+            .where(f.uploaded_at.is_not(None) & f.taken_at.is_(None))
+            .order_by(f.company_code, f.id)
+        )
+        if company is not None:
+            query = query.where(f.company_code == company)
+        return list(self.conn.execute(query))
+
+    def mark_taken(self, file_ids: Sequence[int], seen_gone: datetime) -> int:
+        """Record that these files were seen gone from Pagos/ at `seen_gone`; a file already
+        marked keeps its (earlier) time. How many were marked now."""
+        marked = 0
+        for start in range(0, len(file_ids), 500):
+            chunk = list(file_ids[start : start + 500])
+            marked += self.conn.execute(
+                sa.update(payment_files)
+                .where(payment_files.c.id.in_(chunk) & payment_files.c.taken_at.is_(None)
+                       & payment_files.c.uploaded_at.is_not(None))
+                .values(taken_at=seen_gone)
+            ).rowcount  # fmt: skip
+        return marked
+
     def chunks(self, files: Sequence[Any]) -> Iterator[tuple[int, int, int, int, int, int, int, str]]:
         """(file id, records, net PEN, net USD, reversals, reversed PEN, reversed USD, text) of
         consecutive pieces of the given files (net: payments minus reversals, the file's totals),

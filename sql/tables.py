@@ -151,7 +151,8 @@ debts = sa.Table(
     sa.Column("file_id", sa.BigInteger, nullable=False),
     sa.Column("line_no", sa.Integer, nullable=False),
     # What YAPAGO payments took from this debt (validacion completa); restated by each load
-    # from the payments registered after the file's transmission (see usecases/load_debts.py).
+    # from the payments the company could not have applied by the file's statement time
+    # (domain/settlement.py, sql/debt_repository.py restate_paid).
     sa.Column("paid_cents", sa.BigInteger, nullable=False, server_default="0"),
     sa.UniqueConstraint("company_code", "client_code", "service_code", "document"),
     sa.ForeignKeyConstraint(
@@ -206,6 +207,10 @@ payments = sa.Table(
     # fixed when the payment or its reversal is booked; the payment file prints it
     sa.Column("accounting_date", sa.Date),
     sa.Column("reversal_accounting_date", sa.Date),
+    # the debt's total (amount + late fee + admin fee) as the biller stated it when this payment
+    # took it: a reload stating the same total has not deducted the payment (sql/debt_repository.py
+    # restate_paid). Null for payments taken before migration 0024.
+    sa.Column("stated_cents", sa.BigInteger),
     sa.UniqueConstraint("bank_code", "operation_number", "txn_date"),
     sa.CheckConstraint("status IN ('P', 'A')", name="status"),
     sa.Index("ix_payments_debt", "company_code", "service_code", "document", "client_code"),
@@ -245,6 +250,10 @@ payment_files = sa.Table(
     # the company's payment_records with after_record_id < id <= last_record_id
     sa.Column("after_record_id", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("last_record_id", sa.BigInteger, nullable=False, server_default="0"),
+    # first observed absent from the company's Pagos/ (the biller moved or deleted it, which it
+    # does once the file is applied) by a sweep; never earlier than that observation. Null: still
+    # there, or not written yet (usecases/payment_files.py sweep_taken)
+    sa.Column("taken_at", sa.DateTime(timezone=True)),
     sa.UniqueConstraint("company_code", "file_name"),
     sa.UniqueConstraint("company_code", "file_date", "seq"),
 )

@@ -127,9 +127,14 @@ class YapagoRepository:
             ).rowcount
         )  # fmt: skip
 
+    def debt_total(self, debt_id: int) -> int:
+        """The debt's total as its biller stated it (amount + late fee + admin fee)."""
+        return int(self.conn.execute(sa.select(_TOTAL).where(debts.c.id == debt_id)).scalar_one())
+
     def give_back(self, company: int, service: str, document: str, client: str, cents: int) -> None:
         """A reversal restores the balance. paid_cents may go below zero: when a load restated the
-        debt after the company was sent this payment, the company's amount already deducted it
+        debt after the company could have applied this payment (it took the payment file, or the
+        settlement delay passed), the company's amount already deducted it
         (sql/debt_repository.restate_paid), and the customer now owes it again."""
         self.conn.execute(
             sa.update(debts)

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from domain.yapago import LIMA
 from sql.engine import stored_utc
+from sql.payment_file_repository import PaymentFileRepository
 from sql.tables import companies, debt_file_errors, debt_files, lending_purchases, payments
 from usecases.reports import DebtFileRow, PaymentFileRow, payment_file_rows, pending_records
 
@@ -42,6 +43,8 @@ class CompanyDay:
     payment_files: list[PaymentFileRow] = field(default_factory=list)
     waiting: int = 0  # payments and reversals in no payment file yet
     deactivated: bool = False
+    # payment files in Pagos/ that the biller has not taken yet (any day): (name, written at), oldest first
+    untaken: list[tuple[str, datetime]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,10 @@ def companies_day(engine: Engine, day: date, limit: int = 200) -> list[CompanyDa
             found.setdefault(pf.company, CompanyDay(pf.company, "?")).payment_files.append(pf)
     for code, count in pending_records(engine).items():
         found.setdefault(code, CompanyDay(code, "?")).waiting = count
+    with engine.connect() as conn:
+        for row in PaymentFileRepository(conn).untaken():
+            company = found.setdefault(row.company_code, CompanyDay(row.company_code, "?"))
+            company.untaken.append((row.file_name, stored_utc(row.uploaded_at)))
     return list(found.values())
 
 

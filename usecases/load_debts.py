@@ -64,6 +64,7 @@ from domain.debts import (
     render_ok,
 )
 from domain.fixedwidth import FieldError
+from domain.settlement import DEFAULT_SETTLEMENT, statement_time
 from sql.debt_repository import DEBT_COLUMNS, DebtRepository, DebtRow
 from sql.tables import services
 from usecases.line_worker import judged, use_worker
@@ -137,10 +138,13 @@ def load_debts(
     max_future: timedelta = MAX_FUTURE_TRANSMISSION,
     line_worker: str = "auto",
     budget: Budget | None = None,
+    settlement: timedelta = DEFAULT_SETTLEMENT,
 ) -> list[FileResult]:
     """Process every pending debt file (of one company, or of all); returns one result per file.
 
     `max_future`: how far a header's transmission time may be ahead of this clock (domain/debts.py).
+    `settlement`: the delay after which a payment file delivered and not taken counts as applied by
+    its biller (PAYMENT_FILE_SETTLEMENT_HOURS; 0: only taken files count; domain/settlement.py).
     `line_worker`: judge the lines in a second process (`auto`: big files, two cores or more;
     `on`, `off`; usecases/line_worker.py).
     `budget`: a file is started only when the time left covers it (Budget.allows); the files
@@ -169,7 +173,8 @@ def load_debts(
                     result = _set_aside_stray(store, clock, code, info, stray)
                 else:
                     result = load_file(engine, store, clock, code, currencies, info, checkpoint=checkpoint,
-                                       progress=progress, max_future=max_future, line_worker=line_worker)  # fmt: skip
+                                       progress=progress, max_future=max_future, line_worker=line_worker,
+                                       settlement=settlement)  # fmt: skip
             except Exception as exc:
                 log.exception("could not process %s", info.path)
                 result = _failed(code, printable_name(info.name), exc, clock())
@@ -303,6 +308,7 @@ def load_file(
     progress: Progress | None = None,
     max_future: timedelta = MAX_FUTURE_TRANSMISSION,
     line_worker: str = "auto",
+    settlement: timedelta = DEFAULT_SETTLEMENT,
 ) -> FileResult | None:
     """Process one pending file; None when another instance processed it meanwhile."""
     started, t0 = clock(), time.perf_counter()
@@ -321,7 +327,7 @@ def load_file(
         try:
             file_id, summary = _apply(engine, handle, info, company, currencies, clock, started, checkpoint, progress,
                                       max_future, lambda: store.open_read(info.path),
-                                      use_worker(line_worker, info.size))  # fmt: skip
+                                      use_worker(line_worker, info.size), settlement)  # fmt: skip
         except _TakenByAnother as taken:
             return _finish(engine, store, taken.file_id, info, target, started, t0)
     checkpoint("committed")
@@ -559,6 +565,7 @@ def _apply(
     max_future: timedelta,
     reopen: Callable[[], BinaryIO],
     worker: bool,
+    settlement: timedelta = DEFAULT_SETTLEMENT,
 ) -> tuple[int, LoadSummary]:
     reader = _Reader(handle, info.name, info.size, progress)
     spool = _ErrorSpool()
@@ -596,11 +603,12 @@ def _apply(
             else:
                 checkpoint("header")
                 data = conn.begin_nested()
-                # What the company could know of: no later than its header says, nor than the file
-                # reached the exchange, nor than now (sql/debt_repository.restate_paid).
-                known_before = min(header.transmitted_at, info.modified, started)
+                # The moment the file states the company's books at: its header less the clock
+                # tolerance, capped at its arrival and at now (domain/settlement.py); what it had
+                # applied by then is in its amounts (sql/debt_repository.restate_paid).
+                known_before = statement_time(header.transmitted_at, info.modified, started, max_future)
                 _apply_details(conn, repo, details, header, company, currencies, file_id, spool, totals, checkpoint,
-                               known_before, lambda wanted: _lines_of(reopen, wanted), worker)  # fmt: skip
+                               known_before, lambda wanted: _lines_of(reopen, wanted), worker, settlement)  # fmt: skip
                 mismatches = _header_mismatches(header, totals)
                 if mismatches:
                     data.rollback()
@@ -671,8 +679,7 @@ def _apply_changes(
             totals.applied_pen += int(cents or 0)
         else:
             totals.applied_usd += int(cents or 0)
-    repo.end_changes()
-    return since_id
+    return since_id  # the staged lines stay until the balances are restated (_apply_details)
 
 
 def _lines_of(reopen: Callable[[], BinaryIO], wanted: set[int]) -> dict[int, bytes]:
@@ -752,6 +759,7 @@ def _apply_details(
     known_before: datetime,
     reread: Callable[[set[int]], dict[int, bytes]],
     worker: bool,
+    settlement: timedelta = DEFAULT_SETTLEMENT,
 ) -> None:
     """Judge the lines (domain/debt_lines.py; in a worker process for a big file) and store
     what passes, batch by batch, while the next blocks are being judged."""
@@ -840,7 +848,9 @@ def _apply_details(
         assert problem is not None, (line_no, document)
         spool.add([problem], raw)
     repo.build_lookup(company, file_id, since_id, fresh=replace)
-    repo.restate_paid(company, file_id, known_before)
+    repo.restate_paid(company, file_id, known_before, settlement, staged=not replace)
+    if not replace:
+        repo.end_changes()
     if replace or totals.lines >= BIG_FILE_LINES:
         repo.refresh_statistics()
     totals.read_pen += read_pen

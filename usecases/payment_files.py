@@ -10,6 +10,11 @@ reserved files are rendered from SQL alone, in one pass, written atomically to
 overlapping run at any point ends the same way: a reserved file that is not marked uploaded
 is rendered and written again by the next run, byte for byte the same, and no record can
 ever join a second file (the ranges do not overlap).
+
+The biller takes (moves or deletes) a file from Pagos/ once it has applied it. `sweep_taken`
+records when a file was first seen gone (`payment_files.taken_at`): from then on the payments
+in it count as already in the biller's amounts when a later debt file restates the balances
+(domain/settlement.py, sql/debt_repository.py restate_paid).
 """
 
 from __future__ import annotations
@@ -232,6 +237,55 @@ def _reserve(engine: Engine, company: int, clock: Callable[[], datetime]) -> Any
         if seq > MAX_SEQ:
             raise PaymentFileError(f"company {company:05d} already has {MAX_SEQ} payment files on {day}")
         return repo.file(repo.reserve(company, file_name(company, day, seq), day, seq, after, last, now))
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """One company's Pagos/ looked at: the files seen gone now, those still there, or why
+    nothing could be concluded."""
+
+    company: int
+    taken: tuple[str, ...]
+    waiting: int
+    seen_at: datetime
+    problem: str | None = None
+
+
+def sweep_taken(engine: Engine, store: FileStore, clock: Callable[[], datetime], *,
+                company: int | None = None) -> list[SweepResult]:  # fmt: skip
+    """Look in the Pagos/ folder of every company with delivered files not yet seen taken, and
+    record the ones gone as taken now. The time recorded is read after the listing came back, so
+    it is never before the moment the file was seen gone (the biller took it at that moment or
+    earlier: the record errs late, which only makes payments count longer). Idempotent and safe
+    to stop anywhere: the files are read from SQL before the listing (a file written after it
+    is no candidate), a file already marked keeps its time, and a sweep cut short marks nothing
+    or marks what it saw. A listing that fails, or an exchange where the company's folder
+    cannot be seen at all (a wrong root, a container not mounted), marks nothing."""
+    with engine.connect() as conn:
+        candidates = PaymentFileRepository(conn).untaken(company)
+    by_company: dict[int, list[Any]] = {}
+    for row in candidates:
+        by_company.setdefault(row.company_code, []).append(row)
+    results = []
+    for code, rows in by_company.items():
+        folder = company_folder(code)
+        try:
+            there = {info.name for info in store.list(f"{folder}/Pagos")}
+            seen_at = clock()
+            gone = [row for row in rows if row.file_name not in there]
+            if gone and not there and not store.list(folder, everything=True):
+                unseen = f"{folder}/ is not on the exchange {store.url}: nothing marked"
+                results.append(SweepResult(code, (), len(rows), seen_at, unseen))
+                continue
+        except Exception as exc:  # one company's folder does not stop the others
+            log.exception("could not list %s/Pagos", folder)
+            results.append(SweepResult(code, (), len(rows), clock(), f"{type(exc).__name__}: {exc}"[:500]))
+            continue
+        if gone:
+            with engine.begin() as conn:
+                PaymentFileRepository(conn).mark_taken([row.id for row in gone], seen_at)
+        results.append(SweepResult(code, tuple(row.file_name for row in gone), len(rows) - len(gone), seen_at))
+    return results
 
 
 def regenerate(engine: Engine, store: FileStore, name: str, company: int | None = None) -> PaymentFileResult:

@@ -5,7 +5,7 @@ the operations console will show the same ones), newest first where time orders 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -63,6 +63,28 @@ class DebtFileRow:
 
 
 @dataclass(frozen=True)
+class Settlement:
+    """Whether a payment file's biller counts as having applied it (domain/settlement.py), as an
+    operator reads it: `state` taken / waiting (still in Pagos/, its payments count against a
+    reload) / settled (still in Pagos/, past the settlement delay) / reserved; `at` when it was
+    seen taken, or when it settles."""
+
+    state: str
+    at: datetime | None
+
+    @property
+    def text(self) -> str:
+        when = f"{self.at:%Y-%m-%d %H:%M:%S}Z" if self.at else ""
+        return {
+            "taken": f"taken (seen gone {when})",
+            "waiting": f"in Pagos/, counts against reloads until taken or {when}" if self.at
+            else "in Pagos/, counts against reloads until taken",
+            "settled": f"in Pagos/, applied by contract since {when}",
+            "reserved": "not on the exchange yet",
+        }[self.state]
+
+
+@dataclass(frozen=True)
 class PaymentFileRow:
     company: int
     file_name: str
@@ -70,6 +92,18 @@ class PaymentFileRow:
     total_pen: int  # paid minus reversed, as the file's totals
     total_usd: int
     uploaded_at: datetime | None  # None: reserved, not yet on the exchange
+    taken_at: datetime | None = None  # first seen gone from Pagos/ (the biller took it)
+
+    def settlement(self, delay: timedelta, now: datetime | None = None) -> Settlement:
+        """Taken, waiting or settled under PAYMENT_FILE_SETTLEMENT_HOURS `delay` (0: taken only)."""
+        if self.uploaded_at is None:
+            return Settlement("reserved", None)
+        if self.taken_at is not None:
+            return Settlement("taken", self.taken_at)
+        if delay <= timedelta(0):
+            return Settlement("waiting", None)
+        due = self.uploaded_at + delay
+        return Settlement("settled" if due <= (now or datetime.now(UTC)) else "waiting", due)
 
 
 @dataclass(frozen=True)
@@ -122,7 +156,8 @@ def payment_file_rows(engine: Engine, company: int | None = None, limit: int = 5
         query = query.where(payment_files.c.company_code == company)
     with engine.connect() as conn:
         return [PaymentFileRow(r.company_code, r.file_name, r.records, r.total_pen, r.total_usd,
-                               stored_utc(r.uploaded_at) if r.uploaded_at else None)
+                               stored_utc(r.uploaded_at) if r.uploaded_at else None,
+                               stored_utc(r.taken_at) if r.taken_at else None)
                 for r in conn.execute(query)]  # fmt: skip
 
 

@@ -287,6 +287,9 @@ def pago(engine: Engine, setups: SetupCache, req: PagoRequest, clock: Clock) -> 
             )
         if not taken:
             raise _why_refused(repo, company, req, [debt.client_code], cents)
+        # the total the balance was taken from, read under the row lock held above (a load may have
+        # restated the row since it was read)
+        stated = repo.debt_total(debt.id) if mode == "completa" else debt.total
         booked = accounting_date(now, setups.cutoff_hour)
         payment_id = repo.add_payment(
             {
@@ -296,7 +299,7 @@ def pago(engine: Engine, setups: SetupCache, req: PagoRequest, clock: Clock) -> 
                 "client_code": debt.client_code, "client_name": debt.client_name, "document": debt.document,
                 "due_date": debt.due_date, "currency": debt.currency, "amount_cents": cents,
                 "validation_mode": mode, "txn_at": txn_at.astimezone(UTC), "txn_date": day, "status": "P",
-                "created_at": now, "accounting_date": booked,
+                "created_at": now, "accounting_date": booked, "stated_cents": stated,
             }
         )  # fmt: skip
         record = payment_record(

@@ -119,7 +119,15 @@ PAYMENT_FILE = """
 Each run of the payment-file generator writes, for each company with new payments or reversals,
 `EEEEE/Pagos/PEEEEEDDMMAAAANNN.TXT`: one record per payment (estado `P`) and one per reversal (estado `A`), no
 header or trailer. A payment and its reversal may arrive in the same file or in different ones; each is written
-once. The file appears whole (it is written aside and renamed).
+once. The file appears whole (it is written aside and renamed). Take each file once you have applied it: move it
+out of `Pagos/` (to a folder of your own, `Pagos/aplicados/` for instance) or delete it. Until the service sees it
+gone (it looks every few minutes) or the agreed settlement delay has passed since it was written (72 hours unless
+agreed otherwise), its payments still count against the debt files you send: a debt of 100.00 paid 60.00 that you
+state again at 100.00 is offered at 40.00, so it cannot be paid twice. A file counts as taken for a debt file only
+if it was seen gone 10 minutes (the clock tolerance) before that debt file's `hora_transmision`: apply, take, then
+make the debt file. A payment whose file you took sooner keeps counting until your next debt file (the customer
+cannot pay the rest meanwhile, nothing is collected twice); so does a payment on a debt you state at the very total
+it had when it was paid.
 """
 DISPERSION_FILE = """
 The approved credit-line purchases are sent to the bank as transfers to each distributor's CLABE, in

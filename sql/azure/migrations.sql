@@ -1204,7 +1204,27 @@ GO
 
 BEGIN TRANSACTION;
 
--- Running upgrade 0023 -> 0025
+-- Running upgrade 0023 -> 0024
+
+ALTER TABLE payment_files ADD taken_at DATETIMEOFFSET NULL;
+
+GO
+
+ALTER TABLE payments ADD stated_cents BIGINT NULL;
+
+GO
+
+UPDATE alembic_version SET version_num='0024' WHERE alembic_version.version_num = '0023';
+
+GO
+
+COMMIT;
+
+GO
+
+BEGIN TRANSACTION;
+
+-- Running upgrade 0024 -> 0025
 
 ALTER TABLE lending_disbursement_files ADD publishing_at DATETIMEOFFSET NULL;
 
@@ -1239,7 +1259,7 @@ CREATE INDEX ix_lending_alerts_resolved_at ON lending_alerts (resolved_at);
 
 GO
 
-UPDATE alembic_version SET version_num='0025' WHERE alembic_version.version_num = '0023';
+UPDATE alembic_version SET version_num='0025' WHERE alembic_version.version_num = '0024';
 
 GO
 

@@ -288,3 +288,60 @@ def test_a_client_bound_to_a_bank_cannot_act_for_another(host: YapagoHost) -> No
         assert (r.status_code, r.json()["codResp"]) == (403, "23"), r.text
     own = httpx.post(f"{host.base}/yapago/consulta", json={**CONSULTA, "idBanco": "1030"}, headers=headers)
     assert own.json()["codResp"] == "22", "its own bank passes the binding (and has no account here)"
+
+
+def biller_file(code: int, seq: int, cents: int) -> tuple[str, bytes]:
+    """An R file of company `code` with one debt (client 4785124, F001-00000009) at `cents`, made now."""
+    from datetime import UTC, date, datetime
+
+    from domain.layouts.debts import DETAIL, HEADER
+    from domain.yapago import LIMA
+
+    now = datetime.now(UTC).astimezone(LIMA).replace(microsecond=0)
+    name = f"D{code:05d}{now:%d%m%Y}{seq:03d}.TXT"
+    line = DETAIL.format(dict(
+        tipo_actualizacion="N", codigo_cliente="04785124", nombre_cliente="JUAN PEREZ", codigo_producto="001",
+        num_documento="F001-00000009", desc_documento="Factura", fecha_vencimiento=date(2026, 12, 31),
+        fecha_emision=date(2026, 11, 10), deuda=cents, mora=0, gastos_adm=0, pago_minimo=1, periodo=11, anio=2026,
+        cuota=1, moneda_doc="1", dni="", ruc="", identificador_04="", filler="",
+    ))  # fmt: skip
+    head = HEADER.format(dict(
+        nombre_archivo=name, tipo_actualizacion="R", codigo_empresa=code, fecha_transmision=now.date(),
+        hora_transmision=now.time(), numero_registros=1, importe_total_soles=cents, importe_total_dolares=0, filler="",
+        mac=0,
+    ))  # fmt: skip
+    return name, head + b"\r\n" + line + b"\r\n"
+
+
+def test_a_reload_before_the_biller_took_its_payment_file(host: YapagoHost) -> None:
+    """Issue 29 by hand: 100.00 completa, pago 60.00, the P file written, the biller (which has not
+    applied it) sends 100.00 again: 40.00 is what is left to pay, not 100.00. Then it takes the file."""
+    import time
+
+    # 741: a company no other test here names (the hosts remember for 30 s that one does not exist)
+    host.manage("create-company", "--code", "741", "--name", "LUZ SA", "--service", "001:completa",
+                "--account", "001:1020:191-0741001-0-01")  # fmt: skip
+    exchange = Path(host.env["SFTP_URL"].removeprefix("file://"))
+    pending = exchange / "00741" / "Deudas" / "Pending"
+    mine = {"idEmpresa": "741", "numeroDocumento": "F001-00000009", "referenciaDeuda": 9}
+    name, data = biller_file(741, 1, 10000)
+    (pending / name).write_bytes(data)
+    assert "PROCESADO" in host.manage("load-debts", "--company", "741")
+    assert host.post("pago", pago(f"S{uuid.uuid4().hex[:8]}", "60.00", **mine)).json()["codResp"] == "00"
+    (written,) = [line.split()[1] for line in host.manage("generate-payments", "--company", "741").splitlines()]
+    listed = host.manage("payments", "--company", "741")
+    assert written in listed and "in Pagos/, counts against reloads until taken or" in listed, listed
+    time.sleep(1.1)  # the next file's header is a second later than the payment file
+    name, data = biller_file(741, 2, 10000)
+    (pending / name).write_bytes(data)
+    assert "PROCESADO" in host.manage("load-debts", "--company", "741")
+    offered = host.post("consulta", {**CONSULTA, "idEmpresa": "741"}).json()
+    assert [d["deuda"] for d in offered["deudas"]] == ["40.00"], offered
+    refused = host.post("pago", pago(f"S{uuid.uuid4().hex[:8]}", "100.00", **mine))
+    assert (refused.status_code, refused.json()["codResp"]) == (422, "34")
+    assert host.post("pago", pago(f"S{uuid.uuid4().hex[:8]}", "40.00", **mine)).json()["codResp"] == "00"
+    assert host.post("consulta", {**CONSULTA, "idEmpresa": "741"}).json()["codResp"] == "30"
+    (exchange / "00741" / "Pagos" / written).unlink()  # the biller applied and took it
+    swept = host.manage("sweep-payment-files", "--company", "741")
+    assert f"00741 {written} taken (seen gone" in swept and "1 taken now, 0 still in Pagos/" in swept, swept
+    assert "taken (seen gone" in host.manage("payments", "--company", "741")

@@ -109,6 +109,11 @@ def _workload(root: Path) -> None:
                                           "servicio", "numeroDocumento")}  # fmt: skip
     call("yapago_reversa", "POST", headers=bank, body={**reversa, "horaTxn": "181000"})
     file_payments()
+    from blueprints.debt_loader import sweep
+
+    for taken in (root / "exchange" / "00730" / "Pagos").glob("*.TXT"):  # the biller takes its file
+        taken.unlink()
+    assert sum(len(r.taken) for r in sweep()) == 1
     drop(root / "exchange", "valid_n")  # updates after payments
     load_pending()
 

@@ -7,7 +7,7 @@ import base64
 import hashlib
 import re
 import xml.etree.ElementTree as ET
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from blueprints import console_pages as pages
 from blueprints.console_html import CSP, STYLE, action, bar_chart, page, table, tag
 from usecases.console_day import CompanyDay, DayFile, RejectedLine, day_bounds
-from usecases.reports import DebtFileRow
+from usecases.reports import DebtFileRow, PaymentFileRow
 
 HOSTILE = '<script>alert("x")</script>\'"&'
 printable = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40)
@@ -27,6 +27,26 @@ def test_a_hostile_rejected_line_is_shown_as_text() -> None:
     html = page("Billers", pages.billers(date(2026, 12, 3), [company], "/api/console"), base="/api/console",
                 csrf="c" * 64, who=HOSTILE)  # fmt: skip
     assert "<script>" not in html and html.count("&lt;script&gt;") == 4  # name, reason, raw line, who
+
+
+def test_each_payment_file_says_whether_its_biller_took_it() -> None:
+    """Taken (and when), still waiting (and until when its payments count against a reload),
+    settled by contract, or not written yet; and the files still in Pagos/ from other days."""
+    at = datetime(2026, 12, 3, 15, tzinfo=UTC)  # 10:00 in Lima
+    files = [PaymentFileRow(731, "P0073103122026001.TXT", 2, 100, 0, at, at + timedelta(hours=2)),
+             PaymentFileRow(731, "P0073103122026002.TXT", 1, 50, 0, at + timedelta(hours=1)),
+             PaymentFileRow(731, "P0073103122026003.TXT", 1, 50, 0, None)]  # fmt: skip
+    company = CompanyDay(731, "AGUA", payment_files=files, untaken=[("P0073101122026004.TXT", at - timedelta(days=2))])
+    html = pages.billers(date(2026, 12, 3), [company], "/api/console", settlement=timedelta(hours=72),
+                         now=at + timedelta(hours=3))  # fmt: skip
+    assert "taken, seen 2026-12-03 12:00" in html
+    assert "not yet: counts against reloads until taken or 2026-12-06 11:00" in html
+    assert "1 payment file(s) still in 00731/Pagos/, the oldest P0073101122026004.TXT written 2026-12-01 10:00" in html
+    settled = pages.billers(date(2026, 12, 3), [company], "/api/console", settlement=timedelta(hours=1),
+                            now=at + timedelta(hours=3))  # fmt: skip
+    assert "not taken; applied by contract since 2026-12-03 12:00" in settled
+    only_taken = pages.billers(date(2026, 12, 3), [company], "/api/console", settlement=timedelta(0), now=at)
+    assert "not yet: counts against reloads until taken<" in only_taken
 
 
 @given(label=printable, url=printable, csrf=printable)

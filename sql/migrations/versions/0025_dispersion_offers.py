@@ -8,7 +8,7 @@ Files reserved and not marked before this revision were written by a run that th
 is still running): the bank may have them, so they count as offered from their creation.
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0025"
-down_revision = "0023"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
