@@ -92,10 +92,11 @@ def cmd_azure_sql(args: argparse.Namespace) -> int:
 
 
 def _generated_docs() -> dict[str, str]:
-    """docs/ files rendered from the code: the OpenAPI documents, the collections field reference and
-    the file layouts."""
+    """docs/ files rendered from the code: the OpenAPI documents, the collections field reference,
+    the file layouts and the money invariants."""
     from domain.collections.openapi import openapi_document as collections_document
     from domain.collections.reference import render_reference
+    from domain.invariants import render_invariants
     from domain.layouts.reference import render_layouts
     from domain.yapago_openapi import openapi_document as yapago_document
 
@@ -104,6 +105,7 @@ def _generated_docs() -> dict[str, str]:
         "collections-openapi.json": json.dumps(collections_document(), indent=2, ensure_ascii=False) + "\n",
         "collections-fields.md": render_reference(),
         "file-layouts.md": render_layouts(),
+        "invariants.md": render_invariants(),
     }
 
 

@@ -48,3 +48,24 @@ def test_the_file_layouts_name_every_field_and_their_examples_read_back() -> Non
             assert fits, record
             parsed += 1
     assert parsed == 8  # 3 debt records, a payment, 3 dispersion records, a response
+
+
+def test_every_invariant_names_places_and_tests_that_exist() -> None:
+    """docs/invariants.md cannot point at code, or at a model rule, that is not there: every path
+    named exists and every `name` is in one of the places named beside it."""
+    import re
+
+    from domain.invariants import INVARIANTS
+
+    assert len({inv.id for inv in INVARIANTS}) == len(INVARIANTS)
+    for inv in INVARIANTS:
+        for _, where in inv.holds_by:
+            paths = [ROOT / p for p in re.findall(r"(?:[a-z_]+/)+(?:[a-z_0-9]+\.py)?", where)]
+            assert paths and all(p.exists() for p in paths), (inv.id, where)
+            text = "".join(f.read_text() for p in paths for f in ([p] if p.is_file() else sorted(p.rglob("*.py"))))
+            for name in re.findall(r"`([^`]+)`", where):
+                assert name.split(" ")[0] in text, (inv.id, name, where)
+        for test in inv.checked_by:
+            path, _, name = test.partition("::")
+            assert (ROOT / path).exists(), (inv.id, path)
+            assert not name or f"def {name}(" in (ROOT / path).read_text(), (inv.id, test)
