@@ -7,7 +7,7 @@ confirm_payment, expire_qrs, release_purchase, dispatch_disbursements, process_r
 book_drawdowns, deliver_webhooks) and the real Mambu client against the contract-faithful fake
 Mambu (in process), with a model of what each party did:
 
-- Mambu answers, leaves out or garbles `availableCreditAmount`, or is down; it books drawdowns;
+- Mambu answers, leaves out or garbles `availableCreditAmount`, is down or too slow; it books drawdowns;
 - the SMS sender delivers or fails; customers give the right code, a wrong one, or walk away;
 - the bank takes the files in `pendientes/` and `reintentos/` at any moment (before or after a
   run marked them), pays or rejects each line as it executes it (every offering it takes is
@@ -148,6 +148,8 @@ def mambu_client(fake: FakeMambu, state: dict[str, str]) -> MambuCreditEngine:
     def handle(request: httpx.Request) -> httpx.Response:
         if state["mode"] == "down":
             raise httpx.ConnectError("Mambu is down", request=request)
+        if state["mode"] == "slow":  # past the client's timeout: what httpx raises then
+            raise httpx.ReadTimeout("Mambu did not answer in time", request=request)
         scope = {"type": "http", "method": request.method, "path": request.url.path,
                  "query_string": request.url.query, "headers": [(k.encode(), v.encode()) for k, v in
                                                                 request.headers.items()]}  # fmt: skip
@@ -277,11 +279,12 @@ class LendingModel(RuleBasedStateMachine):
 
     # -- Mambu and the SMS sender ----------------------------------------------------------------
 
-    @rule(change=st.sampled_from(["mambu ok", "mambu ok", "mambu ok", "mambu missing", "mambu garbled", "mambu down", "sms ok",
+    @rule(change=st.sampled_from(["mambu ok", "mambu ok", "mambu ok", "mambu missing", "mambu garbled", "mambu down", "mambu slow", "sms ok",
                                   "sms failing", "receiver up", "receiver down"]))
     def the_world_changes(self, change: str) -> None:
         """Mambu answers in full, leaves out availableCreditAmount (optional in its schema), sends
-        it as something else, or is down; the SMS sender works or fails; the receiver is up or not."""
+        it as something else, is down or too slow; the SMS sender works or fails; the receiver is
+        up or not."""
         what, how = change.split()
         if what == "mambu":
             self.mambu["mode"] = how
@@ -361,8 +364,7 @@ class LendingModel(RuleBasedStateMachine):
             expire_qrs(self.engine, self._clock)
             self.expiry_ran_at = self.now
         elif which == "drawdowns":
-            if self.mambu["mode"] != "down":
-                book_drawdowns(self.engine, self.credit, self._clock)
+            book_drawdowns(self.engine, self.credit, self._clock)  # Mambu down: they wait, with their error
         else:
             deliver_webhooks(self.engine, self.poster, HOOKS, self._clock)
 
