@@ -842,14 +842,14 @@ def cmd_payments(args: argparse.Namespace) -> int:
     from settings import get_settings
     from usecases.reports import payment_file_rows, pending_records
 
+    company = parse_company_code(args.company) if args.company else None
     if args.pending:
-        waiting = pending_records(bootstrap.engine())
+        waiting = {code: n for code, n in pending_records(bootstrap.engine()).items() if company in (None, code)}
         for code, count in sorted(waiting.items()):
             print(f"{code:05d} {count} records in no payment file yet")
         if not waiting:
-            print("no records waiting for a payment file")
+            print("no records waiting for a payment file" + (f" of {company:05d}" if company else ""))
         return 0
-    company = parse_company_code(args.company) if args.company else None
     rows = payment_file_rows(bootstrap.engine(), company, args.limit)
     settlement = timedelta(hours=get_settings().payment_file_settlement_hours)
     for r in rows:

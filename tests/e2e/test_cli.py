@@ -139,6 +139,26 @@ def test_what_happened_listings(tmp_path: Path) -> None:
     assert bad.returncode != 0 and "needs a time zone" in bad.stderr
     assert run(env, "payments", "--pending").stdout.strip() == "no records waiting for a payment file"
     assert run(env, "payments").stdout.strip() == "no payment files"
+    from datetime import UTC, datetime
+
+    from domain.yapago import ConsultaRequest, PagoRequest
+    from sql.engine import create_engine
+    from usecases.yapago import SetupCache, consulta, pago
+
+    engine = create_engine(env["SQL_URL"])
+    asked = consulta(engine, SetupCache(engine), ConsultaRequest.model_validate(
+        {"idConsulta": "4785124", "tipoConsulta": 0, "idEmpresa": "730", "idBanco": "1020", "idCanal": "10"}))
+    debt = next(d for d in asked.body["deudas"] if d["servicio"] == "001")
+    body = {"fechaTxn": "22112026", "horaTxn": "100000", "idCanal": "10", "idForma": "01", "numeroOperacion": "CLI1",
+            "idConsulta": "4785124", "servicio": "001", "numeroDocumento": debt["documento"],
+            "importePagado": debt["deuda"], "moneda": "1", "idEmpresa": "730", "idBanco": "1020"}  # fmt: skip
+    now = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
+    assert pago(engine, SetupCache(engine), PagoRequest.model_validate(body), lambda: now).body["codResp"] == "00"
+    engine.dispose()
+    assert run(env, "payments", "--pending").stdout.strip() == "00730 1 records in no payment file yet"
+    assert run(env, "payments", "--pending", "--company", "730").stdout.strip() == "00730 1 records in no payment file yet"
+    assert (run(env, "payments", "--pending", "--company", "731").stdout.strip()
+            == "no records waiting for a payment file of 00731")  # fmt: skip
     assert run(env, "purchases", "--state", "FAILED").stdout.strip() == "no purchases in state FAILED"
 
 
