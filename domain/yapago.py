@@ -310,6 +310,15 @@ def query_variants(query_id: str) -> list[str]:
 _FIELD = re.compile(r"^[A-Za-z0-9]+$")
 
 
+def _form(name: str) -> str:
+    """A request field's form as the document describes it ("DDMMAAAA (hora de Lima)")."""
+    for model in (PagoRequest, ReversaRequest, ConsultaRequest):
+        field = model.model_fields.get(name)
+        if field is not None and field.description:
+            return f"esperada: {field.description}"
+    return "esperada"
+
+
 def invalid_request(exc: ValidationError) -> Answer:
     """The first problem of a request, named (code 12 for the amount, 11 for the rest)."""
     problems = []
@@ -317,6 +326,8 @@ def invalid_request(exc: ValidationError) -> Answer:
         name = ".".join(str(p) for p in error["loc"] if isinstance(p, str) and _FIELD.match(p)) or "cuerpo"
         if error["type"] == "missing":
             problems.append((name, f"falta el campo {name}"))
+        elif error["type"] == "string_pattern_mismatch":  # the field's form in words, not its regex
+            problems.append((name, f"{name}: no tiene la forma {_form(name)}"))
         else:
             message = str(error["msg"]).removeprefix("Value error, ")
             problems.append((name, f"{name}: {message}"))

@@ -194,17 +194,20 @@ def _send(sms: SmsSender, phone: str, code: str, why: str) -> None:
 
 
 def _sms_failed(engine: Engine, purchase_id: str, otp_id: int, expected: State, event: str, reason: str,
-                now: datetime) -> None:  # fmt: skip
+                error: SmsError, now: datetime) -> None:  # fmt: skip
     """The code's SMS was not sent: the code is void (still a round), the purchase moves on by
-    `event` if it is still `expected`, and the failure is an event either way."""
+    `event` if it is still `expected`, and the failure is an event either way. The purchase's
+    reason (which its API shows) says only what happened; the provider's error, which may name
+    hosts or paths, goes to the event, for operators."""
+    detail = f"{reason}: {error}"[:300]
     with engine.begin() as conn:
         repo = LendingRepository(conn)
         repo.otp_not_sent(otp_id, now)
         to = next_state(expected, event)
         if repo.move(purchase_id, expected, to, now, reason=reason):
-            repo.add_event(purchase_id, expected, event, to, reason, now)
+            repo.add_event(purchase_id, expected, event, to, detail, now)
         else:
-            repo.add_event(purchase_id, None, event, None, f"{reason} (the purchase had moved on)", now)
+            repo.add_event(purchase_id, None, event, None, f"{detail} (the purchase had moved on)"[:300], now)
 
 
 def _record_check(repo: LendingRepository, purchase_id: str, step: str, line: CreditLine | None,
@@ -336,7 +339,7 @@ def request_qr(
     try:
         _send(sms, phone, code, "generar tu QR")
     except SmsError as exc:
-        _sms_failed(engine, purchase_id, otp_id, State.PENDING_OTP1, "otp1_failed", f"SMS not sent: {exc}", clock())
+        _sms_failed(engine, purchase_id, otp_id, State.PENDING_OTP1, "otp1_failed", "SMS not sent", exc, clock())
         raise LendingError("sms_no_enviado", "the OTP could not be sent (the SMS provider failed); ask again") from None
     with engine.connect() as conn:
         return view(LendingRepository(conn).purchase(purchase_id), expires)
@@ -471,7 +474,7 @@ def scan_qr(engine: Engine, sms: SmsSender, cfg: LendingConfig, payload: str, ch
     try:
         _send(sms, phone, code, "confirmar tu pago")
     except SmsError as exc:
-        _sms_failed(engine, purchase.id, otp_id, State.PENDING_OTP2, "sms_failed", f"OTP #2 SMS not sent: {exc}",
+        _sms_failed(engine, purchase.id, otp_id, State.PENDING_OTP2, "sms_failed", "OTP #2 SMS not sent", exc,
                     clock())  # fmt: skip
         raise LendingError(
             "sms_no_enviado",

@@ -150,3 +150,22 @@ def test_the_time_pattern_is_the_clock(text: str) -> None:
     except ValueError:
         valid = False
     assert bool(re.fullmatch(TIME_PATTERN, text)) == valid, text
+
+
+def test_a_field_of_the_wrong_form_is_named_with_its_form_not_its_pattern() -> None:
+    """29022026 (no 29 February in 2026), 250000: the answer says what the field should look like,
+    as the document describes it, never the regular expression behind it."""
+    from pydantic import ValidationError
+
+    from domain.yapago import PagoRequest, invalid_request
+
+    body = {"fechaTxn": "29022026", "horaTxn": "250000", "idCanal": "10", "idForma": "01", "numeroOperacion": "1",
+            "idConsulta": "1", "servicio": "001", "numeroDocumento": "D", "importePagado": "1", "moneda": "1",
+            "idEmpresa": "730", "idBanco": "1020"}  # fmt: skip
+    try:
+        PagoRequest.model_validate(body)
+    except ValidationError as exc:
+        answer = invalid_request(exc).body()
+    assert answer["codResp"] == "11"
+    assert answer["desResp"] == ("fechaTxn: no tiene la forma esperada: DDMMAAAA (hora de Lima); "
+                                 "horaTxn: no tiene la forma esperada: HHMMSS, 24 h (hora de Lima)")  # fmt: skip
