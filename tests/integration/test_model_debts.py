@@ -70,8 +70,8 @@ from usecases.yapago import SetupCache, consulta, pago, reversa
 
 DEEP = os.environ.get("MODEL_PROFILE") == "deep"
 EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", 400 if DEEP else 12))
-pytestmark = pytest.mark.timeout(6 * 3600 if DEEP else 600)  # the deep profile runs for many minutes
 STEPS = int(os.environ.get("MODEL_STEPS", 60 if DEEP else 30))
+pytestmark = pytest.mark.timeout(6 * 3600 if DEEP else 600)  # the deep profile runs for many minutes
 
 T0 = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)  # 08:00 in Lima, a Monday
 BANK = "1020"

@@ -88,8 +88,8 @@ from usecases.webhooks import WebhookConfig, deliver_webhooks
 
 DEEP = os.environ.get("MODEL_PROFILE") == "deep"
 EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", 300 if DEEP else 10))
-pytestmark = pytest.mark.timeout(6 * 3600 if DEEP else 600)  # the deep profile runs for many minutes
 STEPS = int(os.environ.get("MODEL_STEPS", 60 if DEEP else 40))
+pytestmark = pytest.mark.timeout(6 * 3600 if DEEP else 600)  # the deep profile runs for many minutes
 
 T0 = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)  # 10:00 in Mexico City
 KEY = "model-mambu-key"
