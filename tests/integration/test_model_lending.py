@@ -247,7 +247,9 @@ class LendingModel(RuleBasedStateMachine):
         except LendingError:
             pass
         with self.engine.connect() as conn:  # refused ones too: every later step is tried on them
-            self.purchases = sorted(conn.execute(sa.select(lending_purchases.c.id)).scalars())
+            ids = set(conn.execute(sa.select(lending_purchases.c.id)).scalars())
+        # in the order they came (not by their random ids): a replayed sequence picks the same ones
+        self.purchases += sorted(ids - set(self.purchases))
 
     @precondition(lambda self: self.purchases)
     @rule(data=st.data(), behaviour=st.sampled_from(["right", "right", "right", "right", "wrong", "released"]))
@@ -255,7 +257,8 @@ class LendingModel(RuleBasedStateMachine):
         """Whoever's turn it is acts: the customer gives OTP #1 (right or wrong), the distributor
         scans the QR, the customer gives OTP #2; or an operator releases the purchase (refused
         where money may move). Walking away is not acting."""
-        live = [r.id for r in self._rows() if State(r.state) in HOLDS_LIMIT] or self.purchases
+        states = {r.id: State(r.state) for r in self._rows()}
+        live = [p for p in self.purchases if states[p] in HOLDS_LIMIT] or self.purchases
         purchase = self._purchase(data.draw(st.sampled_from(live), label="purchase"))
         state = State(purchase.state)
         wrong = behaviour == "wrong"
