@@ -22,7 +22,7 @@ What must hold (INV-* are the ids in docs/invariants.md):
   delay, what it was given that long to apply);
 - INV-Y4 a consulta never mixes clients.
 
-Profiles: MODEL_EXAMPLES and MODEL_STEPS (default 12 x 30 per database: the `make test` run);
+Profiles: MODEL_EXAMPLES and MODEL_STEPS (default 40 x 30 per database: the `make test` run);
 `MODEL_PROFILE=deep` runs 400 x 60 (docs/invariants.md says how, and the issue note what it found).
 """
 
@@ -69,7 +69,7 @@ from usecases.payment_files import generate_payment_files, sweep_taken
 from usecases.yapago import SetupCache, consulta, pago, reversa
 
 DEEP = os.environ.get("MODEL_PROFILE") == "deep"
-EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", 400 if DEEP else 12))
+EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", 400 if DEEP else 40))
 STEPS = int(os.environ.get("MODEL_STEPS", 60 if DEEP else 30))
 pytestmark = pytest.mark.timeout(6 * 3600 if DEEP else 600)  # the deep profile runs for many minutes
 

@@ -24,7 +24,7 @@ What must hold (docs/invariants.md):
   visibly; never lost;
 - INV-L5 no more OTP codes reach a customer in a day than the cap.
 
-Sizes: MODEL_EXAMPLES / MODEL_STEPS (default 10 x 40 per database), MODEL_PROFILE=deep (300 x 60).
+Sizes: MODEL_EXAMPLES / MODEL_STEPS (default 30 x 40 per database), MODEL_PROFILE=deep (300 x 60).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ from usecases.lending import (
 from usecases.webhooks import WebhookConfig, deliver_webhooks
 
 DEEP = os.environ.get("MODEL_PROFILE") == "deep"
-EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", 300 if DEEP else 10))
+EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", 300 if DEEP else 30))
 STEPS = int(os.environ.get("MODEL_STEPS", 60 if DEEP else 40))
 pytestmark = pytest.mark.timeout(6 * 3600 if DEEP else 600)  # the deep profile runs for many minutes
 
