@@ -11,7 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -209,6 +209,23 @@ def pg_url() -> Iterator[str]:
         pytest.skip("TEST_PG_URL is not set")
     with temporary_database(base) as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"], scope="module")
+def module_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
+    """A migrated database on each backend shared by a module's tests (each uses companies of its
+    own), its engine and a work folder beside it."""
+    from sql.engine import create_engine
+    from sql.migrate import upgrade
+
+    work = tmp_path_factory.mktemp("db")
+    with nullcontext(f"sqlite:///{work / 'db.sqlite'}") if request.param == "sqlite" else temporary_database(
+        request.getfixturevalue("pg_url")
+    ) as url:
+        upgrade(url)
+        engine = create_engine(url)
+        yield engine, work
+        engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

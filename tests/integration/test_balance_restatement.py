@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -26,10 +25,7 @@ from adapters.files.local import LocalFileStore
 from domain.layouts.debts import DETAIL, HEADER
 from domain.settlement import DEFAULT_SETTLEMENT
 from domain.yapago import LIMA, ConsultaRequest, PagoRequest, ReversaRequest
-from sql.engine import create_engine
-from sql.migrate import upgrade
 from sql.uow import UnitOfWork
-from tests.conftest import temporary_database
 from usecases.companies import create_company
 from usecases.load_debts import load_debts
 from usecases.payment_files import generate_payment_files, sweep_taken
@@ -126,21 +122,9 @@ class Biller:
             ).scalar_one()  # fmt: skip
 
 
-@pytest.fixture(params=["sqlite", "postgresql"], scope="module")
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, Path]]:
-    work = tmp_path_factory.mktemp("restate")
-    if request.param == "sqlite":
-        url = f"sqlite:///{work / 'db.sqlite'}"
-        upgrade(url)
-        engine = create_engine(url)
-        yield engine, work
-        engine.dispose()
-        return
-    with temporary_database(request.getfixturevalue("pg_url")) as url:
-        upgrade(url)
-        engine = create_engine(url)
-        yield engine, work
-        engine.dispose()
+@pytest.fixture
+def database(module_database: tuple[Engine, Path]) -> tuple[Engine, Path]:
+    return module_database
 
 
 def new_biller(database: tuple[Engine, Path], cents: int = 10000) -> Biller:

@@ -33,7 +33,6 @@ import os
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -41,7 +40,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -58,20 +56,16 @@ from domain.layouts.debts import DETAIL, HEADER
 from domain.layouts.payments import PAYMENT
 from domain.settlement import DEFAULT_SETTLEMENT
 from domain.yapago import LIMA, ConsultaRequest, PagoRequest, ReversaRequest
-from sql.engine import create_engine
-from sql.migrate import upgrade
 from sql.tables import payment_files, payments
 from sql.uow import UnitOfWork
-from tests.conftest import temporary_database
+from tests.models import Crash, crash_at, model_settings, timeout
 from usecases.companies import create_company
 from usecases.load_debts import load_debts
 from usecases.payment_files import generate_payment_files, sweep_taken
 from usecases.yapago import SetupCache, consulta, pago, reversa
 
-DEEP = os.environ.get("MODEL_PROFILE") == "deep"
-EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", 400 if DEEP else 40))
-STEPS = int(os.environ.get("MODEL_STEPS", 60 if DEEP else 30))
-pytestmark = pytest.mark.timeout(6 * 3600 if DEEP else 600)  # the deep profile runs for many minutes
+SIZE = model_settings(40, 30, 400)  # examples x steps per database: make test, and MODEL_PROFILE=deep
+pytestmark = timeout
 
 T0 = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)  # 08:00 in Lima, a Monday
 BANK = "1020"
@@ -90,17 +84,6 @@ LOAD_CRASHES = (None, None, None, "header", "batch", "before_commit", "committed
 GENERATE_CRASHES = (None, None, None, "reserved", "writing", "uploaded", "marked")
 _codes = itertools.count(60000 + uuid.uuid4().int % 30000)
 
-
-class Crash(BaseException):
-    """The process dies at a checkpoint: nothing after it runs, open transactions roll back."""
-
-
-def crash_at(step: str | None) -> Any:
-    def checkpoint(name: str) -> None:
-        if name == step:
-            raise Crash(name)
-
-    return checkpoint
 
 
 def run(work: Any) -> bool:
@@ -411,21 +394,9 @@ class DebtRepositoryModel(RuleBasedStateMachine):
             assert standing[doc] <= BILLED[doc], ("collected twice (INV-Y3)", doc, standing[doc], BILLED[doc])
 
 
-@pytest.fixture(params=["sqlite", "postgresql"], scope="module")
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, Path]]:
-    work = tmp_path_factory.mktemp("model_debts")
-    if request.param == "sqlite":
-        url = f"sqlite:///{work / 'db.sqlite'}"
-        upgrade(url)
-        engine = create_engine(url)
-        yield engine, work
-        engine.dispose()
-        return
-    with temporary_database(request.getfixturevalue("pg_url")) as url:
-        upgrade(url)
-        engine = create_engine(url)
-        yield engine, work
-        engine.dispose()
+@pytest.fixture
+def database(module_database: tuple[Engine, Path]) -> tuple[Engine, Path]:
+    return module_database
 
 
 def test_no_sequence_breaks_the_debt_invariants(database: tuple[Engine, Path]) -> None:
@@ -434,6 +405,5 @@ def test_no_sequence_breaks_the_debt_invariants(database: tuple[Engine, Path]) -
     DebtRepositoryModel.root = work / "exchange"
     run_state_machine_as_test(
         DebtRepositoryModel,
-        settings=settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
-                          suppress_health_check=list(HealthCheck), database=None),
+        settings=SIZE,
     )

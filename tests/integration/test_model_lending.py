@@ -30,7 +30,6 @@ Sizes: MODEL_EXAMPLES / MODEL_STEPS (default 30 x 40 per database), MODEL_PROFIL
 from __future__ import annotations
 
 import itertools
-import os
 import shutil
 import uuid
 from collections import Counter
@@ -43,7 +42,6 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -69,6 +67,7 @@ from sql.engine import create_engine
 from sql.migrate import upgrade
 from sql.tables import lending_events, lending_purchases, lending_webhooks
 from tests.conftest import temporary_database
+from tests.models import Crash, crash_at, model_settings, timeout
 from usecases.disbursement_responses import process_responses
 from usecases.disbursements import dispatch_disbursements
 from usecases.drawdowns import book_drawdowns
@@ -86,10 +85,8 @@ from usecases.lending import (
 )
 from usecases.webhooks import WebhookConfig, deliver_webhooks
 
-DEEP = os.environ.get("MODEL_PROFILE") == "deep"
-EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", 300 if DEEP else 30))
-STEPS = int(os.environ.get("MODEL_STEPS", 60 if DEEP else 40))
-pytestmark = pytest.mark.timeout(6 * 3600 if DEEP else 600)  # the deep profile runs for many minutes
+SIZE = model_settings(30, 40, 300)  # examples x steps per database: make test, and MODEL_PROFILE=deep
+pytestmark = timeout
 
 T0 = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)  # 10:00 in Mexico City
 KEY = "model-mambu-key"
@@ -102,17 +99,6 @@ RESPONSE_CRASHES = (None, None, None, "applying", "applied", "archived")
 FOLDERS = ("dispersiones/pendientes", "dispersiones/reintentos")
 _examples = itertools.count(1)
 
-
-class Crash(BaseException):
-    """The process dies at a checkpoint: nothing after it runs, open transactions roll back."""
-
-
-def crash_at(step: str | None) -> Any:
-    def checkpoint(name: str) -> None:
-        if name == step:
-            raise Crash(name)
-
-    return checkpoint
 
 
 class ModelSms:
@@ -488,6 +474,5 @@ def test_no_sequence_breaks_the_lending_invariants(databases: tuple[Any, Path]) 
     LendingModel.work = work
     run_state_machine_as_test(
         LendingModel,
-        settings=settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
-                          suppress_health_check=list(HealthCheck), database=None),
+        settings=SIZE,
     )
