@@ -110,6 +110,8 @@ class DebtRepositoryModel(RuleBasedStateMachine):
         self.applied: Counter[str] = Counter()  # the biller's own books: net paid it applied, per document
         self.taken: dict[str, bytes] = {}  # payment files the biller took (name -> bytes)
         self.applied_files: set[str] = set()  # the files its books hold (taken, or applied where they lie)
+        self.applied_payments: Counter[tuple[str, str, int]] = Counter()  # (operation, document, cents) held
+        self.early_reversals: Counter[tuple[str, str, int]] = Counter()  # extornos of payments not held yet
         self.answered: dict[int, int] = {}  # payment id -> cents, for every first 00 to a pago
         self.first: dict[tuple[str, str], tuple[dict[str, Any], int | None]] = {}  # (op, day) -> body, 00 id
         self.pagos: list[dict[str, Any]] = []  # every pago body the bank sent (for retries)
@@ -132,14 +134,28 @@ class DebtRepositoryModel(RuleBasedStateMachine):
         return BILLED[doc] - self.applied[doc] if doc in COMPLETA else BILLED[doc]
 
     def _apply(self, name: str, content: bytes) -> None:
+        """The biller's books take a file's lines. An extorno (A) cancels a payment its books hold
+        (same operation, document and amount); one for a payment not applied yet waits for it
+        (files are taken in any order), so the two cancel out when it comes."""
         if name in self.applied_files:
             return
         self.applied_files.add(name)
         for line in content.splitlines():
             record, problems = PAYMENT.parse(line)
             assert record is not None and not problems, (name, problems)
-            sign = 1 if record["estado"] == "P" else -1
-            self.applied[record["numero_documento"].strip()] += sign * int(record["importe_pagado"])
+            doc, cents = record["numero_documento"].strip(), int(record["importe_pagado"])
+            key = (record["numero_operacion"].strip(), doc, cents)
+            if record["estado"] == "P":
+                if self.early_reversals[key]:
+                    self.early_reversals[key] -= 1
+                else:
+                    self.applied_payments[key] += 1
+                    self.applied[doc] += cents
+            elif self.applied_payments[key]:
+                self.applied_payments[key] -= 1
+                self.applied[doc] -= cents
+            else:
+                self.early_reversals[key] += 1
 
     def _export(self, kind: str, skew_minutes: int) -> None:
         """The biller writes its debts as its books say now, dated by its own clock. Its contract
